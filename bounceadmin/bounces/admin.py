@@ -1,0 +1,51 @@
+from django.contrib import admin
+
+from .models import Bounce, BounceChange, RefreshRun, Subuser
+
+
+@admin.register(Subuser)
+class SubuserAdmin(admin.ModelAdmin):
+    list_display = ["username", "enabled", "upstream_state", "last_success_at", "refresh_outcome"]
+    list_filter = ["enabled", "upstream_state"]
+    search_fields = ["username", "email"]
+    readonly_fields = ["sendgrid_id", "upstream_state", "last_refresh", "last_success_at"]
+    list_select_related = ["last_refresh"]
+
+    @admin.display(description="last refresh")
+    def refresh_outcome(self, obj: Subuser) -> str:
+        return obj.last_refresh.get_outcome_display() if obj.last_refresh else "never"
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """The cache mirrors upstream: it is changed by refreshes, not by hand."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Bounce)
+class BounceAdmin(ReadOnlyAdmin):
+    list_display = ["email", "subuser", "status", "type", "classification", "created", "removed_at"]
+    list_filter = ["type", "classification", "fault", "subuser"]
+    search_fields = ["email"]
+    list_select_related = ["subuser"]
+    date_hierarchy = "created"
+    show_full_result_count = False
+
+
+@admin.register(RefreshRun)
+class RefreshRunAdmin(ReadOnlyAdmin):
+    list_display = ["subuser", "kind", "started_at", "outcome", "fetched", "created", "updated",
+                    "removed"]  # fmt: skip
+    list_filter = ["outcome", "kind", "subuser"]
+    list_select_related = ["subuser"]
+
+
+@admin.register(BounceChange)
+class BounceChangeAdmin(ReadOnlyAdmin):
+    list_display = ["bounce", "kind", "at", "run"]
+    list_filter = ["kind"]
+    raw_id_fields = ["bounce", "run"]

@@ -1,0 +1,158 @@
+"""The bounce cache: subusers, their bounce lists as last seen upstream, and refresh runs."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.db.models import Q
+from django.urls import reverse
+
+from .classification import Classification, Fault
+
+
+class Subuser(models.Model):
+    class UpstreamState(models.TextChoices):
+        ACTIVE = "active", "Active"
+        DISABLED = "disabled", "Disabled upstream"
+        GONE = "gone", "No longer listed upstream"
+
+    username = models.CharField(max_length=128, unique=True)
+    sendgrid_id = models.BigIntegerField(null=True, blank=True)
+    email = models.EmailField(max_length=254, blank=True)
+    # Ours to set: a disabled subuser is kept with its data but no longer refreshed.
+    enabled = models.BooleanField(default=True)
+    upstream_state = models.CharField(
+        max_length=16, choices=UpstreamState.choices, default=UpstreamState.ACTIVE
+    )
+    last_refresh = models.ForeignKey(
+        "RefreshRun", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    last_success_at = models.DateTimeField(null=True, blank=True)
+    refresh_queued_at = models.DateTimeField(null=True, blank=True)
+    # A lease, not a lock held by a connection: a killed worker's lease simply expires.
+    lock_token = models.CharField(max_length=64, blank=True, default="", editable=False)
+    lock_expires_at = models.DateTimeField(null=True, blank=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["username"]
+
+    def __str__(self) -> str:
+        return self.username
+
+    @property
+    def refreshable(self) -> bool:
+        return self.enabled and self.upstream_state == self.UpstreamState.ACTIVE
+
+
+class Bounce(models.Model):
+    class Type(models.TextChoices):
+        HARD = "hard", "Hard"
+        SOFT = "soft", "Soft"
+
+    subuser = models.ForeignKey(Subuser, on_delete=models.CASCADE, related_name="bounces")
+    email = models.CharField(max_length=320)  # stored lowercased
+    status = models.CharField(max_length=32, blank=True)
+    reason = models.TextField(blank=True)
+    created = models.DateTimeField()
+    type = models.CharField(max_length=4, choices=Type.choices)
+    classification = models.CharField(max_length=32, choices=Classification.choices)
+    fault = models.CharField(max_length=16, choices=Fault.choices)
+    first_seen = models.DateTimeField()
+    last_seen = models.DateTimeField()
+    # Null while the address is on the upstream list; set when it left it (the row stays).
+    removed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created", "email"]
+        constraints = [
+            models.UniqueConstraint(fields=["subuser", "email"], name="bounce_unique_subuser_email")
+        ]
+        indexes = [
+            models.Index(fields=["email"], name="bounce_email"),
+            models.Index(fields=["created", "id"], name="bounce_created"),
+            models.Index(fields=["subuser", "created"], name="bounce_subuser_created"),
+            models.Index(fields=["status"], name="bounce_status"),
+            models.Index(fields=["classification"], name="bounce_classification"),
+            models.Index(fields=["fault"], name="bounce_fault"),
+            models.Index(fields=["type"], name="bounce_type"),
+            models.Index(fields=["removed_at"], name="bounce_removed_at"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.email} ({self.subuser_id})"
+
+    def get_absolute_url(self) -> str:
+        return reverse("bounces:detail", args=[self.pk])
+
+    @property
+    def is_active(self) -> bool:
+        return self.removed_at is None
+
+
+class BounceChange(models.Model):
+    """History of a cached bounce: when it left the list, came back, or changed."""
+
+    class Kind(models.TextChoices):
+        REMOVED = "removed", "Removed upstream"
+        REAPPEARED = "reappeared", "Reappeared"
+        CHANGED = "changed", "Bounced again"
+
+    bounce = models.ForeignKey(Bounce, on_delete=models.CASCADE, related_name="changes")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    at = models.DateTimeField()
+    run = models.ForeignKey(
+        "RefreshRun", null=True, blank=True, on_delete=models.SET_NULL, related_name="changes"
+    )
+    # What the entry was before this change.
+    old_status = models.CharField(max_length=32, blank=True)
+    old_reason = models.TextField(blank=True)
+    old_created = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        indexes = [models.Index(fields=["bounce", "at"], name="bouncechange_bounce_at")]
+
+
+class RefreshRun(models.Model):
+    class Kind(models.TextChoices):
+        FULL = "full", "Full"
+        INCREMENTAL = "incremental", "Incremental"
+
+    class Outcome(models.TextChoices):
+        RUNNING = "running", "Running"
+        OK = "ok", "OK"
+        FAILED = "failed", "Failed"
+
+    subuser = models.ForeignKey(Subuser, on_delete=models.CASCADE, related_name="refresh_runs")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    started_at = models.DateTimeField()
+    finished_at = models.DateTimeField(null=True, blank=True)
+    pages = models.PositiveIntegerField(default=0)
+    requests = models.PositiveIntegerField(default=0)
+    fetched = models.PositiveIntegerField(default=0)
+    created = models.PositiveIntegerField(default=0)
+    updated = models.PositiveIntegerField(default=0)
+    removed = models.PositiveIntegerField(default=0)
+    reappeared = models.PositiveIntegerField(default=0)
+    outcome = models.CharField(max_length=16, choices=Outcome.choices, default=Outcome.RUNNING)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+        indexes = [
+            models.Index(fields=["subuser", "-started_at"], name="refreshrun_subuser_started"),
+            models.Index(
+                fields=["outcome"],
+                name="refreshrun_running",
+                condition=Q(outcome="running"),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} refresh of {self.subuser_id} at {self.started_at:%Y-%m-%d %H:%M}"
+
+    @property
+    def duration(self) -> float | None:
+        if self.finished_at is None:
+            return None
+        return (self.finished_at - self.started_at).total_seconds()

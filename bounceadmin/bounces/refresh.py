@@ -1,0 +1,264 @@
+"""Refreshing the cache of one subuser's bounce list from SendGrid.
+
+A refresh downloads first and writes after: every page is fetched into memory, then one
+transaction reconciles the cache. A refresh that fails anywhere (upstream, lease, database)
+records the failure and leaves the cached rows exactly as they were.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from django.conf import settings
+from django.db import DatabaseError, connection, transaction
+from django.db.models import Max
+from django.utils import timezone
+
+from bounceadmin.sendgrid import SendGridClient, SendGridError, UpstreamBounce, get_client
+
+from .classification import bounce_type, classify
+from .locks import LockLost, SubuserLease
+from .models import Bounce, BounceChange, RefreshRun, Subuser
+
+log = logging.getLogger(__name__)
+
+# Would-be removals up to this many are confirmed one address at a time; more trigger a second
+# listing. Either way an entry skipped because the list shifted while it was paged is not lost.
+CONFIRM_ONE_BY_ONE_MAX = 20
+_IN_CHUNK = 500
+_UPDATE_FIELDS = ["status", "reason", "created", "type", "classification", "fault"]
+
+
+class RefreshAlreadyRunning(Exception):
+    """Another refresh of this subuser holds the lease."""
+
+
+@dataclass
+class Upstream:
+    rows: dict[str, UpstreamBounce]
+    pages: int = 0
+
+
+def bounces_refresh(
+    *, subuser: Subuser, full: bool, client: SendGridClient | None = None
+) -> RefreshRun:
+    """Refresh one subuser's cached bounces; returns the recorded run (ok or failed)."""
+    lease = SubuserLease(subuser.pk)
+    if not lease.acquire():
+        raise RefreshAlreadyRunning(f"a refresh of {subuser.username} is already running")
+    own_client = client is None
+    client = client or get_client()
+    requests_before = client.requests_made
+    run = RefreshRun.objects.create(
+        subuser=subuser,
+        kind=RefreshRun.Kind.FULL if full else RefreshRun.Kind.INCREMENTAL,
+        started_at=timezone.now(),
+    )
+    Subuser.objects.filter(pk=subuser.pk).update(last_refresh=run, refresh_queued_at=None)
+    try:
+        upstream = _download(client, subuser, lease, full=full)
+        if full:
+            _confirm_removals(client, subuser, upstream)
+        with transaction.atomic():
+            lease.extend()  # still ours: nobody else wrote this subuser meanwhile
+            _reconcile(subuser, upstream, full=full, run=run)
+    except (SendGridError, LockLost, DatabaseError) as exc:
+        _finish(run, client.requests_made - requests_before, error=_describe(exc))
+        log.warning("refresh of %s failed: %s", subuser.username, run.error)
+        return run
+    except BaseException as exc:
+        _finish(run, client.requests_made - requests_before, error=_describe(exc))
+        raise
+    finally:
+        lease.release()
+        if own_client:
+            client.close()
+    _finish(run, client.requests_made - requests_before)
+    log.info(
+        "refresh of %s: fetched %d, created %d, updated %d, removed %d",
+        subuser.username, run.fetched, run.created, run.updated, run.removed,
+    )  # fmt: skip
+    return run
+
+
+def _download(client: SendGridClient, subuser: Subuser, lease: SubuserLease, *, full: bool):
+    start_time = None if full else _incremental_start(subuser)
+    upstream = Upstream(rows={})
+    pages = client.iter_bounce_pages(subuser.username, start_time=start_time)
+    for page in _extending(pages, lease):
+        upstream.pages += 1
+        _merge(upstream.rows, page)
+    return upstream
+
+
+def _extending(pages: Iterator[list[UpstreamBounce]], lease: SubuserLease):
+    """Pass pages through, renewing the lease now and then so a long refresh keeps it."""
+    renewed = time.monotonic()
+    for page in pages:
+        if time.monotonic() - renewed > lease.seconds / 4:
+            lease.extend()
+            renewed = time.monotonic()
+        yield page
+
+
+def _merge(rows: dict[str, UpstreamBounce], page: Iterable[UpstreamBounce]) -> None:
+    for bounce in page:
+        seen = rows.get(bounce.email)
+        if seen is None or bounce.created >= seen.created:
+            rows[bounce.email] = bounce
+
+
+def _incremental_start(subuser: Subuser) -> int | None:
+    newest = Bounce.objects.filter(subuser=subuser).aggregate(newest=Max("created"))["newest"]
+    if newest is None:
+        return None
+    return int(newest.timestamp()) - settings.REFRESH_OVERLAP_SECONDS
+
+
+def _confirm_removals(client: SendGridClient, subuser: Subuser, upstream: Upstream) -> None:
+    """Re-check addresses the listing lacks before they are marked removed.
+
+    Entries deleted upstream while we page shift later entries to lower offsets, so a plain
+    offset walk can skip live entries. Few candidates are looked up one by one; many trigger
+    a second walk, and whatever either walk saw counts as present.
+    """
+    active = Bounce.objects.filter(subuser=subuser, removed_at__isnull=True)
+    missing = [e for e in active.values_list("email", flat=True) if e not in upstream.rows]
+    if not missing:
+        return
+    if len(missing) <= CONFIRM_ONE_BY_ONE_MAX:
+        for email in missing:
+            found = client.get_bounce(subuser.username, email)
+            if found is not None:
+                _merge(upstream.rows, [found])
+        return
+    for page in client.iter_bounce_pages(subuser.username):
+        upstream.pages += 1
+        for bounce in page:
+            if bounce.email not in upstream.rows:
+                upstream.rows[bounce.email] = bounce
+
+
+def _reconcile(subuser: Subuser, upstream: Upstream, *, full: bool, run: RefreshRun) -> None:
+    now = timezone.now()
+    existing = _existing(subuser, None if full else list(upstream.rows))
+    new: list[Bounce] = []
+    changed: list[Bounce] = []
+    history: list[BounceChange] = []
+    for email, up in upstream.rows.items():
+        created = datetime.fromtimestamp(up.created, tz=UTC)
+        row = existing.get(email)
+        if row is None:
+            new.append(_bounce(subuser, up, created, now))
+            continue
+        pk, status, reason, old_created, removed_at = row
+        if removed_at is None and (status, reason, old_created) == (up.status, up.reason, created):
+            continue
+        fresh = _bounce(subuser, up, created, now)
+        fresh.pk = pk
+        changed.append(fresh)
+        kind = BounceChange.Kind.REAPPEARED if removed_at else BounceChange.Kind.CHANGED
+        run.reappeared += removed_at is not None
+        history.append(
+            BounceChange(
+                bounce_id=pk, kind=kind, at=now, run=run,
+                old_status=status, old_reason=reason, old_created=old_created,
+            )
+        )  # fmt: skip
+
+    Bounce.objects.bulk_create(new, batch_size=_insert_batch())
+    Bounce.objects.bulk_update(changed, [*_UPDATE_FIELDS, "removed_at"], batch_size=500)
+
+    if full:
+        gone = [
+            (email, row)
+            for email, row in existing.items()
+            if row[4] is None and email not in upstream.rows
+        ]
+        for chunk in _chunks([row[0] for _, row in gone]):
+            Bounce.objects.filter(pk__in=chunk).update(removed_at=now)
+        history.extend(
+            BounceChange(
+                bounce_id=row[0], kind=BounceChange.Kind.REMOVED, at=now, run=run,
+                old_status=row[1], old_reason=row[2], old_created=row[3],
+            )
+            for _, row in gone
+        )  # fmt: skip
+        run.removed = len(gone)
+        # Everything still active was in this listing.
+        Bounce.objects.filter(subuser=subuser, removed_at__isnull=True).update(last_seen=now)
+    else:
+        for chunk in _chunks(list(upstream.rows)):
+            Bounce.objects.filter(subuser=subuser, email__in=chunk).update(last_seen=now)
+
+    BounceChange.objects.bulk_create(history, batch_size=_insert_batch())
+    run.pages = upstream.pages
+    run.fetched = len(upstream.rows)
+    run.created = len(new)
+    run.updated = len(changed)
+
+
+def _existing(subuser: Subuser, emails: list[str] | None) -> dict[str, tuple]:
+    """email -> (pk, status, reason, created, removed_at) for the subuser's cached rows."""
+    fields = ("email", "pk", "status", "reason", "created", "removed_at")
+    qs = Bounce.objects.filter(subuser=subuser).values_list(*fields)
+    if emails is None:
+        return {row[0]: row[1:] for row in qs.iterator(chunk_size=5000)}
+    found: dict[str, tuple] = {}
+    for chunk in _chunks(emails):
+        found.update((row[0], row[1:]) for row in qs.filter(email__in=chunk))
+    return found
+
+
+def _bounce(subuser: Subuser, up: UpstreamBounce, created: datetime, now: datetime) -> Bounce:
+    classification, fault = classify(up.status, up.reason)
+    return Bounce(
+        subuser=subuser,
+        email=up.email,
+        status=up.status,
+        reason=up.reason,
+        created=created,
+        type=bounce_type(up.status, up.reason),
+        classification=classification,
+        fault=fault,
+        first_seen=now,
+        last_seen=now,
+        removed_at=None,
+    )
+
+
+def _finish(run: RefreshRun, requests: int, *, error: str = "") -> None:
+    run.finished_at = timezone.now()
+    run.requests = requests
+    run.outcome = RefreshRun.Outcome.FAILED if error else RefreshRun.Outcome.OK
+    run.error = error
+    if error:
+        # Nothing of the failed attempt was written: report the counts as zero.
+        run.fetched = run.created = run.updated = run.removed = run.reappeared = 0
+    run.save()
+    if not error:
+        Subuser.objects.filter(pk=run.subuser_id).update(last_success_at=run.finished_at)
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, SendGridError | LockLost):
+        return str(exc)
+    return f"{type(exc).__name__}: {exc}"[:1000]
+
+
+def _chunks(items: list, size: int = _IN_CHUNK) -> Iterator[list]:
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
+
+
+def _insert_batch() -> int | None:
+    # SQLite: let Django size batches to its variable limit; elsewhere keep statements moderate.
+    return None if connection.vendor == "sqlite" else 2000
+
+
+def stale_before() -> datetime:
+    return timezone.now() - timedelta(minutes=settings.REFRESH_STALE_MINUTES)

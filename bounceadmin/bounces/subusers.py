@@ -1,0 +1,58 @@
+"""Importing the parent account's subusers from SendGrid."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db import transaction
+
+from bounceadmin.sendgrid import SendGridClient, get_client
+
+from .models import Subuser
+
+
+@dataclass(frozen=True)
+class SyncResult:
+    created: list[str]
+    updated: list[str]
+    gone: list[str]
+
+
+@transaction.atomic
+def subusers_sync(*, client: SendGridClient | None = None) -> SyncResult:
+    """Create or update a Subuser for every subuser SendGrid lists; flag the ones it no longer
+    lists. Cached bounces are never dropped here."""
+    upstream = (client or get_client()).list_subusers()
+    known = {s.username: s for s in Subuser.objects.all()}
+    created: list[Subuser] = []
+    updated: list[Subuser] = []
+    for item in upstream:
+        state = Subuser.UpstreamState.DISABLED if item.disabled else Subuser.UpstreamState.ACTIVE
+        subuser = known.pop(item.username, None)
+        if subuser is None:
+            created.append(
+                Subuser(
+                    username=item.username,
+                    sendgrid_id=item.id,
+                    email=item.email,
+                    upstream_state=state,
+                )
+            )
+            continue
+        if (subuser.sendgrid_id, subuser.email, subuser.upstream_state) != (
+            item.id,
+            item.email,
+            state,
+        ):
+            subuser.sendgrid_id, subuser.email, subuser.upstream_state = item.id, item.email, state
+            updated.append(subuser)
+    gone = [s for s in known.values() if s.upstream_state != Subuser.UpstreamState.GONE]
+    for subuser in gone:
+        subuser.upstream_state = Subuser.UpstreamState.GONE
+    Subuser.objects.bulk_create(created)
+    Subuser.objects.bulk_update(updated + gone, ["sendgrid_id", "email", "upstream_state"])
+    return SyncResult(
+        created=[s.username for s in created],
+        updated=[s.username for s in updated],
+        gone=[s.username for s in gone],
+    )

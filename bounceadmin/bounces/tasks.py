@@ -1,0 +1,66 @@
+"""Celery tasks: each takes ids, loads fresh state and calls one service. Safe to run twice."""
+
+from __future__ import annotations
+
+import logging
+
+from celery import shared_task
+from django.db import OperationalError, transaction
+from django.utils import timezone
+
+from bounceadmin.sendgrid import SendGridError
+
+from .models import Subuser
+from .refresh import RefreshAlreadyRunning, bounces_refresh
+from .subusers import subusers_sync
+
+log = logging.getLogger(__name__)
+
+
+@shared_task(autoretry_for=(OperationalError,), retry_backoff=True, max_retries=5)
+def refresh_subuser(subuser_id: int, full: bool = False) -> str:
+    subuser = Subuser.objects.filter(pk=subuser_id).first()
+    if subuser is None or not subuser.refreshable:
+        Subuser.objects.filter(pk=subuser_id).update(refresh_queued_at=None)
+        return "skipped"
+    try:
+        run = bounces_refresh(subuser=subuser, full=full)
+    except RefreshAlreadyRunning:
+        log.info("refresh of %s skipped: already running", subuser.username)
+        return "already running"
+    return run.outcome
+
+
+@shared_task(autoretry_for=(OperationalError,), retry_backoff=True, max_retries=5)
+def refresh_all(full: bool = False) -> int:
+    """Fan out: one task per refreshable subuser."""
+    refreshable = Subuser.objects.filter(enabled=True, upstream_state=Subuser.UpstreamState.ACTIVE)
+    ids = list(refreshable.values_list("pk", flat=True))
+    enqueue_refresh(ids, full=full)
+    return len(ids)
+
+
+@shared_task(autoretry_for=(OperationalError,), retry_backoff=True, max_retries=5)
+def sync_subusers() -> dict:
+    result = subusers_sync()
+    return {"created": result.created, "updated": result.updated, "gone": result.gone}
+
+
+def enqueue_refresh(subuser_ids: list[int], *, full: bool = False) -> None:
+    """Mark the subusers queued and send one task each once the transaction commits."""
+    Subuser.objects.filter(pk__in=subuser_ids).update(refresh_queued_at=timezone.now())
+    for pk in subuser_ids:
+        transaction.on_commit(lambda pk=pk: refresh_subuser.delay(pk, full))
+
+
+@shared_task(bind=True, autoretry_for=(OperationalError,), retry_backoff=True, max_retries=5)
+def sync_and_refresh(self, full: bool = True) -> int:
+    """Import subusers, then refresh each. Retried while upstream is not reachable yet
+    (at start-up the sandbox may still be coming up)."""
+    try:
+        subusers_sync()
+    except SendGridError as exc:
+        if not exc.retryable:
+            raise
+        raise self.retry(countdown=5, max_retries=24) from None
+    return refresh_all(full=full)

@@ -1,0 +1,21 @@
+"""SendGrid's v3 API: the client, its errors and its data shapes."""
+
+from django.conf import settings
+
+from .client import SendGridClient, UpstreamBounce, UpstreamSubuser
+from .errors import SendGridError
+
+__all__ = ["SendGridClient", "SendGridError", "UpstreamBounce", "UpstreamSubuser", "get_client"]
+
+
+def get_client() -> SendGridClient:
+    """A client configured from settings (the real API, or the sandbox when no key is set)."""
+    return SendGridClient(
+        api_key=settings.SENDGRID_API_KEY,
+        base_url=settings.SENDGRID_API_URL,
+        connect_timeout=settings.SENDGRID_CONNECT_TIMEOUT,
+        read_timeout=settings.SENDGRID_READ_TIMEOUT,
+        max_retries=settings.SENDGRID_MAX_RETRIES,
+        backoff=settings.SENDGRID_BACKOFF_SECONDS,
+        max_rate_limit_wait=settings.SENDGRID_MAX_RATE_LIMIT_WAIT,
+    )

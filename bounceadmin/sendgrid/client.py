@@ -1,0 +1,327 @@
+"""The only code that speaks SendGrid's HTTP API.
+
+One `requests.Session` (pooled keep-alive connections), Bearer auth, `on-behalf-of` on every
+per-subuser call, bounded retries: 429 waits for `X-RateLimit-Reset`, 5xx / timeouts / connection
+errors back off exponentially. Everything else becomes a typed error from `errors.py`.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote
+
+import requests
+from requests.adapters import HTTPAdapter
+
+from .errors import (
+    AuthError,
+    BadRequest,
+    BadResponse,
+    NotFound,
+    RateLimited,
+    SendGridError,
+    Unavailable,
+)
+
+log = logging.getLogger(__name__)
+
+PAGE_SIZE = 500  # SendGrid's maximum for the suppression lists
+SUBUSER_PAGE_SIZE = 100
+DELETE_BATCH_SIZE = 500
+# X-RateLimit-Reset is documented by example as epoch seconds; one spec file says "seconds until
+# reset". Values below this are read as a delta.
+_EPOCH_THRESHOLD = 1_000_000_000
+_ERROR_TEXT_LIMIT = 200
+
+
+@dataclass(frozen=True, slots=True)
+class UpstreamBounce:
+    email: str
+    status: str
+    reason: str
+    created: float  # Unix seconds; SendGrid declares it a number, not an integer
+
+
+@dataclass(frozen=True, slots=True)
+class UpstreamSubuser:
+    id: int
+    username: str
+    email: str
+    disabled: bool
+
+
+class SendGridClient:
+    def __init__(
+        self,
+        *,
+        api_key: str,
+        base_url: str,
+        connect_timeout: float = 5.0,
+        read_timeout: float = 30.0,
+        max_retries: int = 5,
+        backoff: float = 1.0,
+        max_rate_limit_wait: float = 120.0,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.timeout = (connect_timeout, read_timeout)
+        self.max_retries = max_retries
+        self.backoff = backoff
+        self.max_rate_limit_wait = max_rate_limit_wait
+        self.sleep = sleep
+        self.requests_made = 0
+        self.session = requests.Session()
+        self.session.mount("https://", HTTPAdapter(pool_maxsize=10))
+        self.session.mount("http://", HTTPAdapter(pool_maxsize=10))
+        self.session.headers.update(
+            {
+                "Authorization": f"Bearer {api_key}",
+                "Accept": "application/json",
+                "User-Agent": "bounceadmin/0.1",
+            }
+        )
+
+    def __repr__(self) -> str:  # never show the session headers (they hold the key)
+        return f"<SendGridClient {self.base_url}>"
+
+    def close(self) -> None:
+        self.session.close()
+
+    # --- bounces ---------------------------------------------------------------------------------
+
+    def iter_bounce_pages(
+        self,
+        subuser: str,
+        *,
+        start_time: int | None = None,
+        end_time: int | None = None,
+        email: str | None = None,
+        page_size: int = PAGE_SIZE,
+    ) -> Iterator[list[UpstreamBounce]]:
+        """Yield the subuser's bounce list page by page, until a short page."""
+        offset = 0
+        while True:
+            params: dict[str, Any] = {"limit": page_size, "offset": offset}
+            if start_time is not None:
+                params["start_time"] = int(start_time)
+            if end_time is not None:
+                params["end_time"] = int(end_time)
+            if email:
+                params["email"] = email
+            data = self._json("GET", "/v3/suppression/bounces", subuser=subuser, params=params)
+            page = _parse_bounces(data, subuser)
+            yield page
+            if len(page) < page_size:
+                return
+            offset += page_size
+
+    def get_bounce(self, subuser: str, email: str) -> UpstreamBounce | None:
+        data = self._json("GET", f"/v3/suppression/bounces/{_path(email)}", subuser=subuser)
+        items = _parse_bounces(data, subuser)
+        return items[0] if items else None
+
+    def delete_bounce(self, subuser: str, email: str) -> bool:
+        """Remove one address. False when it was not on the list (404): already gone."""
+        try:
+            self._request("DELETE", f"/v3/suppression/bounces/{_path(email)}", subuser=subuser)
+        except NotFound:
+            return False
+        return True
+
+    def delete_bounces(self, subuser: str, emails: list[str]) -> int:
+        """Remove addresses in batches; returns the number of requests made."""
+        batches = 0
+        for i in range(0, len(emails), DELETE_BATCH_SIZE):
+            chunk = emails[i : i + DELETE_BATCH_SIZE]
+            self._request(
+                "DELETE", "/v3/suppression/bounces", subuser=subuser, json={"emails": chunk}
+            )
+            batches += 1
+        return batches
+
+    def delete_all_bounces(self, subuser: str) -> None:
+        self._request(
+            "DELETE", "/v3/suppression/bounces", subuser=subuser, json={"delete_all": True}
+        )
+
+    # --- subusers --------------------------------------------------------------------------------
+
+    def list_subusers(self) -> list[UpstreamSubuser]:
+        result: list[UpstreamSubuser] = []
+        offset = 0
+        while True:
+            params = {"limit": SUBUSER_PAGE_SIZE, "offset": offset}
+            data = self._json("GET", "/v3/subusers", params=params)
+            if not isinstance(data, list):
+                raise BadResponse("GET /v3/subusers: expected a JSON array")
+            try:
+                page = [
+                    UpstreamSubuser(
+                        id=int(item["id"]),
+                        username=str(item["username"]),
+                        email=str(item.get("email") or ""),
+                        disabled=bool(item.get("disabled", False)),
+                    )
+                    for item in data
+                ]
+            except (KeyError, TypeError, ValueError) as exc:
+                raise BadResponse(f"GET /v3/subusers: malformed item ({exc!r})") from None
+            result.extend(page)
+            if len(page) < SUBUSER_PAGE_SIZE:
+                return result
+            offset += SUBUSER_PAGE_SIZE
+
+    # --- transport -------------------------------------------------------------------------------
+
+    def _json(self, method: str, path: str, *, subuser: str | None = None, **kwargs: Any) -> Any:
+        response = self._request(method, path, subuser=subuser, **kwargs)
+        try:
+            return response.json()
+        except ValueError:
+            raise BadResponse(
+                f"{method} {path}{_for(subuser)}: SendGrid answered with a body that is not JSON"
+                f" ({len(response.content)} bytes)",
+                subuser=subuser,
+                status=response.status_code,
+            ) from None
+
+    def _request(
+        self, method: str, path: str, *, subuser: str | None = None, **kwargs: Any
+    ) -> requests.Response:
+        headers = {"on-behalf-of": subuser} if subuser else {}
+        what = f"{method} {path}{_for(subuser)}"
+        attempt = 0
+        rate_waited = 0.0
+        while True:
+            attempt += 1
+            try:
+                self.requests_made += 1
+                response = self.session.request(
+                    method, self.base_url + path, headers=headers, timeout=self.timeout, **kwargs
+                )
+                # Read the whole body now so a connection cut mid-body is retried here too.
+                _ = response.content
+            except (
+                requests.ConnectionError,
+                requests.Timeout,
+                requests.exceptions.ChunkedEncodingError,
+            ) as exc:
+                if attempt > self.max_retries:
+                    raise Unavailable(
+                        f"{what}: no answer after {attempt} attempts ({type(exc).__name__})",
+                        subuser=subuser,
+                    ) from None
+                self._backoff(attempt, what, type(exc).__name__)
+                continue
+
+            status = response.status_code
+            if status < 400:
+                self._respect_remaining(response)
+                return response
+            if status == 429:
+                wait = _reset_wait(response.headers.get("X-RateLimit-Reset"))
+                if attempt > self.max_retries or rate_waited + wait > self.max_rate_limit_wait:
+                    raise RateLimited(
+                        f"{what}: still rate limited after {attempt} attempts",
+                        subuser=subuser,
+                        status=429,
+                    )
+                log.info("sendgrid rate limited: %s, waiting %.1fs", what, wait)
+                rate_waited += wait
+                self.sleep(wait)
+                continue
+            if status >= 500:
+                if attempt > self.max_retries:
+                    raise Unavailable(
+                        f"{what}: SendGrid answered {status} after {attempt} attempts",
+                        subuser=subuser,
+                        status=status,
+                    )
+                self._backoff(attempt, what, str(status))
+                continue
+            raise _client_error(what, response, subuser)
+
+    def _backoff(self, attempt: int, what: str, cause: str) -> None:
+        delay = min(self.backoff * 2 ** (attempt - 1), 60.0) * (0.5 + random.random() / 2)
+        log.info("sendgrid retry %d: %s (%s), waiting %.1fs", attempt, what, cause, delay)
+        self.sleep(delay)
+
+    def _respect_remaining(self, response: requests.Response) -> None:
+        # The window is spent: wait for the reset now instead of spending a request on a 429.
+        if response.headers.get("X-RateLimit-Remaining") == "0":
+            wait = _reset_wait(response.headers.get("X-RateLimit-Reset"))
+            if 0 < wait <= self.max_rate_limit_wait:
+                self.sleep(wait)
+
+
+def _client_error(what: str, response: requests.Response, subuser: str | None) -> SendGridError:
+    status = response.status_code
+    detail = _error_text(response)
+    if status in (401, 403):
+        who = f"subuser {subuser!r}" if subuser else "the parent account"
+        return AuthError(
+            f"{what}: SendGrid refused access for {who} ({status}: {detail}). Check that the API"
+            " key is valid, has the suppression and subuser scopes, and that the subuser belongs"
+            " to this parent account.",
+            subuser=subuser,
+            status=status,
+        )
+    if status == 404:
+        return NotFound(f"{what}: not found ({detail})", subuser=subuser, status=status)
+    return BadRequest(f"{what}: SendGrid answered {status} ({detail})", subuser=subuser, status=status)
+
+
+def _error_text(response: requests.Response) -> str:
+    try:
+        errors = response.json().get("errors") or []
+        text = "; ".join(str(e.get("message", "")) for e in errors if isinstance(e, dict))
+    except (ValueError, AttributeError):
+        text = response.text
+    text = " ".join(text.split())
+    return (text[:_ERROR_TEXT_LIMIT] + "…") if len(text) > _ERROR_TEXT_LIMIT else text or "no detail"
+
+
+def _reset_wait(value: str | None, now: float | None = None) -> float:
+    """Seconds to wait for a rate-limit window given X-RateLimit-Reset (epoch or delta)."""
+    try:
+        reset = float(value) if value is not None else None
+    except ValueError:
+        reset = None
+    if reset is None:
+        return 1.1  # what SendGrid's own Go client waits when the header is missing
+    if reset >= _EPOCH_THRESHOLD:
+        reset -= time.time() if now is None else now
+    return max(0.0, reset) + 0.1  # a little past the boundary, so the new window has begun
+
+
+def _parse_bounces(data: Any, subuser: str) -> list[UpstreamBounce]:
+    if not isinstance(data, list):
+        raise BadResponse(f"bounce list for subuser {subuser!r}: expected a JSON array")
+    try:
+        return [
+            UpstreamBounce(
+                email=str(item["email"]).strip().lower(),
+                status=str(item.get("status") or ""),
+                reason=str(item.get("reason") or ""),
+                created=float(item["created"]),
+            )
+            for item in data
+        ]
+    except (KeyError, TypeError, ValueError) as exc:
+        raise BadResponse(
+            f"bounce list for subuser {subuser!r}: malformed item ({type(exc).__name__})",
+            subuser=subuser,
+        ) from None
+
+
+def _path(email: str) -> str:
+    return quote(email, safe="")
+
+
+def _for(subuser: str | None) -> str:
+    return f" for subuser {subuser!r}" if subuser else ""

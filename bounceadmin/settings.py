@@ -1,0 +1,239 @@
+"""Settings, read from the environment (and `.env` where present) through django-environ.
+
+Every variable is documented in `.env.example`. The defaults run anywhere with nothing but Python:
+SQLite in `data/`, kombu's filesystem transport as the Celery broker, and the local SendGrid
+sandbox as upstream when no API key is set.
+"""
+
+from pathlib import Path
+
+import environ
+from celery.schedules import crontab
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+DATA_DIR = BASE_DIR / "data"
+
+env = environ.Env()
+if (BASE_DIR / ".env").is_file():
+    env.read_env(BASE_DIR / ".env")
+
+DATA_DIR = BASE_DIR / env.str("DATA_DIR", default=str(DATA_DIR))  # relative to the repo
+DATA_DIR.mkdir(parents=True, exist_ok=True)
+
+DEBUG = env.bool("DEBUG", default=False)
+SECRET_KEY = env.str("SECRET_KEY", default="")
+if not SECRET_KEY:
+    # A per-installation key kept in the data folder, so a local run needs no configuration
+    # and sessions survive restarts. Production sets SECRET_KEY.
+    _key_file = DATA_DIR / "secret_key"
+    if not _key_file.exists():
+        from django.core.management.utils import get_random_secret_key
+
+        _key_file.write_text(get_random_secret_key())
+        _key_file.chmod(0o600)
+    SECRET_KEY = _key_file.read_text().strip()
+
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "django.contrib.humanize",
+    "django_filters",
+    "django_tables2",
+    "bounceadmin.bounces",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "bounceadmin.urls"
+WSGI_APPLICATION = "bounceadmin.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- Database -----------------------------------------------------------------------------------
+DATABASES = {
+    "default": env.db("DATABASE_URL", default=f"sqlite:///{DATA_DIR / 'bounceadmin.sqlite3'}"),
+}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Web, worker and beat share the file: WAL lets readers run beside the writer, IMMEDIATE
+    # transactions take the write lock up front instead of failing on upgrade, and the timeout
+    # makes a writer wait for another rather than raise "database is locked".
+    DATABASES["default"]["OPTIONS"] = {
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        "transaction_mode": "IMMEDIATE",
+        "timeout": 30,
+    }
+    DATABASES["default"]["TEST"] = {"NAME": str(DATA_DIR / "test.sqlite3")}
+else:
+    DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
+    DATABASES["default"].setdefault("CONN_HEALTH_CHECKS", True)
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Auth ---------------------------------------------------------------------------------------
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "/"
+LOGOUT_REDIRECT_URL = "login"
+SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=12 * 3600)
+
+# --- I18N / time --------------------------------------------------------------------------------
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = env.str("TIME_ZONE", default="UTC")
+USE_I18N = True
+USE_TZ = True
+
+# --- Static files -------------------------------------------------------------------------------
+STATIC_URL = "static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STATIC_ROOT = BASE_DIR / "staticfiles"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        if not DEBUG
+        else "django.contrib.staticfiles.storage.StaticFilesStorage"
+    },
+}
+# Serve straight from the finders when collectstatic was not run (a local `make run`).
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = DEBUG
+
+# --- HTTPS behind a proxy -----------------------------------------------------------------------
+BEHIND_HTTPS = env.bool("BEHIND_HTTPS", default=False)
+if BEHIND_HTTPS:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = True
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+
+# --- SendGrid -----------------------------------------------------------------------------------
+SANDBOX_HOST = env.str("SANDBOX_HOST", default="127.0.0.1")
+SANDBOX_PORT = env.int("SANDBOX_PORT", default=8025)
+SANDBOX_API_KEY = env.str("SANDBOX_API_KEY", default="SG.sandbox-key")
+SENDGRID_API_KEY = env.str("SENDGRID_API_KEY", default="")
+if SENDGRID_API_KEY:
+    SENDGRID_API_URL = env.str("SENDGRID_API_URL", default="https://api.sendgrid.com")
+else:
+    # No key: the local sandbox stands in for SendGrid (development, demos, tests).
+    SENDGRID_API_KEY = SANDBOX_API_KEY
+    SENDGRID_API_URL = env.str("SENDGRID_API_URL", default=f"http://{SANDBOX_HOST}:{SANDBOX_PORT}")
+SENDGRID_CONNECT_TIMEOUT = env.float("SENDGRID_CONNECT_TIMEOUT", default=5.0)
+SENDGRID_READ_TIMEOUT = env.float("SENDGRID_READ_TIMEOUT", default=30.0)
+SENDGRID_MAX_RETRIES = env.int("SENDGRID_MAX_RETRIES", default=5)
+SENDGRID_BACKOFF_SECONDS = env.float("SENDGRID_BACKOFF_SECONDS", default=1.0)
+SENDGRID_MAX_RATE_LIMIT_WAIT = env.float("SENDGRID_MAX_RATE_LIMIT_WAIT", default=120.0)
+
+# --- Refresh ------------------------------------------------------------------------------------
+# An incremental refresh asks for bounces created since the newest cached one minus this overlap,
+# so entries written late upstream are not missed.
+REFRESH_OVERLAP_SECONDS = env.int("REFRESH_OVERLAP_SECONDS", default=3600)
+# A refresh lock left by a killed worker frees itself after this long.
+REFRESH_LOCK_SECONDS = env.int("REFRESH_LOCK_SECONDS", default=300)
+# A subuser whose last successful refresh is older than this is shown as stale.
+REFRESH_STALE_MINUTES = env.int("REFRESH_STALE_MINUTES", default=180)
+REFRESH_INCREMENTAL_MINUTES = env.int("REFRESH_INCREMENTAL_MINUTES", default=15)
+REFRESH_FULL_CRONTAB = env.str("REFRESH_FULL_CRONTAB", default="30 3 * * *")
+
+
+def _crontab(spec: str) -> crontab:
+    minute, hour, day_of_month, month_of_year, day_of_week = spec.split()
+    return crontab(minute, hour, day_of_week, day_of_month, month_of_year)
+
+
+# --- Celery -------------------------------------------------------------------------------------
+BROKER_DIR = DATA_DIR / "broker"
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://")
+if CELERY_BROKER_URL.startswith("filesystem://"):
+    # The embedded broker: messages are files in the data folder, shared by every process
+    # on this machine. No server needed.
+    for _sub in ("queue", "processed", "control"):
+        (BROKER_DIR / _sub).mkdir(parents=True, exist_ok=True)
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(BROKER_DIR / "queue"),
+        "data_folder_out": str(BROKER_DIR / "queue"),
+        "processed_folder": str(BROKER_DIR / "processed"),
+        "control_folder": str(BROKER_DIR / "control"),
+        "store_processed": False,
+    }
+CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_TIMEZONE = TIME_ZONE
+CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
+CELERY_BEAT_SCHEDULE = {
+    "refresh-incremental": {
+        "task": "bounceadmin.bounces.tasks.refresh_all",
+        "schedule": REFRESH_INCREMENTAL_MINUTES * 60.0,
+        "kwargs": {"full": False},
+    },
+    "refresh-full": {
+        "task": "bounceadmin.bounces.tasks.refresh_all",
+        "schedule": _crontab(REFRESH_FULL_CRONTAB),
+        "kwargs": {"full": True},
+    },
+    "sync-subusers": {
+        "task": "bounceadmin.bounces.tasks.sync_subusers",
+        "schedule": _crontab(env.str("SYNC_SUBUSERS_CRONTAB", default="0 * * * *")),
+    },
+}
+
+# --- Logging ------------------------------------------------------------------------------------
+LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    "loggers": {
+        # requests/urllib3 log URLs only, never headers; keep them quiet anyway.
+        "urllib3": {"level": "WARNING"},
+    },
+}
+
+DJANGO_TABLES2_TEMPLATE = "django_tables2/bootstrap5.html"

@@ -1,0 +1,12 @@
+"""Settings for the test suite: the app's own, with its data folder (SQLite test database,
+embedded broker) apart from a local `make run`."""
+
+import os
+from pathlib import Path
+
+os.environ.setdefault("DATA_DIR", str(Path(__file__).resolve().parent.parent / "data" / "test"))
+
+from bounceadmin.settings import *  # noqa: E402,F403
+
+# Fast hashing: the tests log in often; production keeps Django's default hasher.
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

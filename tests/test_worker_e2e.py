@@ -1,0 +1,40 @@
+import time
+
+import pytest
+
+from bounceadmin.bounces.models import Bounce, RefreshRun, Subuser
+from bounceadmin.bounces.subusers import subusers_sync
+from bounceadmin.bounces.tasks import refresh_all
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.e2e]
+
+
+def wait_for(predicate, *, timeout: float = 60, what: str = "condition"):
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.2)
+
+
+def test_refresh_all_runs_on_a_real_celery_worker(upstream, celery_worker_process):
+    for name, n in (("alpha", 1201), ("beta", 40)):
+        upstream.store.add_subuser(name)
+        upstream.store.add_bounces(
+            name,
+            [{"email": f"u{i}@example.com", "status": "5.1.1", "reason": "550 5.1.1 unknown",
+              "created": 1_700_000_000 + i} for i in range(n)],
+        )  # fmt: skip
+    subusers_sync()
+
+    refresh_all.delay(full=True)
+
+    def finished():
+        return RefreshRun.objects.filter(outcome="ok").count() == 2
+
+    wait_for(finished, what=f"two refreshes; worker log:\n{celery_worker_process.log_path}")
+    assert Bounce.objects.filter(subuser__username="alpha").count() == 1201
+    assert Bounce.objects.filter(subuser__username="beta").count() == 40
+    behalf = {r["on_behalf_of"] for r in upstream.requests if r["path"].startswith("/v3/supp")}
+    assert behalf == {"alpha", "beta"}
+    assert not Subuser.objects.exclude(refresh_queued_at=None).exists()
