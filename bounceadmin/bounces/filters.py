@@ -1,0 +1,86 @@
+"""The bounce list's filters, all driven by the query string (every view is a bookmarkable URL)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import django_filters as filters
+from django import forms
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from .classification import Classification, Fault
+from .dates import local_midnight
+from .lookups import sendgrid_email_pattern
+from .models import Bounce
+
+MAX_DAYS = 3650
+REMOVED_CHOICES = [("", "On the list"), ("1", "Include removed"), ("only", "Removed only")]
+
+
+class BounceFilter(filters.FilterSet):
+    subuser = filters.MultipleChoiceFilter(
+        field_name="subuser__username", label="Subuser", widget=forms.SelectMultiple
+    )
+    email = filters.CharFilter(
+        method="filter_email",
+        label="Address",
+        help_text="Prefix; % is a wildcard (%market = contains “market”)",
+        max_length=320,
+    )
+    type = filters.ChoiceFilter(choices=Bounce.Type.choices, empty_label="Hard and soft")
+    status = filters.CharFilter(
+        field_name="status", label="Status", max_length=32, help_text="Exact, e.g. 5.1.1"
+    )
+    reason = filters.CharFilter(method="filter_reason", label="Reason words", max_length=200)
+    classification = filters.MultipleChoiceFilter(choices=Classification.choices)
+    fault = filters.ChoiceFilter(choices=Fault.choices, empty_label="Any fault")
+    start_date = filters.DateFilter(method="filter_start_date", label="From")
+    end_date = filters.DateFilter(method="filter_end_date", label="To")
+    days = filters.NumberFilter(
+        method="filter_days", label="Last N days", min_value=1, max_value=MAX_DAYS
+    )
+    removed = filters.ChoiceFilter(
+        choices=REMOVED_CHOICES[1:], empty_label=REMOVED_CHOICES[0][1], method="filter_removed"
+    )
+
+    class Meta:
+        model = Bounce
+        fields: list[str] = []
+
+    def __init__(self, *args, subusers: QuerySet, **kwargs):
+        super().__init__(*args, **kwargs)
+        names = list(subusers.values_list("username", flat=True))
+        self.filters["subuser"].extra["choices"] = [(n, n) for n in names]
+        for name in ("start_date", "end_date"):
+            self.form.fields[name].widget = forms.DateInput(attrs={"type": "date"})
+
+        if not self.is_bound:
+            self.queryset = self.queryset.filter(removed_at__isnull=True)
+
+    def filter_queryset(self, queryset):
+        # Addresses no longer on the upstream list are hidden unless asked for.
+        if not self.form.cleaned_data.get("removed"):
+            queryset = queryset.filter(removed_at__isnull=True)
+        return super().filter_queryset(queryset)
+
+    def filter_email(self, queryset, name, value):
+        return queryset.filter(email__like=sendgrid_email_pattern(value)) if value.strip() else queryset
+
+    def filter_reason(self, queryset, name, value):
+        for word in value.split():
+            queryset = queryset.filter(reason__icontains=word)
+        return queryset
+
+    def filter_start_date(self, queryset, name, value):
+        return queryset.filter(created__gte=local_midnight(value))
+
+    def filter_end_date(self, queryset, name, value):
+        return queryset.filter(created__lt=local_midnight(value + timedelta(days=1)))
+
+    def filter_days(self, queryset, name, value):
+        first_day = timezone.localdate() - timedelta(days=int(value) - 1)
+        return queryset.filter(created__gte=local_midnight(first_day))
+
+    def filter_removed(self, queryset, name, value):
+        return queryset.filter(removed_at__isnull=False) if value == "only" else queryset

@@ -1,0 +1,48 @@
+"""The bounce list table. Every text cell is escaped by Django; reasons are shortened here and
+shown whole on the detail page."""
+
+import django_tables2 as tables
+from django.template.defaultfilters import truncatechars
+from django.utils.formats import date_format
+from django.utils.html import format_html
+from django.utils.timezone import localtime
+
+from .models import Bounce
+
+REASON_PREVIEW = 140
+
+
+class LocalTimeColumn(tables.Column):
+    """A date-time in TIME_ZONE. Plain formatting: DateTimeColumn renders a template per cell."""
+
+    def render(self, value):
+        return date_format(localtime(value), "Y-m-d H:i")
+
+
+class BounceTable(tables.Table):
+    email = tables.Column(linkify=True, verbose_name="Address", attrs={"td": {"class": "email"}})
+    subuser = tables.Column(accessor="subuser__username", order_by="subuser__username")
+    status = tables.Column()
+    type = tables.Column()
+    classification = tables.Column()
+    fault = tables.Column()
+    reason = tables.Column(orderable=False, attrs={"td": {"class": "reason"}})
+    created = LocalTimeColumn(verbose_name="Bounced")
+    last_seen = LocalTimeColumn(verbose_name="Last seen")
+    removed_at = LocalTimeColumn(verbose_name="Removed", default="—", attrs={"td": {"class": "muted"}})
+
+    class Meta:
+        model = Bounce
+        fields = ("email", "subuser", "status", "type", "classification", "fault", "reason",
+                  "created", "last_seen", "removed_at")  # fmt: skip
+        order_by = ("-created",)
+        attrs = {"class": "table bounces"}
+        empty_text = "No bounces match these filters."
+
+    def render_type(self, value, record):
+        return format_html('<span class="badge badge-{}">{}</span>', record.type, value)
+
+    def render_reason(self, value):
+        if len(value) <= REASON_PREVIEW:
+            return value
+        return format_html('<span title="{}">{}</span>', value[:1000], truncatechars(value, REASON_PREVIEW))

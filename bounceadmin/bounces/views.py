@@ -1,0 +1,148 @@
+"""Pages over the bounce cache. Thin: querysets come from accounts.scoping, logic from services
+and selectors."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.contrib.auth.mixins import LoginRequiredMixin
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+from django_filters.views import FilterView
+from django_tables2 import SingleTableMixin
+
+from bounceadmin.accounts.scoping import visible_bounces, visible_subusers
+
+from . import selectors
+from .export import csv_rows, json_rows
+from .filters import BounceFilter
+from .models import Bounce
+from .tables import BounceTable
+from .tasks import enqueue_refresh
+
+PAGE_SIZES = (25, 50, 100, 250, 500)
+CHART_RANGES = (30, 90)
+
+
+@login_required
+def overview(request: HttpRequest) -> HttpResponse:
+    subusers = visible_subusers(request.user)
+    bounces = visible_bounces(request.user)
+    days = _choice(request.GET.get("days"), CHART_RANGES)
+    rows = selectors.overview_rows(subusers)
+    context = {
+        "rows": rows,
+        "totals": {
+            key: sum(getattr(r, key) for r in rows)
+            for key in ("active_count", "hard_count", "soft_count")
+        },
+        "classifications": selectors.classification_counts(bounces),
+        "chart": selectors.daily_chart(bounces, days=days),
+        "days": days,
+        "chart_ranges": CHART_RANGES,
+        "any_running": any(r.refresh_running for r in rows),
+    }
+    return render(request, "bounces/overview.html", context)
+
+
+class BounceListView(LoginRequiredMixin, SingleTableMixin, FilterView):
+    table_class = BounceTable
+    filterset_class = BounceFilter
+    template_name = "bounces/bounce_list.html"
+
+    def get_queryset(self):
+        return visible_bounces(self.request.user).select_related("subuser")
+
+    def get_filterset_kwargs(self, filterset_class):
+        kwargs = super().get_filterset_kwargs(filterset_class)
+        kwargs["subusers"] = visible_subusers(self.request.user)
+        return kwargs
+
+    def get_table_pagination(self, table):
+        return {"per_page": _choice(self.request.GET.get("per_page"), PAGE_SIZES, default=50)}
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        query = self.request.GET.copy()
+        for key in ("page", "sort", "per_page"):
+            query.pop(key, None)
+        context["filter_query"] = query.urlencode()
+        context["page_sizes"] = PAGE_SIZES
+        context["filtered"] = bool(query)
+        return context
+
+
+bounce_list = BounceListView.as_view()
+
+
+@login_required
+def bounce_export(request: HttpRequest) -> StreamingHttpResponse:
+    """The list's current filter (and sort), streamed as CSV or, with ?format=json, as JSON."""
+    filterset = BounceFilter(
+        request.GET,
+        queryset=visible_bounces(request.user),
+        subusers=visible_subusers(request.user),
+    )
+    queryset = filterset.qs if filterset.is_valid() else filterset.queryset.none()
+    queryset = queryset.order_by(*_export_order(request.GET.get("sort")))
+    stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
+    if request.GET.get("format") == "json":
+        response = StreamingHttpResponse(json_rows(queryset), content_type="application/json")
+        response["Content-Disposition"] = f'attachment; filename="bounces-{stamp}.json"'
+    else:
+        response = StreamingHttpResponse(csv_rows(queryset), content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="bounces-{stamp}.csv"'
+    return response
+
+
+@login_required
+def bounce_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    bounce = get_object_or_404(visible_bounces(request.user).select_related("subuser"), pk=pk)
+    context = {
+        "bounce": bounce,
+        "changes": bounce.changes.select_related("run"),
+        "elsewhere": visible_bounces(request.user)
+        .filter(email=bounce.email)
+        .exclude(pk=bounce.pk)
+        .select_related("subuser"),
+    }
+    return render(request, "bounces/bounce_detail.html", context)
+
+
+@require_POST
+@login_required
+def refresh_now(request: HttpRequest) -> HttpResponse:
+    """Queue a refresh of one subuser (`subuser` in the form) or of every visible one."""
+    subusers = visible_subusers(request.user).filter(enabled=True, upstream_state="active")
+    name = request.POST.get("subuser")
+    if name:
+        subusers = subusers.filter(username=name)
+        get_object_or_404(subusers)
+    full = request.POST.get("full") == "1"
+    ids = list(subusers.values_list("pk", flat=True))
+    enqueue_refresh(ids, full=full)
+    what = name or f"{len(ids)} subusers"
+    messages.success(request, f"Refresh of {what} queued.")
+    return redirect("bounces:overview")
+
+
+def _choice(value: str | None, allowed: tuple[int, ...], default: int | None = None) -> int:
+    try:
+        number = int(value or "")
+    except ValueError:
+        return default or allowed[0]
+    return number if number in allowed else (default or allowed[0])
+
+
+_SORTABLE = {"email", "subuser", "status", "type", "classification", "fault", "created",
+             "last_seen", "removed_at"}  # fmt: skip
+
+
+def _export_order(sort: str | None) -> list[str]:
+    field = (sort or "").lstrip("-")
+    if field not in _SORTABLE:
+        return ["-created", "id"]
+    name = "subuser__username" if field == "subuser" else field
+    return [("-" if sort.startswith("-") else "") + name, "id"]

@@ -1,0 +1,45 @@
+"""Small `make_*` helpers for cached data."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from django.contrib.auth import get_user_model
+from django.utils import timezone
+
+from bounceadmin.bounces.classification import bounce_type, classify
+from bounceadmin.bounces.models import Bounce, Subuser
+
+
+def make_subuser(username: str = "acme", **fields) -> Subuser:
+    return Subuser.objects.create(username=username, **fields)
+
+
+def make_bounce(
+    subuser: Subuser,
+    email: str,
+    *,
+    status: str = "5.1.1",
+    reason: str = "550 5.1.1 The email account that you tried to reach does not exist.",
+    created: datetime | None = None,
+    removed: bool = False,
+) -> Bounce:
+    now = timezone.now()
+    classification, fault = classify(status, reason)
+    return Bounce.objects.create(
+        subuser=subuser,
+        email=email.lower(),
+        status=status,
+        reason=reason,
+        created=created or now - timedelta(hours=1),
+        type=bounce_type(status, reason),
+        classification=classification,
+        fault=fault,
+        first_seen=now,
+        last_seen=now,
+        removed_at=now if removed else None,
+    )
+
+
+def make_user(username: str = "operator", password: str = "pw-for-tests-only", **fields):
+    return get_user_model().objects.create_user(username=username, password=password, **fields)
