@@ -48,6 +48,9 @@ INSTALLED_APPS = [
     "django_filters",
     "django_tables2",
     "bounceadmin.bounces",
+    "bounceadmin.accounts",
+    "bounceadmin.deletions",
+    "bounceadmin.audit",
 ]
 
 MIDDLEWARE = [
@@ -58,6 +61,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "bounceadmin.audit.context.RequestContextMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
@@ -74,6 +78,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "bounceadmin.accounts.context_processors.roles",
             ],
         },
     },
@@ -163,6 +168,12 @@ SENDGRID_READ_TIMEOUT = env.float("SENDGRID_READ_TIMEOUT", default=30.0)
 SENDGRID_MAX_RETRIES = env.int("SENDGRID_MAX_RETRIES", default=5)
 SENDGRID_BACKOFF_SECONDS = env.float("SENDGRID_BACKOFF_SECONDS", default=1.0)
 SENDGRID_MAX_RATE_LIMIT_WAIT = env.float("SENDGRID_MAX_RATE_LIMIT_WAIT", default=120.0)
+
+# --- Deletions ----------------------------------------------------------------------------------
+# Requests of more addresses than this need a typed confirmation (delete_all always does).
+DELETION_CONFIRM_THRESHOLD = env.int("DELETION_CONFIRM_THRESHOLD", default=1000)
+# Four-eyes: nobody approves their own request. Only a single-person installation turns this on.
+DELETION_ALLOW_SELF_APPROVAL = env.bool("DELETION_ALLOW_SELF_APPROVAL", default=False)
 
 # --- Refresh ------------------------------------------------------------------------------------
 # An incremental refresh asks for bounces created since the newest cached one minus this overlap,

@@ -5,8 +5,10 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
 from django.utils import timezone
 
+from bounceadmin.accounts.models import Operator
 from bounceadmin.bounces.classification import bounce_type, classify
 from bounceadmin.bounces.models import Bounce, Subuser
 
@@ -41,5 +43,18 @@ def make_bounce(
     )
 
 
-def make_user(username: str = "operator", password: str = "pw-for-tests-only", **fields):
-    return get_user_model().objects.create_user(username=username, password=password, **fields)
+def make_user(
+    username: str = "operator",
+    password: str = "pw-for-tests-only",
+    *,
+    role: str | None = "viewer",
+    subusers: list[Subuser] | None = None,
+    **fields,
+):
+    """A user with a role (a role group) and a scope: `subusers`, or all when None."""
+    user = get_user_model().objects.create_user(username=username, password=password, **fields)
+    if role is not None:
+        user.groups.add(Group.objects.get(name=role))
+        operator = Operator.objects.create(user=user, all_subusers=subusers is None)
+        operator.subusers.set(subusers or [])
+    return user

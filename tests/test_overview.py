@@ -13,7 +13,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def operator(client):
-    user = make_user()
+    user = make_user(role="requester")
     client.force_login(user)
     return user
 

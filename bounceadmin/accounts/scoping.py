@@ -1,6 +1,8 @@
 """The one place that decides which subusers' data a user may see.
 
-Every page, export and search builds its querysets from these functions, never by hand.
+Every page, export, search and task started by a user builds its querysets from these
+functions, never by hand. Superusers and operators marked "all subusers" see everything; other
+operators see their listed subusers; a user with no operator record sees nothing.
 """
 
 from __future__ import annotations
@@ -9,14 +11,46 @@ from django.db.models import QuerySet
 
 from bounceadmin.bounces.models import Bounce, Subuser
 
+from .models import Operator
+
+ALL = None  # marker: no restriction
+
+
+def visible_subuser_ids(user) -> frozenset[int] | None:
+    """The ids the user may see, or ALL. Memoised on the user object (one per request)."""
+    if not user.is_authenticated or not user.is_active:
+        return frozenset()
+    cached = getattr(user, "_visible_subuser_ids", False)
+    if cached is not False:
+        return cached
+    if user.is_superuser:
+        ids = ALL
+    else:
+        operator = Operator.objects.filter(user=user).first()
+        if operator is None:
+            ids = frozenset()
+        elif operator.all_subusers:
+            ids = ALL
+        else:
+            ids = frozenset(operator.subusers.values_list("pk", flat=True))
+    user._visible_subuser_ids = ids
+    return ids
+
 
 def visible_subusers(user) -> QuerySet[Subuser]:
-    if not user.is_authenticated:
-        return Subuser.objects.none()
-    return Subuser.objects.all()
+    ids = visible_subuser_ids(user)
+    return Subuser.objects.all() if ids is ALL else Subuser.objects.filter(pk__in=ids)
 
 
 def visible_bounces(user) -> QuerySet[Bounce]:
-    if not user.is_authenticated:
-        return Bounce.objects.none()
-    return Bounce.objects.all()
+    ids = visible_subuser_ids(user)
+    return Bounce.objects.all() if ids is ALL else Bounce.objects.filter(subuser_id__in=ids)
+
+
+def can_see_subuser(user, subuser_id: int) -> bool:
+    ids = visible_subuser_ids(user)
+    return ids is ALL or subuser_id in ids
+
+
+def sees_everything(user) -> bool:
+    return visible_subuser_ids(user) is ALL

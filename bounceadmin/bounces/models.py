@@ -61,6 +61,11 @@ class Bounce(models.Model):
     last_seen = models.DateTimeField()
     # Null while the address is on the upstream list; set when it left it (the row stays).
     removed_at = models.DateTimeField(null=True, blank=True)
+    # Set when the address bounced again after we removed it: the removal it follows.
+    repeat_of = models.ForeignKey(
+        "deletions.DeletionItem", null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="repeats",
+    )  # fmt: skip
 
     class Meta:
         ordering = ["-created", "email"]

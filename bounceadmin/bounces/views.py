@@ -4,8 +4,6 @@ and selectors."""
 from __future__ import annotations
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
-from django.contrib.auth.mixins import LoginRequiredMixin
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -13,6 +11,7 @@ from django.views.decorators.http import require_POST
 from django_filters.views import FilterView
 from django_tables2 import SingleTableMixin
 
+from bounceadmin.accounts.roles import role_required
 from bounceadmin.accounts.scoping import visible_bounces, visible_subusers
 
 from . import selectors
@@ -26,7 +25,7 @@ PAGE_SIZES = (25, 50, 100, 250, 500)
 CHART_RANGES = (30, 90)
 
 
-@login_required
+@role_required("viewer")
 def overview(request: HttpRequest) -> HttpResponse:
     subusers = visible_subusers(request.user)
     bounces = visible_bounces(request.user)
@@ -47,7 +46,7 @@ def overview(request: HttpRequest) -> HttpResponse:
     return render(request, "bounces/overview.html", context)
 
 
-class BounceListView(LoginRequiredMixin, SingleTableMixin, FilterView):
+class BounceListView(SingleTableMixin, FilterView):
     table_class = BounceTable
     filterset_class = BounceFilter
     template_name = "bounces/bounce_list.html"
@@ -74,10 +73,10 @@ class BounceListView(LoginRequiredMixin, SingleTableMixin, FilterView):
         return context
 
 
-bounce_list = BounceListView.as_view()
+bounce_list = role_required("viewer")(BounceListView.as_view())
 
 
-@login_required
+@role_required("viewer")
 def bounce_export(request: HttpRequest) -> StreamingHttpResponse:
     """The list's current filter (and sort), streamed as CSV or, with ?format=json, as JSON."""
     filterset = BounceFilter(
@@ -97,7 +96,7 @@ def bounce_export(request: HttpRequest) -> StreamingHttpResponse:
     return response
 
 
-@login_required
+@role_required("viewer")
 def bounce_detail(request: HttpRequest, pk: int) -> HttpResponse:
     bounce = get_object_or_404(visible_bounces(request.user).select_related("subuser"), pk=pk)
     context = {
@@ -112,7 +111,7 @@ def bounce_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @require_POST
-@login_required
+@role_required("requester")
 def refresh_now(request: HttpRequest) -> HttpResponse:
     """Queue a refresh of one subuser (`subuser` in the form) or of every visible one."""
     subusers = visible_subusers(request.user).filter(enabled=True, upstream_state="active")

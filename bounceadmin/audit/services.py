@@ -1,0 +1,67 @@
+"""Recording audit events."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from django.db import IntegrityError, transaction
+
+from .context import current_request
+from .models import AuditEvent
+
+MAX_ADDRESSES = 10_000  # more are summarised by count in details
+
+
+def audit_record(
+    action: str,
+    *,
+    actor=None,
+    subuser: str = "",
+    addresses: Iterable[str] = (),
+    details: dict | None = None,
+    deletion_request_id: int | None = None,
+    key: str | None = None,
+    request=None,
+) -> AuditEvent | None:
+    """Append one event. With a `key`, a second call with the same key records nothing."""
+    request = request or current_request()
+    if actor is None and request is not None and getattr(request, "user", None) is not None:
+        actor = request.user if request.user.is_authenticated else None
+    addresses = list(addresses)
+    details = dict(details or {})
+    if len(addresses) > MAX_ADDRESSES:
+        details["addresses_total"] = len(addresses)
+        addresses = addresses[:MAX_ADDRESSES]
+    event = AuditEvent(
+        actor=actor,
+        actor_name=actor.get_username() if actor is not None else "",
+        action=action,
+        subuser=subuser,
+        addresses=addresses,
+        details=details,
+        source_ip=client_ip(request),
+        deletion_request_id=deletion_request_id,
+        key=key,
+    )
+    if key is None:
+        event.save()
+        return event
+    try:
+        with transaction.atomic():
+            event.save()
+    except IntegrityError:
+        return None  # already recorded
+    return event
+
+
+def client_ip(request) -> str | None:
+    if request is None:
+        return None
+    # REMOTE_ADDR is the proxy behind BEHIND_HTTPS; the proxy must set X-Forwarded-For.
+    from django.conf import settings
+
+    if getattr(settings, "BEHIND_HTTPS", False):
+        forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
+        if forwarded:
+            return forwarded.split(",")[-1].strip() or None
+    return request.META.get("REMOTE_ADDR") or None
