@@ -1,0 +1,80 @@
+"""`python -m bounceadmin.sandbox`: run the SendGrid sandbox as its own process."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import threading
+from collections.abc import Sequence
+from types import FrameType
+
+from bounceadmin.sandbox.ratelimit import DEFAULT_LIMIT, DEFAULT_WINDOW
+from bounceadmin.sandbox.server import DEFAULT_API_KEY, SandboxServer
+from bounceadmin.sandbox.store import SandboxStore
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    env = os.environ
+    parser = argparse.ArgumentParser(
+        prog="python -m bounceadmin.sandbox",
+        description="A local HTTP server that behaves like SendGrid's v3 bounce API.",
+    )
+    parser.add_argument("--host", default=env.get("SANDBOX_HOST", "127.0.0.1"))
+    parser.add_argument("--port", type=int, default=int(env.get("SANDBOX_PORT", "8025")))
+    parser.add_argument("--data", default=env.get("SANDBOX_DATA", "data/sandbox.sqlite3"))
+    parser.add_argument(
+        "--api-key",
+        default=env.get("SANDBOX_API_KEY", DEFAULT_API_KEY),
+        help="Bearer key clients must send (default: $SANDBOX_API_KEY or SG.sandbox-key)",
+    )
+    parser.add_argument(
+        "--seed-demo", action="store_true", help="add demo data if the store is empty"
+    )
+    parser.add_argument("--latency-ms", type=float, default=0.0)
+    parser.add_argument("--rate-limit", type=int, default=DEFAULT_LIMIT)
+    parser.add_argument("--rate-window", type=float, default=DEFAULT_WINDOW, help="seconds")
+    parser.add_argument("--verbose", action="store_true", help="log every request to stderr")
+    return parser.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    store = SandboxStore(args.data)
+    # Only into an empty store, so restarting a dev server keeps what the dashboard changed.
+    if args.seed_demo and store.count() == 0 and not store.subusers():
+        store.seed_demo()
+    server = SandboxServer(
+        store,
+        api_key=args.api_key,
+        host=args.host,
+        port=args.port,
+        latency_ms=args.latency_ms,
+        rate_limit=args.rate_limit,
+        rate_window=args.rate_window,
+        verbose=args.verbose,
+    )
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    server.start()
+    counts = store.summary()
+    # One line, machine-readable enough for scripts to pick the URL; never the key.
+    print(
+        f"SendGrid sandbox listening on {server.url} "
+        f"(data {args.data}, {counts['subusers']} subusers, {counts['bounces']} bounces)",
+        flush=True,
+    )
+    while not stop.wait(0.5):
+        pass
+    server.stop()
+    store.close()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

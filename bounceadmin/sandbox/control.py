@@ -1,0 +1,188 @@
+"""`/_sandbox/...`: the test and demo controls over HTTP, for other processes (e2e, benchmarks).
+
+No Bearer key: this is a local development tool bound to loopback, and a test driving it from
+another process should not need SendGrid credentials. JSON in, JSON out, errors in the v3 shape.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from bounceadmin.sandbox.api import ApiError, Request, Response, error_response, json_response
+from bounceadmin.sandbox.demo import FastRandom, generate_bounces
+from bounceadmin.sandbox.faults import Fault
+
+if TYPE_CHECKING:
+    from bounceadmin.sandbox.server import SandboxServer
+
+Control = Callable[["SandboxServer", Request, dict[str, Any]], Response]
+
+
+def _str(body: dict[str, Any], name: str) -> str:
+    value = body.get(name)
+    if not isinstance(value, str) or not value:
+        raise ApiError(400, f"{name} is required", name)
+    return value
+
+
+def health(sb: SandboxServer, req: Request, body: dict[str, Any]) -> Response:
+    return json_response(200, {"status": "ok", **sb.store.summary()})
+
+
+def add_fault(sb: SandboxServer, req: Request, body: dict[str, Any]) -> Response:
+    items = body.get("faults", [body])  # one fault object, or {"faults": [...]}
+    try:
+        faults = [Fault.from_dict(item) for item in items]
+    except (TypeError, ValueError) as exc:
+        raise ApiError(400, str(exc)) from None
+    for fault in faults:
+        sb.faults.add(fault)
+    return json_response(201, {"faults": sb.faults.pending()})
+
+
+def list_faults(sb: SandboxServer, req: Request, body: dict[str, Any]) -> Response:
+    return json_response(200, {"faults": sb.faults.pending()})
+
+
+def clear_faults(sb: SandboxServer, req: Request, body: dict[str, Any]) -> Response:
+    sb.clear_faults()
+    return Response(204)
+
+
+def get_config(sb: SandboxServer, req: Request, body: dict[str, Any]) -> Response:
+    return json_response(200, sb.config())
+
+
+def set_config(sb: SandboxServer, req: Request, body: dict[str, Any]) -> Response:
+    unknown = set(body) - {"latency_ms", "rate_limit", "rate_window", "scopes"}
+    if unknown:
+        raise ApiError(400, f"unknown config fields: {sorted(unknown)}")
+    try:
+        if "latency_ms" in body:
+            sb.set_latency(float(body["latency_ms"]))
+        if "rate_limit" in body or "rate_window" in body:
+            limit = int(body.get("rate_limit", sb.limiter.limit))
+            sb.set_rate_limit(limit, float(body.get("rate_window", sb.limiter.window)))
+        if "scopes" in body:
+            sb.set_scopes([str(s) for s in body["scopes"]])
+    except (TypeError, ValueError) as exc:
+        raise ApiError(400, str(exc)) from None
+    return json_response(200, sb.config())
+
+
+def list_requests(sb: SandboxServer, req: Request, body: dict[str, Any]) -> Response:
+    return json_response(200, sb.requests)
+
+
+def clear_requests(sb: SandboxServer, req: Request, body: dict[str, Any]) -> Response:
+    sb.clear_requests()
+    return Response(204)
+
+
+def add_subuser(sb: SandboxServer, req: Request, body: dict[str, Any]) -> Response:
+    try:
+        row = sb.store.add_subuser(
+            _str(body, "username"),
+            email=body.get("email"),
+            disabled=bool(body.get("disabled", False)),
+            region=str(body.get("region", "global")),
+        )
+    except ValueError as exc:
+        raise ApiError(400, str(exc)) from None
+    return json_response(201, row)
+
+
+def list_subusers(sb: SandboxServer, req: Request, body: dict[str, Any]) -> Response:
+    return json_response(200, sb.store.subusers())
+
+
+def add_bounces(sb: SandboxServer, req: Request, body: dict[str, Any]) -> Response:
+    """`{"subuser", "bounces": [{email, status?, reason?, created?}]}` or `"generate": n`."""
+    subuser = _str(body, "subuser")
+    rows = body.get("bounces", [])
+    if not isinstance(rows, list) or not all(isinstance(r, dict) and r.get("email") for r in rows):
+        raise ApiError(400, "bounces must be an array of objects with an email", "bounces")
+    generate = body.get("generate", 0)
+    if not isinstance(generate, int) or generate < 0:
+        raise ApiError(400, "generate must be a non-negative integer", "generate")
+    if generate:
+        rng = FastRandom(body.get("seed", 1))
+        rows = [*rows, *generate_bounces(rng, generate, now=body.get("now") or time.time())]
+    try:
+        written = sb.store.add_bounces(subuser, rows)
+    except (TypeError, ValueError) as exc:
+        raise ApiError(400, str(exc)) from None
+    return json_response(201, {"written": written, "count": sb.store.count(subuser)})
+
+
+def list_bounces(sb: SandboxServer, req: Request, body: dict[str, Any]) -> Response:
+    subuser = req.arg("subuser")
+    if not subuser:
+        raise ApiError(400, "subuser query parameter is required", "subuser")
+    return json_response(200, sb.store.bounces(subuser))
+
+
+def remove_bounces(sb: SandboxServer, req: Request, body: dict[str, Any]) -> Response:
+    """Deletes as if someone removed addresses upstream (outside the dashboard)."""
+    subuser = _str(body, "subuser")
+    if body.get("delete_all") is True:
+        removed = sb.store.remove_all_bounces(subuser)
+    else:
+        emails = body.get("emails")
+        if not isinstance(emails, list):
+            raise ApiError(400, "emails must be an array (or send delete_all: true)", "emails")
+        removed = sb.store.remove_bounces(subuser, [str(e) for e in emails])
+    return json_response(200, {"removed": removed, "count": sb.store.count(subuser)})
+
+
+def reset(sb: SandboxServer, req: Request, body: dict[str, Any]) -> Response:
+    """Empty the store and the rate-limit windows (faults and the request log are kept)."""
+    sb.store.clear()
+    sb.limiter.reset()
+    return Response(204)
+
+
+def seed(sb: SandboxServer, req: Request, body: dict[str, Any]) -> Response:
+    if body.get("demo") is not True:
+        raise ApiError(400, 'only {"demo": true} seeding is supported', "demo")
+    seed_value = body.get("seed", 1)
+    if not isinstance(seed_value, int):
+        raise ApiError(400, "seed must be an integer", "seed")
+    counts = sb.store.seed_demo(seed_value, now=body.get("now"))
+    return json_response(200, {**counts, **sb.store.summary()})
+
+
+ROUTES: dict[str, dict[str, Control]] = {
+    "/_sandbox/health": {"GET": health},
+    "/_sandbox/faults": {"GET": list_faults, "POST": add_fault, "DELETE": clear_faults},
+    "/_sandbox/config": {"GET": get_config, "POST": set_config},
+    "/_sandbox/requests": {"GET": list_requests, "DELETE": clear_requests},
+    "/_sandbox/subusers": {"GET": list_subusers, "POST": add_subuser},
+    "/_sandbox/bounces": {"GET": list_bounces, "POST": add_bounces, "DELETE": remove_bounces},
+    "/_sandbox/reset": {"POST": reset},
+    "/_sandbox/seed": {"POST": seed},
+}
+
+
+def handle(sb: SandboxServer, req: Request) -> Response:
+    methods = ROUTES.get(req.path.rstrip("/"))
+    if methods is None:
+        return error_response(404, "resource not found")
+    if req.method not in methods:
+        resp = error_response(405, "method not allowed")
+        resp.headers["Allow"] = ", ".join(sorted(methods))
+        return resp
+    body: Any = {}
+    if req.body.strip():
+        try:
+            body = req.json()
+        except (UnicodeDecodeError, ValueError):
+            return error_response(400, "request body must be JSON")
+    if not isinstance(body, dict):
+        return error_response(400, "request body must be a JSON object")
+    try:
+        return methods[req.method](sb, req, body)
+    except ApiError as exc:
+        return exc.response
