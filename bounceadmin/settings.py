@@ -225,6 +225,14 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": _crontab(REFRESH_FULL_CRONTAB),
         "kwargs": {"full": True},
     },
+    "resume-deletions": {
+        "task": "bounceadmin.deletions.tasks.resume_deletions",
+        "schedule": 120.0,
+    },
+    "recover-refreshes": {
+        "task": "bounceadmin.bounces.tasks.recover_interrupted_refreshes",
+        "schedule": 120.0,
+    },
     "sync-subusers": {
         "task": "bounceadmin.bounces.tasks.sync_subusers",
         "schedule": _crontab(env.str("SYNC_SUBUSERS_CRONTAB", default="0 * * * *")),

@@ -41,8 +41,9 @@ class BounceFilter(filters.FilterSet):
         method="filter_days", label="Last N days", min_value=1, max_value=MAX_DAYS
     )
     removed = filters.ChoiceFilter(
-        choices=REMOVED_CHOICES[1:], empty_label=REMOVED_CHOICES[0][1], method="filter_removed"
-    )
+        choices=REMOVED_CHOICES[1:], empty_label=REMOVED_CHOICES[0][1], method="filter_removed",
+        label="Removed upstream",
+    )  # fmt: skip
 
     class Meta:
         model = Bounce

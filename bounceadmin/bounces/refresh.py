@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.db import DatabaseError, connection, transaction
-from django.db.models import Max
+from django.db.models import Max, Q
 from django.utils import timezone
 
 from bounceadmin.sendgrid import SendGridClient, SendGridError, UpstreamBounce, get_client
@@ -258,6 +258,17 @@ def _chunks(items: list, size: int = _IN_CHUNK) -> Iterator[list]:
 def _insert_batch() -> int | None:
     # SQLite: let Django size batches to its variable limit; elsewhere keep statements moderate.
     return None if connection.vendor == "sqlite" else 2000
+
+
+def refresh_mark_interrupted() -> int:
+    """Runs still 'running' whose subuser lease is free were cut off (a killed worker)."""
+    now = timezone.now()
+    free = Q(subuser__lock_expires_at__isnull=True) | Q(subuser__lock_expires_at__lt=now)
+    return RefreshRun.objects.filter(free, outcome=RefreshRun.Outcome.RUNNING).update(
+        outcome=RefreshRun.Outcome.FAILED,
+        finished_at=now,
+        error="Interrupted: the worker stopped before the refresh finished. Nothing was written.",
+    )
 
 
 def stale_before() -> datetime:

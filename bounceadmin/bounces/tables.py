@@ -9,7 +9,7 @@ from django.utils.timezone import localtime
 
 from .models import Bounce
 
-REASON_PREVIEW = 140
+REASON_PREVIEW = 100
 
 
 class LocalTimeColumn(tables.Column):
@@ -18,10 +18,17 @@ class LocalTimeColumn(tables.Column):
     def render(self, value):
         return date_format(localtime(value), "Y-m-d H:i")
 
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("attrs", {"td": {"class": "nowrap"}})
+        super().__init__(*args, **kwargs)
+
 
 class BounceTable(tables.Table):
     email = tables.Column(linkify=True, verbose_name="Address", attrs={"td": {"class": "email"}})
-    subuser = tables.Column(accessor="subuser__username", order_by="subuser__username")
+    subuser = tables.Column(
+        accessor="subuser__username", order_by="subuser__username", verbose_name="Subuser",
+        attrs={"td": {"class": "nowrap"}},
+    )  # fmt: skip
     status = tables.Column()
     type = tables.Column()
     classification = tables.Column()
@@ -29,7 +36,9 @@ class BounceTable(tables.Table):
     reason = tables.Column(orderable=False, attrs={"td": {"class": "reason"}})
     created = LocalTimeColumn(verbose_name="Bounced")
     last_seen = LocalTimeColumn(verbose_name="Last seen")
-    removed_at = LocalTimeColumn(verbose_name="Removed", default="—", attrs={"td": {"class": "muted"}})
+    removed_at = LocalTimeColumn(
+        verbose_name="Removed", default="—", attrs={"td": {"class": "nowrap muted"}}
+    )
 
     class Meta:
         model = Bounce

@@ -11,7 +11,7 @@ from django.utils import timezone
 from bounceadmin.sendgrid import SendGridError
 
 from .models import Subuser
-from .refresh import RefreshAlreadyRunning, bounces_refresh
+from .refresh import RefreshAlreadyRunning, bounces_refresh, refresh_mark_interrupted
 from .subusers import subusers_sync
 
 log = logging.getLogger(__name__)
@@ -64,3 +64,9 @@ def sync_and_refresh(self, full: bool = True) -> int:
             raise
         raise self.retry(countdown=5, max_retries=24) from None
     return refresh_all(full=full)
+
+
+@shared_task
+def recover_interrupted_refreshes() -> int:
+    """Close runs left 'running' by a killed worker once their subuser's lease has expired."""
+    return refresh_mark_interrupted()

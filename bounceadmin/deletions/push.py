@@ -1,0 +1,173 @@
+"""Pushing an approved deletion upstream.
+
+Each address moves pending → pushing → done | failed. Only pending and pushing addresses are
+sent, so a rerun after a crash resends what was in flight (SendGrid's delete is idempotent) and
+never what upstream already confirmed. The cache marks a bounce removed only after upstream
+confirmed it. The subuser's refresh lease is held throughout, so a refresh cannot reconcile a
+listing taken before the delete and resurrect the addresses.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+
+from django.db import transaction
+from django.db.models import Count, F
+from django.utils import timezone
+
+from bounceadmin.audit.models import AuditEvent
+from bounceadmin.audit.services import audit_record
+from bounceadmin.bounces.locks import SubuserLease
+from bounceadmin.bounces.models import Bounce, BounceChange
+from bounceadmin.sendgrid import SendGridClient, SendGridError, get_client
+from bounceadmin.sendgrid.client import DELETE_BATCH_SIZE
+
+from .models import DeletionItem, DeletionRequest
+
+log = logging.getLogger(__name__)
+State = DeletionRequest.State
+ItemState = DeletionItem.State
+
+
+class SubuserBusy(Exception):
+    """A refresh or another push of this subuser holds its lease: try again shortly."""
+
+
+def deletion_push(*, request_id: int, client: SendGridClient | None = None) -> DeletionRequest:
+    request = DeletionRequest.objects.select_related("subuser").get(pk=request_id)
+    if request.state not in (State.APPROVED, State.PUSHING):
+        return request  # not approved, or already finished: nothing to do (safe to rerun)
+    lease = SubuserLease(request.subuser_id)
+    if not lease.acquire():
+        raise SubuserBusy(f"subuser {request.subuser.username} is busy")
+    own_client = client is None
+    client = client or get_client()
+    try:
+        DeletionRequest.objects.filter(pk=request.pk).update(
+            state=State.PUSHING, attempts=F("attempts") + 1
+        )
+        request.refresh_from_db()
+        if request.delete_all:
+            _push_delete_all(request, client)
+        else:
+            _push_batches(request, client, lease)
+        return _finish(request)
+    finally:
+        lease.release()
+        if own_client:
+            client.close()
+
+
+def _push_batches(request: DeletionRequest, client: SendGridClient, lease: SubuserLease) -> None:
+    subuser = request.subuser.username
+    todo = list(
+        request.items.filter(state__in=[ItemState.PENDING, ItemState.PUSHING])
+        .order_by("pk")
+        .values_list("pk", "email", "bounce_id")
+    )
+    if len(todo) == 1 and request.total == 1:
+        # One address: the single-address endpoint, whose 404 tells us it is already gone.
+        pk, email, bounce_id = todo[0]
+        _mark(request, [pk], ItemState.PUSHING)
+        try:
+            client.delete_bounce(subuser, email)
+        except SendGridError as exc:
+            _fail(request, [pk], exc)
+        else:
+            _confirm(request, [(pk, email, bounce_id)])
+        return
+    for chunk in _chunks(todo, DELETE_BATCH_SIZE):
+        pks = [pk for pk, _, _ in chunk]
+        _mark(request, pks, ItemState.PUSHING)
+        try:
+            client.delete_bounces(subuser, [email for _, email, _ in chunk])
+        except SendGridError as exc:
+            _fail(request, pks, exc)
+            if exc.retryable:
+                # Upstream is down or throttling past our patience: keep the rest for a retry.
+                rest = [pk for pk, _, _ in todo if pk > pks[-1]]
+                _fail(request, rest, exc)
+                return
+            continue
+        _confirm(request, chunk)
+        lease.extend()
+
+
+def _push_delete_all(request: DeletionRequest, client: SendGridClient) -> None:
+    items = list(request.items.exclude(state=ItemState.DONE).values_list("pk", "email", "bounce_id"))
+    pks = [pk for pk, _, _ in items]
+    _mark(request, pks, ItemState.PUSHING)
+    try:
+        client.delete_all_bounces(request.subuser.username)
+    except SendGridError as exc:
+        _fail(request, pks, exc)
+        return
+    _confirm(request, items)
+    # delete_all also took whatever bounced since the request: upstream's list is empty now.
+    others = Bounce.objects.filter(subuser=request.subuser, removed_at__isnull=True)
+    _remove_from_cache(list(others.values_list("pk", flat=True)))
+
+
+@transaction.atomic
+def _confirm(request: DeletionRequest, items: list[tuple[int, str, int | None]]) -> None:
+    now = timezone.now()
+    pks = [pk for pk, _, _ in items]
+    DeletionItem.objects.filter(pk__in=pks).update(state=ItemState.DONE, pushed_at=now, error="")
+    _remove_from_cache([bounce_id for _, _, bounce_id in items if bounce_id], now=now)
+
+
+def _remove_from_cache(bounce_ids: list[int], *, now=None) -> None:
+    now = now or timezone.now()
+    for chunk in _chunks(bounce_ids, 500):
+        active = Bounce.objects.filter(pk__in=chunk, removed_at__isnull=True)
+        rows = list(active.values_list("pk", "status", "reason", "created"))
+        active.update(removed_at=now)
+        BounceChange.objects.bulk_create(
+            BounceChange(bounce_id=pk, kind=BounceChange.Kind.REMOVED, at=now, old_status=status,
+                         old_reason=reason, old_created=created)  # fmt: skip
+            for pk, status, reason, created in rows
+        )
+
+
+def _mark(request: DeletionRequest, pks: list[int], state: str) -> None:
+    DeletionItem.objects.filter(pk__in=pks).update(state=state)
+
+
+def _fail(request: DeletionRequest, pks: list[int], exc: SendGridError) -> None:
+    log.warning("deletion #%s: %d addresses failed: %s", request.pk, len(pks), exc)
+    DeletionItem.objects.filter(pk__in=pks).update(state=ItemState.FAILED, error=str(exc)[:1000])
+
+
+def _finish(request: DeletionRequest) -> DeletionRequest:
+    counts = dict(request.items.order_by().values_list("state").annotate(n=Count("pk")))
+    done, failed = counts.get(ItemState.DONE, 0), counts.get(ItemState.FAILED, 0)
+    if failed == 0:
+        state, action = State.DONE, AuditEvent.Action.DELETION_PUSHED
+    elif done == 0:
+        state, action = State.FAILED, AuditEvent.Action.DELETION_FAILED
+    else:
+        state, action = State.PARTLY_FAILED, AuditEvent.Action.DELETION_FAILED
+    with transaction.atomic():
+        DeletionRequest.objects.filter(pk=request.pk).update(state=state, finished_at=timezone.now())
+        failed_emails = list(
+            request.items.filter(state=ItemState.FAILED).values_list("email", flat=True)
+        )
+        audit_record(
+            action,
+            subuser=request.subuser.username,
+            addresses=failed_emails if failed else list(
+                request.items.values_list("email", flat=True)
+            ),
+            details={"done": done, "failed": failed, "attempt": request.attempts,
+                     "delete_all": request.delete_all},  # fmt: skip
+            deletion_request_id=request.pk,
+            key=f"deletion:{request.pk}:attempt:{request.attempts}",
+        )
+    request.refresh_from_db()
+    return request
+
+
+def _chunks(items: list, size: int) -> Iterator[list]:
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
