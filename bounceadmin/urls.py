@@ -4,5 +4,7 @@ from django.urls import include, path
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("django.contrib.auth.urls")),
+    path("audit/", include("bounceadmin.audit.urls")),
+    path("deletions/", include("bounceadmin.deletions.urls")),
     path("", include("bounceadmin.bounces.urls")),
 ]

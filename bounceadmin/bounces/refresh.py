@@ -155,11 +155,12 @@ def _reconcile(subuser: Subuser, upstream: Upstream, *, full: bool, run: Refresh
         if row is None:
             new.append(_bounce(subuser, up, created, now))
             continue
-        pk, status, reason, old_created, removed_at = row
+        pk, status, reason, old_created, removed_at, repeat_of_id = row
         if removed_at is None and (status, reason, old_created) == (up.status, up.reason, created):
             continue
         fresh = _bounce(subuser, up, created, now)
         fresh.pk = pk
+        fresh.repeat_of_id = repeat_of_id
         changed.append(fresh)
         kind = BounceChange.Kind.REAPPEARED if removed_at else BounceChange.Kind.CHANGED
         run.reappeared += removed_at is not None
@@ -170,8 +171,11 @@ def _reconcile(subuser: Subuser, upstream: Upstream, *, full: bool, run: Refresh
             )
         )  # fmt: skip
 
+    _flag_repeats([b for b in changed if existing[b.email][4] is not None], subuser)
     Bounce.objects.bulk_create(new, batch_size=_insert_batch())
-    Bounce.objects.bulk_update(changed, [*_UPDATE_FIELDS, "removed_at"], batch_size=500)
+    Bounce.objects.bulk_update(
+        changed, [*_UPDATE_FIELDS, "removed_at", "repeat_of"], batch_size=500
+    )
 
     if full:
         gone = [
@@ -202,9 +206,25 @@ def _reconcile(subuser: Subuser, upstream: Upstream, *, full: bool, run: Refresh
     run.updated = len(changed)
 
 
+def _flag_repeats(reappeared: list[Bounce], subuser: Subuser) -> None:
+    """An address back on the list after we pushed its removal is a repeat of that removal."""
+    from bounceadmin.deletions.models import DeletionItem
+
+    emails = [b.email for b in reappeared]
+    latest: dict[str, int] = {}
+    for chunk in _chunks(emails):
+        done = DeletionItem.objects.filter(
+            request__subuser=subuser, state=DeletionItem.State.DONE, email__in=chunk
+        ).order_by("email", "pushed_at")
+        latest.update(done.values_list("email", "pk"))  # the last one per email wins
+    for bounce in reappeared:
+        if bounce.email in latest:
+            bounce.repeat_of_id = latest[bounce.email]
+
+
 def _existing(subuser: Subuser, emails: list[str] | None) -> dict[str, tuple]:
-    """email -> (pk, status, reason, created, removed_at) for the subuser's cached rows."""
-    fields = ("email", "pk", "status", "reason", "created", "removed_at")
+    """email -> (pk, status, reason, created, removed_at, repeat_of_id) for cached rows."""
+    fields = ("email", "pk", "status", "reason", "created", "removed_at", "repeat_of_id")
     qs = Bounce.objects.filter(subuser=subuser).values_list(*fields)
     if emails is None:
         return {row[0]: row[1:] for row in qs.iterator(chunk_size=5000)}

@@ -24,7 +24,7 @@ class LocalTimeColumn(tables.Column):
 
 
 class BounceTable(tables.Table):
-    email = tables.Column(linkify=True, verbose_name="Address", attrs={"td": {"class": "email"}})
+    email = tables.Column(verbose_name="Address", attrs={"td": {"class": "email"}})
     subuser = tables.Column(
         accessor="subuser__username", order_by="subuser__username", verbose_name="Subuser",
         attrs={"td": {"class": "nowrap"}},
@@ -47,6 +47,15 @@ class BounceTable(tables.Table):
         order_by = ("-created",)
         attrs = {"class": "table bounces"}
         empty_text = "No bounces match these filters."
+
+    def render_email(self, value, record):
+        link = format_html('<a href="{}">{}</a>', record.get_absolute_url(), value)
+        if record.repeat_of_id:
+            return format_html(
+                '{} <span class="badge warn" title="Bounced again after we removed it">repeat</span>',
+                link,
+            )
+        return link
 
     def render_type(self, value, record):
         return format_html('<span class="badge badge-{}">{}</span>', record.type, value)

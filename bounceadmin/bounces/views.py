@@ -11,8 +11,12 @@ from django.views.decorators.http import require_POST
 from django_filters.views import FilterView
 from django_tables2 import SingleTableMixin
 
-from bounceadmin.accounts.roles import role_required
+import django_tables2 as tables
+
+from bounceadmin.accounts.roles import has_role, role_required
 from bounceadmin.accounts.scoping import visible_bounces, visible_subusers
+from bounceadmin.audit.selectors import events_for_address
+from bounceadmin.deletions.selectors import deletion_items_for
 
 from . import selectors
 from .export import csv_rows, json_rows
@@ -59,6 +63,18 @@ class BounceListView(SingleTableMixin, FilterView):
         kwargs["subusers"] = visible_subusers(self.request.user)
         return kwargs
 
+    def get_table_kwargs(self):
+        if not has_role(self.request.user, "requester"):
+            return {}
+        select = tables.CheckBoxColumn(
+            accessor="pk",
+            attrs={
+                "input": {"form": "select-form", "aria-label": "Select"},
+                "th__input": {"id": "select-all", "aria-label": "Select all rows on this page"},
+            },
+        )
+        return {"extra_columns": [("bounce", select)], "sequence": ("bounce", "...")}
+
     def get_table_pagination(self, table):
         return {"per_page": _choice(self.request.GET.get("per_page"), PAGE_SIZES, default=50)}
 
@@ -98,10 +114,14 @@ def bounce_export(request: HttpRequest) -> StreamingHttpResponse:
 
 @role_required("viewer")
 def bounce_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    bounce = get_object_or_404(visible_bounces(request.user).select_related("subuser"), pk=pk)
+    bounce = get_object_or_404(
+        visible_bounces(request.user).select_related("subuser", "repeat_of__request"), pk=pk
+    )
     context = {
         "bounce": bounce,
         "changes": bounce.changes.select_related("run"),
+        "deletions": deletion_items_for(bounce),
+        "events": events_for_address(request.user, bounce.subuser.username, bounce.email),
         "elsewhere": visible_bounces(request.user)
         .filter(email=bounce.email)
         .exclude(pk=bounce.pk)

@@ -1,0 +1,15 @@
+from django.urls import path
+
+from . import views
+
+app_name = "deletions"
+
+urlpatterns = [
+    path("", views.deletion_queue, name="queue"),
+    path("new/", views.deletion_new, name="new"),
+    path("approve-subuser/", views.deletion_approve_subuser, name="approve_subuser"),
+    path("<int:pk>/", views.deletion_detail, name="detail"),
+    path("<int:pk>/approve/", views.deletion_approve, name="approve"),
+    path("<int:pk>/reject/", views.deletion_reject, name="reject"),
+    path("<int:pk>/retry/", views.deletion_retry, name="retry"),
+]

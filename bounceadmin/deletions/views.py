@@ -1,0 +1,226 @@
+"""Deletion pages: request (with a preview), the approval queue, a request's own page, and the
+POST-only decisions. Every queryset is scoped through accounts.scoping."""
+
+from __future__ import annotations
+
+from itertools import groupby
+
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.db.models import Count, F, Q, Window
+from django.db.models.functions import RowNumber
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from bounceadmin.accounts.roles import role_required
+from bounceadmin.accounts.scoping import visible_bounces, visible_subuser_ids, visible_subusers
+from bounceadmin.audit.selectors import events_for_deletion_request
+from bounceadmin.bounces.filters import BounceFilter
+
+from . import services
+from .forms import DecisionForm, DeletionRequestForm
+from .models import DeletionItem, DeletionRequest
+
+MAX_SELECTED = 10_000
+ITEMS_PER_PAGE = 200
+
+
+def visible_requests(user):
+    ids = visible_subuser_ids(user)
+    qs = DeletionRequest.objects.select_related("subuser", "requested_by", "decided_by")
+    return qs if ids is None else qs.filter(subuser_id__in=ids)
+
+
+@role_required("requester")
+def deletion_new(request: HttpRequest) -> HttpResponse:
+    """Preview and submit a request for the selection in the query string: `bounce=<id>`
+    (repeatable) or `scope=filter` plus the bounce list's filters."""
+    bounces, problem = _selection(request)
+    if problem:
+        messages.error(request, problem)
+        return redirect("bounces:list")
+    preview = services.deletion_preview(bounces=bounces)
+    if not preview.total:
+        messages.error(request, "The selection holds no address that is on an upstream list.")
+        return redirect("bounces:list")
+    whole = [s.subuser.username for s in preview.subusers if s.whole_list]
+    form = DeletionRequestForm(request.POST or None, whole_lists=whole)
+    if request.method == "POST" and form.is_valid():
+        try:
+            created = services.deletion_request_create(
+                user=request.user,
+                bounces=bounces,
+                justification=form.cleaned_data["justification"],
+                ticket=form.cleaned_data["ticket"],
+                selection=_selection_query(request),
+                delete_all_subusers=frozenset(form.cleaned_data["delete_all"]),
+                confirmation=form.cleaned_data["confirmation"],
+            )
+        except services.DeletionError as exc:
+            form.add_error(None, str(exc))
+        else:
+            total = sum(r.total for r in created)
+            messages.success(
+                request,
+                f"Requested the removal of {total} address{'es' if total != 1 else ''} in"
+                f" {len(created)} request{'s' if len(created) != 1 else ''}; an approver decides.",
+            )
+            return redirect(created[0] if len(created) == 1 else "deletions:queue")
+    context = {
+        "preview": preview,
+        "form": form,
+        "phrase": services.confirmation_phrase(preview.total),
+        "confirm_always": services.needs_confirmation(preview.total, delete_all=False),
+        "query": _selection_query(request),
+    }
+    return render(request, "deletions/deletion_new.html", context)
+
+
+@role_required("viewer")
+def deletion_queue(request: HttpRequest) -> HttpResponse:
+    requests = visible_requests(request.user).annotate(
+        failed_count=Count("items", filter=Q(items__state=DeletionItem.State.FAILED))
+    )
+    pending = list(
+        requests.filter(state=DeletionRequest.State.PENDING).order_by(
+            "subuser__username", "requested_at"
+        )
+    )
+    samples = _samples([r.pk for r in pending])
+    for r in pending:
+        r.sample = samples.get(r.pk, [])
+        r.own = r.requested_by_id == request.user.pk
+    groups = [(sub, list(rows)) for sub, rows in groupby(pending, key=lambda r: r.subuser)]
+    history = Paginator(
+        requests.exclude(state=DeletionRequest.State.PENDING).order_by("-requested_at", "-id"), 50
+    ).get_page(request.GET.get("page"))
+    context = {
+        "groups": groups,
+        "history": history,
+        "self_approval": services.self_approval_allowed(),
+        "decision_form": DecisionForm(),
+    }
+    return render(request, "deletions/deletion_queue.html", context)
+
+
+@role_required("viewer")
+def deletion_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    deletion = get_object_or_404(visible_requests(request.user), pk=pk)
+    items = deletion.items.order_by("state", "email")
+    counts = dict(deletion.items.order_by().values_list("state").annotate(n=Count("pk")))
+    failed = list(items.filter(state=DeletionItem.State.FAILED)[:ITEMS_PER_PAGE])
+    page = Paginator(items.exclude(state=DeletionItem.State.FAILED), ITEMS_PER_PAGE).get_page(
+        request.GET.get("page")
+    )
+    context = {
+        "deletion": deletion,
+        "counts": counts,
+        "failed": failed,
+        "items": page,
+        "events": events_for_deletion_request(request.user, deletion.pk),
+        "self_approval": services.self_approval_allowed(),
+        "decision_form": DecisionForm(),
+    }
+    return render(request, "deletions/deletion_detail.html", context)
+
+
+@require_POST
+@role_required("approver")
+def deletion_approve(request: HttpRequest, pk: int) -> HttpResponse:
+    deletion = get_object_or_404(visible_requests(request.user), pk=pk)
+    form = DecisionForm(request.POST)
+    comment = form.cleaned_data["comment"] if form.is_valid() else ""
+    try:
+        services.deletion_approve(request_id=deletion.pk, user=request.user, comment=comment)
+    except services.DeletionError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, f"Approved request #{deletion.pk}; the push is queued.")
+    return redirect(_back(request, deletion))
+
+
+@require_POST
+@role_required("approver")
+def deletion_reject(request: HttpRequest, pk: int) -> HttpResponse:
+    deletion = get_object_or_404(visible_requests(request.user), pk=pk)
+    form = DecisionForm(request.POST)
+    try:
+        if not form.is_valid() or not form.cleaned_data["comment"].strip():
+            raise services.DeletionError("Say why the request is rejected (comment).")
+        services.deletion_reject(
+            request_id=deletion.pk, user=request.user, comment=form.cleaned_data["comment"]
+        )
+    except services.DeletionError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, f"Rejected request #{deletion.pk}.")
+    return redirect(_back(request, deletion))
+
+
+@require_POST
+@role_required("approver")
+def deletion_approve_subuser(request: HttpRequest) -> HttpResponse:
+    subuser = get_object_or_404(visible_subusers(request.user), username=request.POST.get("subuser"))
+    approved = services.deletion_approve_subuser(subuser=subuser, user=request.user)
+    if approved:
+        messages.success(request, f"Approved {len(approved)} pending request(s) of {subuser}.")
+    else:
+        messages.warning(request, f"Nothing of {subuser} that you may approve is pending.")
+    return redirect("deletions:queue")
+
+
+@require_POST
+@role_required("requester")
+def deletion_retry(request: HttpRequest, pk: int) -> HttpResponse:
+    deletion = get_object_or_404(visible_requests(request.user), pk=pk)
+    try:
+        services.deletion_retry_failed(request_id=deletion.pk, user=request.user)
+    except services.DeletionError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, f"Retrying the failed addresses of request #{deletion.pk}.")
+    return redirect(deletion)
+
+
+def _selection(request: HttpRequest):
+    """(bounces queryset, problem) for the selection in the query string."""
+    user = request.user
+    ids = request.GET.getlist("bounce")
+    if ids:
+        if len(ids) > MAX_SELECTED:
+            return None, f"Select at most {MAX_SELECTED} rows, or request by filter."
+        if not all(i.isdigit() for i in ids):
+            return None, "The selection is not valid."
+        return visible_bounces(user).filter(pk__in=[int(i) for i in ids]), None
+    if request.GET.get("scope") == "filter":
+        filterset = BounceFilter(
+            request.GET, queryset=visible_bounces(user), subusers=visible_subusers(user)
+        )
+        if not filterset.is_valid():
+            return None, "Some filters are not valid; fix them on the list first."
+        return filterset.qs, None
+    return None, "Select rows in the list, or request by filter."
+
+
+def _selection_query(request: HttpRequest) -> str:
+    return request.GET.urlencode()
+
+
+def _samples(request_ids: list[int], size: int = 5) -> dict[int, list[str]]:
+    """The first few addresses of each request, in one query."""
+    rank = Window(RowNumber(), partition_by=F("request_id"), order_by=F("email").asc())
+    rows = (
+        DeletionItem.objects.filter(request_id__in=request_ids)
+        .annotate(rank=rank)
+        .filter(rank__lte=size)
+        .values_list("request_id", "email")
+    )
+    samples: dict[int, list[str]] = {}
+    for request_id, email in rows:
+        samples.setdefault(request_id, []).append(email)
+    return samples
+
+
+def _back(request: HttpRequest, deletion: DeletionRequest):
+    return "deletions:queue" if request.POST.get("next") == "queue" else deletion
