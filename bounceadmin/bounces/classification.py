@@ -34,6 +34,7 @@ Content, Frequency, and the sender-side Technical Failures: authentication and m
 
 from __future__ import annotations
 
+import functools
 import operator
 import re
 from typing import NamedTuple
@@ -309,33 +310,39 @@ _UNCLASSIFIED = (_UNC, _UNK)
 
 # ------------------------------------------------------------------------- engine
 # Semantics: the first row in table order whose regexes match wins, where a reason regex only
-# matches from the start of a word (a letter or digit not preceded by one): each top-level
-# alternative is searched as (?<![a-z0-9])(?:alternative). That is what the tests compare
-# against, with a plain loop over RULES.
+# matches from the start of a word (a letter or digit not preceded by one). The tests compare
+# the engine with exactly that, written as a plain loop over RULES.
 #
-# Speed: trying ~200 alternatives on every reply is far too slow in Python, so the table is
-# indexed once. Every alternative starts with a literal word, so a reply can only match it if
-# one of the reply's words is that word (or, when the pattern lets the word run on, as in
-# "throttl", starts with its first three letters). Each alternative also names a few strings
-# one of which must occur in the reply ("needles"). Per reply we split it into words once
-# (bytes.translate + split, in C), OR together the bitmasks of candidate alternatives, and
-# run the regex only for candidates whose needles occur, lowest bit (= table order) first.
-# An alternative that cannot be indexed is tried on every reply: correct, just slower (a test
-# keeps the table free of them).
+# Speed: trying ~200 regex alternatives on each of a million replies is far too slow in
+# Python, so the table is indexed once, at import. Per alternative we derive two conditions
+# on the words of a reply (words = runs of [a-z0-9]), each "one of these words occurs" or
+# "a word starting with one of these three letters occurs":
+#   * its first word ("user unknown" needs the word "user"; "throttl" a word starting "thr");
+#   * a word it cannot match without ("disabled" or "suspended" or ... for the disabled row).
+# Per reply we split it into words once (bytes.translate + split, in C), OR together the
+# bitmasks of alternatives that pass both conditions, and run only those regexes, lowest bit
+# (= table order) first. Where a condition cannot be derived it is simply not applied (for a
+# needed string that is not a whole word, a substring test is used instead): still correct,
+# only slower. A test keeps every alternative indexed by its first word.
 
-_HEAD = 3  # letters that index a word the pattern lets run on
-_WORD = "[a-z0-9]"
+_HEAD = 3  # letters that index a word which a pattern lets run on ("throttl")
 _WORD_CHARS = "abcdefghijklmnopqrstuvwxyz0123456789"
-_LEADING_WORD = re.compile(f"{_WORD}*")
+_EDGE = "\x00"  # marks a \b (or the start of a match) inside a derived literal
+_NOT_WORD_TO_SPACE = bytes(c if chr(c) in _WORD_CHARS else 32 for c in range(256))
+_WORDS_IN = re.compile(f"[{_WORD_CHARS}]+")
 _FIRST_LETTERS = operator.itemgetter(slice(_HEAD))
-_NOT_WORD_TO_SPACE = bytes(c if chr(c).isascii() and chr(c).isalnum() else 32 for c in range(256))
 
 
 class _Alternative(NamedTuple):
     row: int  # index into RULES
-    needles: tuple[str, ...]  # one of these occurs in every reply the reason regex matches
+    needles: tuple[str, ...]  # substrings, one of which a match needs (empty: nothing to test)
     reason: re.Pattern[str] | None  # searched, then checked to start at a word start
     status: re.Pattern[str] | None
+
+
+class _WordCondition(NamedTuple):
+    words: frozenset[bytes]  # one of these words occurs ...
+    heads: frozenset[bytes]  # ... or a word starting with one of these
 
 
 def _split_alternatives(pattern: str) -> list[str]:
@@ -363,14 +370,14 @@ def _split_alternatives(pattern: str) -> list[str]:
 
 
 def _prefixes(items: list, sre) -> set[str] | None:
-    """The literal text that every match of the parsed regex ``items`` starts with, one string
-    per leading branch; a trailing space marks a word ended by ``\b``. None if unknown."""
+    """The literal text every match of the parsed regex ``items`` starts with (one string per
+    leading branch), with _EDGE appended when a \b follows it; None if unknown."""
     prefix = ""
     for i, (op, arg) in enumerate(items):
         if op is sre.LITERAL:
             prefix += chr(arg)
         elif prefix:
-            return {prefix + " " if op is sre.AT and arg is sre.AT_BOUNDARY else prefix}
+            return {prefix + _EDGE if op is sre.AT and arg is sre.AT_BOUNDARY else prefix}
         elif op in (sre.AT, sre.ASSERT, sre.ASSERT_NOT):  # zero-width: \b, (?<=\[)
             continue
         elif op is sre.SUBPATTERN:
@@ -383,60 +390,101 @@ def _prefixes(items: list, sre) -> set[str] | None:
     return {prefix} if prefix else None
 
 
-def _needles(items: list, sre) -> set[str] | None:
-    """Strings one of which occurs in every match of the parsed regex ``items`` (the most
-    selective set found), or None."""
+def _needed(items: list, sre, left: str = "", right: str = "") -> list[set[str]]:
+    """Sets of literals (with _EDGE marks) such that every match of the parsed regex ``items``
+    contains a member of each set. ``left``/``right``: a mark for a word edge just outside."""
     options: list[set[str]] = []
-    run = ""
-    for op, arg in [*items, (None, None)]:
+    run = left
+    for i, (op, arg) in enumerate(items):
         if op is sre.LITERAL:
             run += chr(arg)
             continue
-        if run:
-            options.append({run})
-            run = ""
+        if op is sre.AT and arg is sre.AT_BOUNDARY:
+            run += _EDGE
+            continue
+        edge_before = _EDGE if run and run[-1] not in _WORD_CHARS else ""
+        options.append({run})
+        run = ""
+        after = items[i + 1] if i + 1 < len(items) else (None, None)
+        edge_after = (
+            _EDGE
+            if (after[0] is sre.AT and after[1] is sre.AT_BOUNDARY)
+            or (after[0] is sre.LITERAL and chr(after[1]) not in _WORD_CHARS)
+            else right * (i + 1 == len(items))
+        )
         if op is sre.SUBPATTERN:
-            found = _needles(list(arg[-1]), sre)
+            options += _needed(list(arg[-1]), sre, edge_before, edge_after)
         elif op is sre.BRANCH:
-            branches = [_needles(list(branch), sre) for branch in arg[1]]
-            found = set().union(*branches) if all(branches) else None
+            branches = [_needed(list(branch), sre, edge_before, edge_after) for branch in arg[1]]
+            if all(branches):  # one literal per branch; the branch's best one will do
+                options.append(set().union(*(_best_needles(b) for b in branches)))
         elif op in (sre.MAX_REPEAT, sre.MIN_REPEAT) and arg[0] >= 1:
-            found = _needles(list(arg[2]), sre)
-        else:
-            found = None
-        if found:
-            options.append(found)
-    return max(options, key=lambda option: min(map(len, option))) if options else None
+            options += _needed(list(arg[2]), sre)
+    options.append({run + right} if run else set())
+    return [option for option in options if option and all(m.strip(_EDGE) for m in option)]
 
 
-def _keys(source: str) -> tuple[set[bytes], set[bytes], tuple[str, ...]] | None:
-    """(whole first words, first-word heads, needles) of one alternative, or None."""
+def _best_needles(options: list[set[str]]) -> set[str]:
+    return max(options, key=lambda option: min(len(m.strip(_EDGE)) for m in option))
+
+
+def _word_key(literal: str, skip: frozenset[bytes]) -> tuple[str, bytes] | None:
+    """A word condition implied by a literal with _EDGE marks: an edged whole word, else an
+    edged word start of at least _HEAD letters; ignoring words whose head is in ``skip``."""
+    keys = []
+    for match in _WORDS_IN.finditer(literal):
+        word, starts, ends = match.group().encode(), match.start() > 0, match.end() < len(literal)
+        if word[:_HEAD] in skip or not starts:
+            continue
+        if ends:
+            keys.append((1, len(word), "words", word))
+        elif len(word) >= _HEAD:
+            keys.append((0, len(word), "heads", word[:_HEAD]))
+    return max(keys)[2:] if keys else None
+
+
+def _word_condition(literals: set[str], skip: _WordCondition | None = None):
+    """The word condition implied by "one of these literals occurs", or None. With ``skip``
+    (the first-word condition), one about other words than the first."""
+    heads = frozenset({w[:_HEAD] for w in skip.words} | skip.heads) if skip else frozenset()
+    keys = [_word_key(literal, heads) for literal in literals]
+    if not keys or not all(keys):
+        return None
+    return _WordCondition(
+        frozenset(key for kind, key in keys if kind == "words"),
+        frozenset(key for kind, key in keys if kind == "heads"),
+    )
+
+
+def _analyse(source: str) -> tuple[_WordCondition | None, _WordCondition | None, tuple[str, ...]]:
+    """(first-word condition, needed-word condition, substring needles) of one alternative."""
     try:  # re's parser is private: if it ever changes, the table is just not indexed
         from re import _constants as sre  # noqa: PLC0415
         from re import _parser  # noqa: PLC0415
 
         parsed = list(_parser.parse(source))
         prefixes = _prefixes(parsed, sre)
-        needles = tuple(sorted(_needles(parsed, sre) or ()))
+        options = _needed(parsed, sre, left=_EDGE)
     except Exception:
-        return None
-    words, heads = set(), set()
-    for prefix in prefixes or ():
-        word = _LEADING_WORD.match(prefix).group()
-        if word and len(prefix) > len(word):  # "user unknown", "user\b": the word is "user"
-            words.add(word.encode())
-        elif len(word) >= _HEAD:  # "throttl": any word starting "thr"
-            heads.add(word[:_HEAD].encode())
-        else:
-            return None
-    return (words, heads, needles) if prefixes else None
+        return None, None, ()
+    first = _word_condition({_EDGE + prefix for prefix in prefixes}) if prefixes else None
+    conditions = [(c, o) for o in options if (c := _word_condition(o, skip=first))]
+    if conditions:  # prefer a needed whole word, then the longest
+        needed = max(conditions, key=lambda co: (bool(co[0].words), min(map(len, co[1]))))[0]
+        return first, needed, ()
+    needles = _best_needles(options) if options else set()
+    return first, None, tuple(sorted(m.replace(_EDGE, "") for m in needles))
 
 
 def _index():
+    # Masks hold two fields of len(alternatives) bits: [needed-word bits][first-word bits].
     alternatives: list[_Alternative] = []
-    by_word: dict[bytes, int] = {}  # word -> bitmask of alternatives
+    sources = [(row, source) for row, rule in enumerate(RULES) if rule.reason
+               for source in _split_alternatives(rule.reason)]
+    width = len(sources) + sum(1 for rule in RULES if not rule.reason)
+    by_word: dict[bytes, int] = {}
     by_head: dict[bytes, int] = {}
-    always = 0
+    unindexed = 0  # alternatives without a first-word / needed-word condition
     status_only: list[int] = []
     for row, rule in enumerate(RULES):
         status = re.compile(rule.status) if rule.status else None
@@ -450,30 +498,29 @@ def _index():
             raise ValueError(f"RULES[{row}] reads the reply but follows a status-only row")
         for source in _split_alternatives(rule.reason):
             bit = 1 << len(alternatives)
-            keys = _keys(source)
-            words, heads, needles = keys or ((), (), ())
-            for word in words:
-                by_word[word] = by_word.get(word, 0) | bit
-            for head in heads:
-                by_head[head] = by_head.get(head, 0) | bit
-            if keys is None:
-                always |= bit
+            first, needed, needles = _analyse(source)
+            for shift, condition in ((0, first), (width, needed)):
+                if condition is None:
+                    unindexed |= bit << shift
+                    continue
+                for table, keys in ((by_word, condition.words), (by_head, condition.heads)):
+                    for key in keys:
+                        table[key] = table.get(key, 0) | bit << shift
             alternatives.append(_Alternative(row, needles, re.compile(source), status))
-    return tuple(alternatives), by_word, by_head, always, tuple(status_only)
+    assert len(alternatives) == width  # noqa: S101
+    return tuple(alternatives), by_word, by_head, unindexed, width, tuple(status_only)
 
 
-_ALTERNATIVES, _BY_WORD, _BY_HEAD, _ALWAYS_TRIED, _STATUS_ONLY = _index()
+_ALTERNATIVES, _BY_WORD, _BY_HEAD, _UNINDEXED, _WIDTH, _STATUS_ONLY = _index()
 
 
 def _candidates(text: str) -> int:
     """Bitmask over _ALTERNATIVES of the reason alternatives that may match ``text``."""
     words = set(text.encode("ascii", "replace").translate(_NOT_WORD_TO_SPACE).split())
-    mask = _ALWAYS_TRIED
-    for word in words & _BY_WORD.keys():
-        mask |= _BY_WORD[word]
-    for head in set(map(_FIRST_LETTERS, words)) & _BY_HEAD.keys():
-        mask |= _BY_HEAD[head]
-    return mask
+    heads = set(map(_FIRST_LETTERS, words))
+    bits = functools.reduce(operator.or_, map(_BY_WORD.get, words & _BY_WORD.keys()), _UNINDEXED)
+    bits = functools.reduce(operator.or_, map(_BY_HEAD.get, heads & _BY_HEAD.keys()), bits)
+    return bits & (bits >> _WIDTH)  # first-word condition and needed-word condition
 
 
 def _matches_at_word_start(regex: re.Pattern[str], text: str) -> bool:

@@ -35,7 +35,12 @@ def overview_rows(subusers: QuerySet[Subuser]) -> list[Subuser]:
 
 
 def classification_counts(bounces: QuerySet[Bounce]) -> list[tuple[str, int]]:
-    rows = bounces.filter(removed_at__isnull=True).values("classification").annotate(n=Count("id"))
+    rows = (
+        bounces.filter(removed_at__isnull=True)
+        .order_by()
+        .values("classification")
+        .annotate(n=Count("id"))
+    )
     return sorted(((r["classification"], r["n"]) for r in rows), key=lambda r: -r[1])
 
 
@@ -55,6 +60,7 @@ def daily_chart(bounces: QuerySet[Bounce], *, days: int, width: int = 720, heigh
     start = local_midnight(first)
     counts = (
         bounces.filter(created__gte=start)
+        .order_by()
         .annotate(day=TruncDate("created", tzinfo=timezone.get_current_timezone()))
         .values("day", "type")
         .annotate(n=Count("id"))

@@ -43,7 +43,7 @@ class Preview:
 
 def deletion_preview(*, bounces: QuerySet[Bounce]) -> Preview:
     """How many active addresses per subuser the selection holds, and a sample of each."""
-    active = bounces.filter(removed_at__isnull=True)
+    active = bounces.filter(removed_at__isnull=True).order_by()
     counts = dict(active.values_list("subuser").annotate(n=Count("id")).values_list("subuser", "n"))
     if not counts:
         return Preview()
