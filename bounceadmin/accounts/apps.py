@@ -7,6 +7,7 @@ class AccountsConfig(AppConfig):
     verbose_name = "Operators"
 
     def ready(self) -> None:
+        from . import signals  # noqa: F401  operator and role changes into the audit log
         from .roles import ensure_role_groups
 
         post_migrate.connect(ensure_role_groups, sender=self)

@@ -1,10 +1,24 @@
 from django.contrib import admin
 
+from bounceadmin.accounts.scoping import visible_subuser_ids
+
 from .models import Bounce, BounceChange, RefreshRun, Subuser
 
 
+class ScopedAdmin(admin.ModelAdmin):
+    """Django admin shows a scoped operator only their subusers' rows, like every page."""
+
+    scope_field = "subuser_id"
+
+    def get_queryset(self, request):
+        qs = super().get_queryset(request)
+        ids = visible_subuser_ids(request.user)
+        return qs if ids is None else qs.filter(**{f"{self.scope_field}__in": ids})
+
+
 @admin.register(Subuser)
-class SubuserAdmin(admin.ModelAdmin):
+class SubuserAdmin(ScopedAdmin):
+    scope_field = "pk"
     list_display = ["username", "enabled", "upstream_state", "last_success_at", "refresh_outcome"]
     list_filter = ["enabled", "upstream_state"]
     search_fields = ["username", "email"]
@@ -16,7 +30,7 @@ class SubuserAdmin(admin.ModelAdmin):
         return obj.last_refresh.get_outcome_display() if obj.last_refresh else "never"
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
+class ReadOnlyAdmin(ScopedAdmin):
     """The cache mirrors upstream: it is changed by refreshes, not by hand."""
 
     def has_add_permission(self, request):
@@ -46,6 +60,7 @@ class RefreshRunAdmin(ReadOnlyAdmin):
 
 @admin.register(BounceChange)
 class BounceChangeAdmin(ReadOnlyAdmin):
+    scope_field = "bounce__subuser_id"
     list_display = ["bounce", "kind", "at", "run"]
     list_filter = ["kind"]
     raw_id_fields = ["bounce", "run"]

@@ -20,6 +20,9 @@ from django.utils import timezone
 
 from bounceadmin.sendgrid import SendGridClient, SendGridError, UpstreamBounce, get_client
 
+from bounceadmin.audit.models import AuditEvent
+from bounceadmin.audit.services import audit_record
+
 from .classification import bounce_type, classify
 from .locks import LockLost, SubuserLease
 from .models import Bounce, BounceChange, RefreshRun, Subuser
@@ -59,6 +62,10 @@ def bounces_refresh(
         started_at=timezone.now(),
     )
     Subuser.objects.filter(pk=subuser.pk).update(last_refresh=run, refresh_queued_at=None)
+    audit_record(
+        AuditEvent.Action.REFRESH_STARTED, subuser=subuser.username, details={"kind": run.kind,
+        "run": run.pk}, key=f"refresh:{run.pk}:started",
+    )  # fmt: skip
     try:
         upstream = _download(client, subuser, lease, full=full)
         if full:
@@ -262,6 +269,13 @@ def _finish(run: RefreshRun, requests: int, *, error: str = "") -> None:
     run.save()
     if not error:
         Subuser.objects.filter(pk=run.subuser_id).update(last_success_at=run.finished_at)
+    audit_record(
+        AuditEvent.Action.REFRESH_FAILED if error else AuditEvent.Action.REFRESH_FINISHED,
+        subuser=run.subuser.username,
+        details={"kind": run.kind, "run": run.pk, "fetched": run.fetched, "created": run.created,
+                 "updated": run.updated, "removed": run.removed, "error": error},
+        key=f"refresh:{run.pk}:finished",
+    )  # fmt: skip
 
 
 def _describe(exc: BaseException) -> str:
