@@ -2,7 +2,7 @@ import pytest
 
 from bounceadmin.sendgrid import SendGridClient
 
-pytest_plugins = ["tests.sandbox_fixtures"]
+pytest_plugins = ["tests.sandbox_fixtures", "tests.browser"]
 
 
 class SleepRecorder:

@@ -45,7 +45,7 @@ def make_bounce(
 
 def make_user(
     username: str = "operator",
-    password: str = "pw-for-tests-only",
+    password: str = "pw-for-tests-only",  # noqa: S107
     *,
     role: str | None = "viewer",
     subusers: list[Subuser] | None = None,

@@ -23,7 +23,10 @@ REASONS = [
     ("5.1.1", "550 5.1.1 <x>: Recipient address rejected: User unknown in local recipient table"),
     ("4.2.2", "452 4.2.2 Mailbox full, try again later"),
     ("5.2.2", "552 5.2.2 Recipient's mailbox is over its storage limit"),
-    ("5.7.1", "554 5.7.1 Service unavailable; Client host [198.51.100.7] blocked using zen.spamhaus.org"),
+    (
+        "5.7.1",
+        "554 5.7.1 Service unavailable; Client host [198.51.100.7] blocked using zen.spamhaus.org",
+    ),
     ("5.7.1", "550 5.7.1 Message rejected as spam by Content Filtering"),
     ("4.7.0", "421 4.7.0 Try again later, closing connection. (throttled)"),
     ("5.1.2", "550 5.1.2 Host or domain name not found. Name service error for name=nowhere.test"),
@@ -201,7 +204,9 @@ def test_bounce_export_json_has_sendgrid_item_shape_plus_subuser(client, operato
 def test_bounce_export_follows_the_lists_sort(client, operator, cache):
     export = client.get("/bounces/export.csv", {"subuser": "gamma", "sort": "email"})
 
-    emails = [r["email"] for r in csv.DictReader(io.StringIO(b"".join(export.streaming_content).decode()))]
+    emails = [
+        r["email"] for r in csv.DictReader(io.StringIO(b"".join(export.streaming_content).decode()))
+    ]
     assert emails == sorted(emails)
 
 

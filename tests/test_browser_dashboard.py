@@ -5,7 +5,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from .browser import browser, log_in, page  # noqa: F401  (fixtures)
+from .browser import log_in
 from .factories import make_bounce, make_subuser, make_user
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.e2e]
@@ -26,7 +26,7 @@ def data():
     make_bounce(beta, "evil@example.net", reason="<script>window.pwned=1</script><b>x</b>")
 
 
-def test_browser_login_filter_sort_page_detail_export(live_server, page, data, tmp_path):  # noqa: F811
+def test_browser_login_filter_sort_page_detail_export(live_server, page, data, tmp_path):
     log_in(page, live_server, "ops", "a-long-test-password")
     assert page.get_by_role("heading", name="Overview").is_visible()
     assert page.locator("table.overview tbody tr").count() == 2
@@ -45,12 +45,16 @@ def test_browser_login_filter_sort_page_detail_export(live_server, page, data, t
     # sort by address (ascending), then go to page 2: filters and sort survive
     page.locator("table.bounces thead").get_by_role("link", name="Address").click()
     page.wait_for_url("**sort=email**")
-    assert page.locator("table.bounces tbody tr td.email").first.inner_text() == "user000@example.com"
+    assert (
+        page.locator("table.bounces tbody tr td.email").first.inner_text() == "user000@example.com"
+    )
     page.locator("ul.pagination").get_by_role("link", name="2", exact=True).click()
     page.wait_for_url("**page=2**")
     url = page.url
     assert "subuser=alpha" in url and "type=hard" in url and "sort=email" in url
-    assert page.locator("table.bounces tbody tr td.email").first.inner_text() == "user025@example.com"
+    assert (
+        page.locator("table.bounces tbody tr td.email").first.inner_text() == "user025@example.com"
+    )
 
     # the address links to its detail page
     page.get_by_role("link", name="user025@example.com").click()
@@ -70,7 +74,7 @@ def test_browser_login_filter_sort_page_detail_export(live_server, page, data, t
     assert [r["email"] for r in rows] == sorted(r["email"] for r in rows)
 
 
-def test_browser_hostile_reason_stays_inert(live_server, page, data):  # noqa: F811
+def test_browser_hostile_reason_stays_inert(live_server, page, data):
     log_in(page, live_server, "ops", "a-long-test-password")
 
     page.goto(f"{live_server.url}/bounces/?email=evil")
@@ -81,7 +85,7 @@ def test_browser_hostile_reason_stays_inert(live_server, page, data):  # noqa: F
     assert "<script>window.pwned=1</script>" in page.locator("pre.reason-full").inner_text()
 
 
-def test_browser_header_search_and_phone_layout(live_server, browser, data):  # noqa: F811
+def test_browser_header_search_and_phone_layout(live_server, browser, data):
     context = browser.new_context(viewport={"width": 390, "height": 844})
     phone = context.new_page()
     log_in(phone, live_server, "ops", "a-long-test-password")

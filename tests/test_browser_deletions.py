@@ -6,7 +6,7 @@ from bounceadmin.bounces.models import Bounce, Subuser
 from bounceadmin.bounces.refresh import bounces_refresh
 from bounceadmin.bounces.subusers import subusers_sync
 
-from .browser import browser, log_in, page  # noqa: F401  (fixtures)
+from .browser import log_in
 from .factories import make_user
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.e2e]
@@ -22,7 +22,11 @@ def wait_for(predicate, timeout=60):
 
 
 def test_browser_request_approve_push_through_a_real_worker(
-    live_server, browser, upstream, sg, celery_worker_process  # noqa: F811
+    live_server,
+    browser,
+    upstream,
+    sg,
+    celery_worker_process,
 ):
     upstream.store.add_subuser("alpha")
     upstream.store.add_bounces("alpha", [

@@ -46,9 +46,10 @@ def test_request_one_address_from_preview_to_pending(client, data):
     assert not DeletionRequest.objects.exists()
 
     done = client.post(
-        f"/deletions/new/?bounce={bounce.pk}", {"justification": "customer fixed DNS", "ticket": "T-9"},
+        f"/deletions/new/?bounce={bounce.pk}",
+        {"justification": "customer fixed DNS", "ticket": "T-9"},
         follow=True,
-    )  # fmt: skip
+    )
 
     [created] = DeletionRequest.objects.all()
     assert (created.requested_by, created.state, created.ticket) == (requester, "pending", "T-9")
@@ -59,7 +60,9 @@ def test_request_one_address_from_preview_to_pending(client, data):
 def test_request_selected_rows_across_subusers(client, data):
     login(client, "rita", "requester")
     ids = list(
-        Bounce.objects.filter(email__in=["a1@example.com", "b2@example.com"]).values_list("pk", flat=True)
+        Bounce.objects.filter(email__in=["a1@example.com", "b2@example.com"]).values_list(
+            "pk", flat=True
+        )
     )
     query = "&".join(f"bounce={i}" for i in ids)
 
@@ -72,7 +75,9 @@ def test_request_selected_rows_across_subusers(client, data):
 def test_request_by_filter_takes_every_matching_active_row(client, data):
     login(client, "rita", "requester")
 
-    preview = client.get("/deletions/new/", {"scope": "filter", "subuser": "alpha", "fault": "sender"})
+    preview = client.get(
+        "/deletions/new/", {"scope": "filter", "subuser": "alpha", "fault": "sender"}
+    )
     assert "5 addresses" in preview.content.decode()
     client.post("/deletions/new/?scope=filter&subuser=alpha&fault=sender", {"justification": "x"})
 
@@ -88,7 +93,9 @@ def test_whole_list_offers_delete_all_behind_typed_confirmation(client, data):
 
     preview = client.get(url).content.decode()
     assert "whole list" in preview and "delete 5" in preview
-    refused = client.post(url, {"justification": "x", "delete_all": ["beta"], "confirmation": "yes"})
+    refused = client.post(
+        url, {"justification": "x", "delete_all": ["beta"], "confirmation": "yes"}
+    )
     assert "delete 5" in refused.content.decode() and not DeletionRequest.objects.exists()
     client.post(url, {"justification": "x", "delete_all": ["beta"], "confirmation": "delete 5"})
 
@@ -100,7 +107,10 @@ def test_viewer_cannot_request(client, data):
     bounce = Bounce.objects.get(email="a1@example.com")
 
     assert client.get("/deletions/new/", {"bounce": bounce.pk}).status_code == 403
-    assert client.post(f"/deletions/new/?bounce={bounce.pk}", {"justification": "x"}).status_code == 403
+    assert (
+        client.post(f"/deletions/new/?bounce={bounce.pk}", {"justification": "x"}).status_code
+        == 403
+    )
 
 
 def make_request(client, data, by="rita"):
@@ -186,7 +196,9 @@ def test_approve_all_pending_of_one_subuser(client, data):
 
     client.post("/deletions/approve-subuser/", {"subuser": "alpha"})
 
-    states = set(DeletionRequest.objects.filter(pk__in=[first.pk, second.pk]).values_list("state", flat=True))
+    states = set(
+        DeletionRequest.objects.filter(pk__in=[first.pk, second.pk]).values_list("state", flat=True)
+    )
     assert states == {"approved"}
 
 

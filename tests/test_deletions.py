@@ -72,7 +72,11 @@ def test_request_splits_per_subuser_and_snapshots_bounces(world):
     assert len({r.batch for r in created}) == 1
     item = DeletionItem.objects.get(request__subuser__username="alpha", email="u00001@example.com")
     bounce = Bounce.objects.get(subuser__username="alpha", email="u00001@example.com")
-    assert (item.status, item.reason, item.created) == (bounce.status, bounce.reason, bounce.created)
+    assert (item.status, item.reason, item.created) == (
+        bounce.status,
+        bounce.reason,
+        bounce.created,
+    )
     assert item.state == "pending"
     events = AuditEvent.objects.filter(action="deletion.requested")
     assert events.count() == 2
@@ -348,15 +352,16 @@ def test_address_bouncing_again_after_removal_is_flagged_as_repeat(world, upstre
 
 def test_approve_all_of_one_subuser_skips_own_requests(world):
     other = make_user("otto", role="requester")
+    beta = Bounce.objects.filter(subuser=world["beta"])
     mine = services.deletion_request_create(
-        user=world["approver"], bounces=Bounce.objects.filter(subuser=world["beta"], email="u00000@example.com"),
-        justification="x",
-    )  # fmt: skip
-    theirs = request_for(world, Bounce.objects.filter(subuser=world["beta"], email="u00001@example.com"))
+        user=world["approver"], bounces=beta.filter(email="u00000@example.com"), justification="x"
+    )
+    theirs = request_for(
+        world, Bounce.objects.filter(subuser=world["beta"], email="u00001@example.com")
+    )
     third = services.deletion_request_create(
-        user=other, bounces=Bounce.objects.filter(subuser=world["beta"], email__startswith="u00002"),
-        justification="y",
-    )  # fmt: skip
+        user=other, bounces=beta.filter(email="u00002@example.com"), justification="y"
+    )
 
     approved = services.deletion_approve_subuser(subuser=world["beta"], user=world["approver"])
 

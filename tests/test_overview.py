@@ -43,7 +43,11 @@ def test_overview_lists_every_subuser_with_counts_and_totals(client, operator):
 
     rows = {r.username: r for r in response.context["rows"]}
     assert set(rows) == {"alpha", "beta", "quiet"}
-    assert (rows["alpha"].active_count, rows["alpha"].hard_count, rows["alpha"].soft_count) == (4, 3, 1)
+    assert (rows["alpha"].active_count, rows["alpha"].hard_count, rows["alpha"].soft_count) == (
+        4,
+        3,
+        1,
+    )
     assert (rows["beta"].active_count, rows["quiet"].active_count) == (1, 0)
     assert response.context["totals"] == {"active_count": 5, "hard_count": 3, "soft_count": 2}
     html = response.content.decode()

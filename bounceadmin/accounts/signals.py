@@ -17,7 +17,9 @@ User = get_user_model()
 @receiver(post_save, sender=User)
 def _user_saved(sender, instance, created, raw=False, **kwargs):
     if created and not raw:
-        audit_record(AuditEvent.Action.OPERATOR_CREATED, details={"operator": instance.get_username()})
+        audit_record(
+            AuditEvent.Action.OPERATOR_CREATED, details={"operator": instance.get_username()}
+        )
 
 
 @receiver(m2m_changed, sender=User.groups.through)
@@ -26,7 +28,9 @@ def _groups_changed(sender, instance, action, reverse, pk_set, **kwargs):
         return
     from django.contrib.auth.models import Group
 
-    names = sorted(Group.objects.filter(pk__in=pk_set, name__in=ROLES).values_list("name", flat=True))
+    names = sorted(
+        Group.objects.filter(pk__in=pk_set, name__in=ROLES).values_list("name", flat=True)
+    )
     if names:
         key = "added" if action == "post_add" else "removed"
         audit_record(
@@ -40,7 +44,10 @@ def _operator_saved(sender, instance, created, raw=False, **kwargs):
     if not raw:
         audit_record(
             AuditEvent.Action.OPERATOR_CHANGED,
-            details={"operator": instance.user.get_username(), "all_subusers": instance.all_subusers},
+            details={
+                "operator": instance.user.get_username(),
+                "all_subusers": instance.all_subusers,
+            },
         )
 
 

@@ -69,7 +69,11 @@ class BounceFilter(filters.FilterSet):
         return super().filter_queryset(queryset)
 
     def filter_email(self, queryset, name, value):
-        return queryset.filter(email__like=sendgrid_email_pattern(value)) if value.strip() else queryset
+        return (
+            queryset.filter(email__like=sendgrid_email_pattern(value))
+            if value.strip()
+            else queryset
+        )
 
     def filter_reason(self, queryset, name, value):
         for word in value.split():

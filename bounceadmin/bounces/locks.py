@@ -31,10 +31,8 @@ class SubuserLease:
     def acquire(self) -> bool:
         now = timezone.now()
         free = Q(lock_expires_at__isnull=True) | Q(lock_expires_at__lt=now)
-        taken = (
-            Subuser.objects.filter(free, pk=self.subuser_id).update(
-                lock_token=self.token, lock_expires_at=now + timedelta(seconds=self.seconds)
-            )
+        taken = Subuser.objects.filter(free, pk=self.subuser_id).update(
+            lock_token=self.token, lock_expires_at=now + timedelta(seconds=self.seconds)
         )
         return taken == 1
 

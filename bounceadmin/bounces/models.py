@@ -117,6 +117,9 @@ class BounceChange(models.Model):
         ordering = ["-at", "-id"]
         indexes = [models.Index(fields=["bounce", "at"], name="bouncechange_bounce_at")]
 
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} at {self.at:%Y-%m-%d %H:%M}"
+
 
 class RefreshRun(models.Model):
     class Kind(models.TextChoices):

@@ -18,10 +18,9 @@ from django.db import DatabaseError, connection, transaction
 from django.db.models import Max, Q
 from django.utils import timezone
 
-from bounceadmin.sendgrid import SendGridClient, SendGridError, UpstreamBounce, get_client
-
 from bounceadmin.audit.models import AuditEvent
 from bounceadmin.audit.services import audit_record
+from bounceadmin.sendgrid import SendGridClient, SendGridError, UpstreamBounce, get_client
 
 from .classification import bounce_type, classify
 from .locks import LockLost, SubuserLease

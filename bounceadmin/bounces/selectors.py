@@ -30,7 +30,9 @@ def overview_rows(subusers: QuerySet[Subuser]) -> list[Subuser]:
         run = row.last_refresh
         row.refresh_failed = bool(run and run.outcome == "failed")
         row.refresh_running = bool(run and run.outcome == "running") or bool(row.refresh_queued_at)
-        row.stale = row.refreshable and (row.last_success_at is None or row.last_success_at < threshold)
+        row.stale = row.refreshable and (
+            row.last_success_at is None or row.last_success_at < threshold
+        )
     return rows
 
 

@@ -10,6 +10,7 @@ from django.utils.timezone import localtime
 from .models import Bounce
 
 REASON_PREVIEW = 100
+REPEAT = "Bounced again after we removed it"
 
 
 class LocalTimeColumn(tables.Column):
@@ -51,10 +52,7 @@ class BounceTable(tables.Table):
     def render_email(self, value, record):
         link = format_html('<a href="{}">{}</a>', record.get_absolute_url(), value)
         if record.repeat_of_id:
-            return format_html(
-                '{} <span class="badge warn" title="Bounced again after we removed it">repeat</span>',
-                link,
-            )
+            return format_html('{} <span class="badge warn" title="{}">repeat</span>', link, REPEAT)
         return link
 
     def render_type(self, value, record):
@@ -63,4 +61,6 @@ class BounceTable(tables.Table):
     def render_reason(self, value):
         if len(value) <= REASON_PREVIEW:
             return value
-        return format_html('<span title="{}">{}</span>', value[:1000], truncatechars(value, REASON_PREVIEW))
+        return format_html(
+            '<span title="{}">{}</span>', value[:1000], truncatechars(value, REASON_PREVIEW)
+        )

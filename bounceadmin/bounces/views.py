@@ -3,6 +3,7 @@ and selectors."""
 
 from __future__ import annotations
 
+import django_tables2 as tables
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -10,8 +11,6 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 from django_filters.views import FilterView
 from django_tables2 import SingleTableMixin
-
-import django_tables2 as tables
 
 from bounceadmin.accounts.roles import has_role, role_required
 from bounceadmin.accounts.scoping import visible_bounces, visible_subusers
@@ -21,7 +20,6 @@ from bounceadmin.deletions.selectors import deletion_items_for
 from . import selectors
 from .export import csv_rows, json_rows
 from .filters import BounceFilter
-from .models import Bounce
 from .tables import BounceTable
 from .tasks import enqueue_refresh
 

@@ -95,7 +95,9 @@ def _push_batches(request: DeletionRequest, client: SendGridClient, lease: Subus
 
 
 def _push_delete_all(request: DeletionRequest, client: SendGridClient) -> None:
-    items = list(request.items.exclude(state=ItemState.DONE).values_list("pk", "email", "bounce_id"))
+    items = list(
+        request.items.exclude(state=ItemState.DONE).values_list("pk", "email", "bounce_id")
+    )
     pks = [pk for pk, _, _ in items]
     _mark(request, pks, ItemState.PUSHING)
     try:
@@ -124,8 +126,14 @@ def _remove_from_cache(bounce_ids: list[int], *, now=None) -> None:
         rows = list(active.values_list("pk", "status", "reason", "created"))
         active.update(removed_at=now)
         BounceChange.objects.bulk_create(
-            BounceChange(bounce_id=pk, kind=BounceChange.Kind.REMOVED, at=now, old_status=status,
-                         old_reason=reason, old_created=created)  # fmt: skip
+            BounceChange(
+                bounce_id=pk,
+                kind=BounceChange.Kind.REMOVED,
+                at=now,
+                old_status=status,
+                old_reason=reason,
+                old_created=created,
+            )  # fmt: skip
             for pk, status, reason, created in rows
         )
 
@@ -149,18 +157,24 @@ def _finish(request: DeletionRequest) -> DeletionRequest:
     else:
         state, action = State.PARTLY_FAILED, AuditEvent.Action.DELETION_FAILED
     with transaction.atomic():
-        DeletionRequest.objects.filter(pk=request.pk).update(state=state, finished_at=timezone.now())
+        DeletionRequest.objects.filter(pk=request.pk).update(
+            state=state, finished_at=timezone.now()
+        )
         failed_emails = list(
             request.items.filter(state=ItemState.FAILED).values_list("email", flat=True)
         )
         audit_record(
             action,
             subuser=request.subuser.username,
-            addresses=failed_emails if failed else list(
-                request.items.values_list("email", flat=True)
-            ),
-            details={"done": done, "failed": failed, "attempt": request.attempts,
-                     "delete_all": request.delete_all},  # fmt: skip
+            addresses=failed_emails
+            if failed
+            else list(request.items.values_list("email", flat=True)),
+            details={
+                "done": done,
+                "failed": failed,
+                "attempt": request.attempts,
+                "delete_all": request.delete_all,
+            },  # fmt: skip
             deletion_request_id=request.pk,
             key=f"deletion:{request.pk}:attempt:{request.attempts}",
         )

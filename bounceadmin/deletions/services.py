@@ -93,8 +93,9 @@ def deletion_request_create(
     rows = list(
         bounces.filter(removed_at__isnull=True)
         .order_by("subuser_id", "email")
-        .values_list("pk", "subuser_id", "subuser__username", "email", "status", "reason",
-                     "created")  # fmt: skip
+        .values_list(
+            "pk", "subuser_id", "subuser__username", "email", "status", "reason", "created"
+        )  # fmt: skip
     )
     if not rows:
         raise DeletionError("The selection holds no address that is on an upstream list.")
@@ -106,13 +107,13 @@ def deletion_request_create(
     unknown = set(delete_all_subusers) - set(names.values())
     if unknown:
         raise DeletionError(f"Not in the selection: {', '.join(sorted(unknown))}.")
-    if needs_confirmation(len(rows), delete_all=bool(delete_all_subusers)):
-        if confirmation.strip().lower() != confirmation_phrase(len(rows)):
-            raise DeletionError(
-                f"This removes {len(rows)} addresses"
-                f"{' with delete_all' if delete_all_subusers else ''}: type"
-                f" “{confirmation_phrase(len(rows))}” to confirm."
-            )
+    confirmed = confirmation.strip().lower() == confirmation_phrase(len(rows))
+    if needs_confirmation(len(rows), delete_all=bool(delete_all_subusers)) and not confirmed:
+        raise DeletionError(
+            f"This removes {len(rows)} addresses"
+            f"{' with delete_all' if delete_all_subusers else ''}: type"
+            f" “{confirmation_phrase(len(rows))}” to confirm."
+        )
 
     batch = uuid.uuid4()
     created: list[DeletionRequest] = []
@@ -129,8 +130,14 @@ def deletion_request_create(
         )
         DeletionItem.objects.bulk_create(
             [
-                DeletionItem(request=request, bounce_id=pk, email=email, status=status,
-                             reason=reason, created=created_at)  # fmt: skip
+                DeletionItem(
+                    request=request,
+                    bounce_id=pk,
+                    email=email,
+                    status=status,
+                    reason=reason,
+                    created=created_at,
+                )  # fmt: skip
                 for pk, _, _, email, status, reason, created_at in items
             ],
             batch_size=1000,
@@ -140,8 +147,12 @@ def deletion_request_create(
             actor=user,
             subuser=names[subuser_id],
             addresses=[item[3] for item in items],
-            details={"justification": request.justification, "ticket": request.ticket,
-                     "delete_all": request.delete_all, "count": len(items)},  # fmt: skip
+            details={
+                "justification": request.justification,
+                "ticket": request.ticket,
+                "delete_all": request.delete_all,
+                "count": len(items),
+            },  # fmt: skip
             deletion_request_id=request.pk,
         )
         created.append(request)
@@ -195,7 +206,9 @@ def deletion_approve_subuser(*, subuser: Subuser, user, comment: str = "") -> li
 
 @transaction.atomic
 def deletion_retry_failed(*, request_id: int, user) -> DeletionRequest:
-    request = DeletionRequest.objects.select_for_update().select_related("subuser").get(pk=request_id)
+    request = (
+        DeletionRequest.objects.select_for_update().select_related("subuser").get(pk=request_id)
+    )
     if request.state not in (DeletionRequest.State.PARTLY_FAILED, DeletionRequest.State.FAILED):
         raise DeletionError("Only a request whose push failed can be retried.")
     failed = request.items.filter(state=DeletionItem.State.FAILED)
@@ -213,9 +226,13 @@ def deletion_retry_failed(*, request_id: int, user) -> DeletionRequest:
 
 
 def _pending_for_decision(request_id: int, user, *, rejecting: bool = False) -> DeletionRequest:
-    request = DeletionRequest.objects.select_for_update().select_related("subuser").get(pk=request_id)
+    request = (
+        DeletionRequest.objects.select_for_update().select_related("subuser").get(pk=request_id)
+    )
     if request.state != DeletionRequest.State.PENDING:
-        raise DeletionError(f"Request #{request.pk} is already {request.get_state_display().lower()}.")
+        raise DeletionError(
+            f"Request #{request.pk} is already {request.get_state_display().lower()}."
+        )
     if not rejecting and request.requested_by_id == user.pk and not self_approval_allowed():
         raise DeletionError("You cannot approve your own request: another approver must.")
     return request

@@ -161,7 +161,9 @@ def deletion_reject(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 @role_required("approver")
 def deletion_approve_subuser(request: HttpRequest) -> HttpResponse:
-    subuser = get_object_or_404(visible_subusers(request.user), username=request.POST.get("subuser"))
+    subuser = get_object_or_404(
+        visible_subusers(request.user), username=request.POST.get("subuser")
+    )
     approved = services.deletion_approve_subuser(subuser=subuser, user=request.user)
     if approved:
         messages.success(request, f"Approved {len(approved)} pending request(s) of {subuser}.")

@@ -273,7 +273,9 @@ def _client_error(what: str, response: requests.Response, subuser: str | None) -
         )
     if status == 404:
         return NotFound(f"{what}: not found ({detail})", subuser=subuser, status=status)
-    return BadRequest(f"{what}: SendGrid answered {status} ({detail})", subuser=subuser, status=status)
+    return BadRequest(
+        f"{what}: SendGrid answered {status} ({detail})", subuser=subuser, status=status
+    )
 
 
 def _error_text(response: requests.Response) -> str:
@@ -283,7 +285,9 @@ def _error_text(response: requests.Response) -> str:
     except (ValueError, AttributeError):
         text = response.text
     text = " ".join(text.split())
-    return (text[:_ERROR_TEXT_LIMIT] + "…") if len(text) > _ERROR_TEXT_LIMIT else text or "no detail"
+    return (
+        (text[:_ERROR_TEXT_LIMIT] + "…") if len(text) > _ERROR_TEXT_LIMIT else text or "no detail"
+    )
 
 
 def _reset_wait(value: str | None, now: float | None = None) -> float:
