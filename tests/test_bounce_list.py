@@ -342,3 +342,31 @@ def test_every_page_requires_login(client, url):
 
 def test_refresh_now_requires_post(client, operator):
     assert client.get("/refresh/").status_code == 405
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        {"end_date": "9999-12-31"},
+        {"start_date": "0001-01-01"},
+        {"per_page": "-5"},
+        {"per_page": "0"},
+        {"page": "-1"},
+        {"page": "abc"},
+        {"page": "99999"},
+        {"sort": "nonsense"},
+        {"sort": "-reason;drop table"},
+        {"email": "%%%_\\'\"<>"},
+        {"status": "x" * 40},
+        {"days": "99999999999999999999"},
+        {"removed": "maybe"},
+        {"classification": "Nope"},
+    ],
+)
+def test_bounce_list_odd_input_never_fails(client, operator, cache, query):
+    page = client.get("/bounces/", query)
+    export = client.get("/bounces/export.csv", query)
+
+    assert page.status_code == 200
+    assert export.status_code == 200
+    b"".join(export.streaming_content)

@@ -345,9 +345,10 @@ class _WordCondition(NamedTuple):
     heads: frozenset[bytes]  # ... or a word starting with one of these
 
 
-def _split_alternatives(pattern: str) -> list[str]:
-    """Split a regex at its top-level ``|`` (not inside groups or character classes)."""
-    parts, depth, start, i = [], 0, 0, 0
+def _top_level(pattern: str):
+    """Yield (index, char) for the characters of a regex outside escapes, character classes
+    and groups, plus (index, ")") for the end of each top-level group."""
+    depth, i = 0, 0
     while i < len(pattern):
         char = pattern[i]
         if char == "\\":
@@ -361,12 +362,28 @@ def _split_alternatives(pattern: str) -> list[str]:
             depth += 1
         elif char == ")":
             depth -= 1
-        elif char == "|" and not depth:
-            parts.append(pattern[start:i])
-            start = i + 1
+            if not depth:
+                yield i, char
+        elif not depth:
+            yield i, char
         i += 1
-    parts.append(pattern[start:])
-    return parts
+
+
+def _split_alternatives(pattern: str) -> list[str]:
+    """Split a regex at its top-level ``|``; a leading ``(?:a|b)`` group is distributed, so
+    "(?:user|mailbox) unknown" gives "user unknown" and "mailbox unknown" (each then has a
+    literal first word, which both the index and re's own search use)."""
+    cuts = [i for i, char in _top_level(pattern) if char == "|"]
+    parts = [pattern[a + 1 : b] for a, b in zip([-1, *cuts], [*cuts, len(pattern)], strict=True)]
+    expanded = []
+    for part in parts:
+        close = next((i for i, char in _top_level(part) if char == ")"), None)
+        rest = part[close + 1 :] if close is not None else ""
+        if part.startswith("(?:") and not rest.startswith(("?", "*", "+", "{")):
+            expanded += [inner + rest for inner in _split_alternatives(part[3:close])]
+        else:
+            expanded.append(part)
+    return expanded
 
 
 def _prefixes(items: list, sre) -> set[str] | None:
@@ -477,69 +494,63 @@ def _analyse(source: str) -> tuple[_WordCondition | None, _WordCondition | None,
 
 
 def _index():
-    # Masks hold two fields of len(alternatives) bits: [needed-word bits][first-word bits].
+    """Compile RULES into (alternatives, key -> bitmask, bits always set, width, status rows).
+
+    A bitmask has two fields of ``width`` bits, one bit per alternative: the high field says
+    the needed-word condition holds, the low field that the first-word condition holds.
+    Whole words and 3-letter heads share one table: a reply contributes both its words and
+    its words' heads, so a short key can be satisfied by a longer word with that head. That
+    only adds candidates, never hides one."""
+    sources = [[*_split_alternatives(r.reason)] if r.reason else [None] for r in RULES]
+    width = sum(map(len, sources))
     alternatives: list[_Alternative] = []
-    sources = [(row, source) for row, rule in enumerate(RULES) if rule.reason
-               for source in _split_alternatives(rule.reason)]
-    width = len(sources) + sum(1 for rule in RULES if not rule.reason)
-    by_word: dict[bytes, int] = {}
-    by_head: dict[bytes, int] = {}
-    unindexed = 0  # alternatives without a first-word / needed-word condition
+    keys: dict[bytes, int] = {}
+    unindexed = 0
     status_only: list[int] = []
-    for row, rule in enumerate(RULES):
+    for row, (rule, row_sources) in enumerate(zip(RULES, sources, strict=True)):
         status = re.compile(rule.status) if rule.status else None
-        if not rule.reason:
-            if not status:
-                raise ValueError(f"RULES[{row}] has neither a reason nor a status pattern")
-            status_only.append(len(alternatives))
-            alternatives.append(_Alternative(row, (), None, status))
-            continue
-        if status_only:
+        if not rule.reason and not status:
+            raise ValueError(f"RULES[{row}] has neither a reason nor a status pattern")
+        if rule.reason and status_only:
             raise ValueError(f"RULES[{row}] reads the reply but follows a status-only row")
-        for source in _split_alternatives(rule.reason):
+        for source in row_sources:
             bit = 1 << len(alternatives)
+            if source is None:
+                status_only.append(len(alternatives))
+                alternatives.append(_Alternative(row, (), None, status))
+                continue
             first, needed, needles = _analyse(source)
             for shift, condition in ((0, first), (width, needed)):
                 if condition is None:
                     unindexed |= bit << shift
-                    continue
-                for table, keys in ((by_word, condition.words), (by_head, condition.heads)):
-                    for key in keys:
-                        table[key] = table.get(key, 0) | bit << shift
+                for key in condition.words | condition.heads if condition else ():
+                    keys[key] = keys.get(key, 0) | bit << shift
             alternatives.append(_Alternative(row, needles, re.compile(source), status))
-    assert len(alternatives) == width  # noqa: S101
-    return tuple(alternatives), by_word, by_head, unindexed, width, tuple(status_only)
+    return tuple(alternatives), keys, unindexed, width, tuple(status_only)
 
 
-_ALTERNATIVES, _BY_WORD, _BY_HEAD, _UNINDEXED, _WIDTH, _STATUS_ONLY = _index()
+_ALTERNATIVES, _KEYS, _UNINDEXED, _WIDTH, _STATUS_ONLY = _index()
+_OUTCOMES = tuple((RULES[a.row].classification, RULES[a.row].fault) for a in _ALTERNATIVES)
+_OR = operator.or_
 
 
 def _candidates(text: str) -> int:
     """Bitmask over _ALTERNATIVES of the reason alternatives that may match ``text``."""
-    words = set(text.encode("ascii", "replace").translate(_NOT_WORD_TO_SPACE).split())
-    heads = set(map(_FIRST_LETTERS, words))
-    bits = functools.reduce(operator.or_, map(_BY_WORD.get, words & _BY_WORD.keys()), _UNINDEXED)
-    bits = functools.reduce(operator.or_, map(_BY_HEAD.get, heads & _BY_HEAD.keys()), bits)
+    words = text.encode("ascii", "replace").translate(_NOT_WORD_TO_SPACE).split()
+    found = _KEYS.keys() & words
+    found.update(_KEYS.keys() & map(_FIRST_LETTERS, words))
+    bits = functools.reduce(_OR, map(_KEYS.get, found), _UNINDEXED)
     return bits & (bits >> _WIDTH)  # first-word condition and needed-word condition
 
 
-def _matches_at_word_start(regex: re.Pattern[str], text: str) -> bool:
-    match = regex.search(text)
-    while match is not None:
-        start = match.start()
-        if not start or text[start - 1] not in _WORD_CHARS:
-            return True
-        match = regex.search(text, start + 1)
-    return False
-
-
-def _first_row(status: object, text: str) -> int | None:
-    """The row of RULES that decides this bounce, or None."""
+def _decide(status: object, text: str) -> tuple[str, str]:
+    """The outcome of the first alternative (in table order) that matches; see "engine"."""
     mask = _candidates(text) if text else 0
     while mask:
         lowest = mask & -mask
         mask ^= lowest
-        row, needles, reason, status_regex = _ALTERNATIVES[lowest.bit_length() - 1]
+        index = lowest.bit_length() - 1
+        _, needles, reason, status_regex = _ALTERNATIVES[index]
         for needle in needles:
             if needle in text:
                 break
@@ -548,13 +559,17 @@ def _first_row(status: object, text: str) -> int | None:
                 continue
         if status_regex is not None and not status_regex.fullmatch(_effective_status(status, text)):
             continue
-        if _matches_at_word_start(reason, text):
-            return row
+        match = reason.search(text)
+        while match is not None:  # a match must start at the start of a word
+            start = match.start()
+            if not start or text[start - 1] not in _WORD_CHARS:
+                return _OUTCOMES[index]
+            match = reason.search(text, start + 1)
     code = _effective_status(status, text) if _STATUS_ONLY else ""
     for index in _STATUS_ONLY:
         if _ALTERNATIVES[index].status.fullmatch(code):
-            return _ALTERNATIVES[index].row
-    return None
+            return _OUTCOMES[index]
+    return _UNCLASSIFIED
 
 
 # ------------------------------------------------------------------- normalisation
@@ -605,8 +620,9 @@ def _effective_status(status: object, text: str) -> str:
 def classify(status: str | None, reason: str | None) -> tuple[str, str]:
     """Return ``(classification, fault)`` for one bounce: the first matching row of RULES,
     else Unclassified / unknown. Never raises."""
-    row = _first_row(status, _normalise_reason(reason))
-    return _UNCLASSIFIED if row is None else (RULES[row].classification, RULES[row].fault)
+    if type(reason) is str:  # the hot path: skip _as_text's checks
+        return _decide(status, " ".join(reason[:MAX_REASON_CHARS].lower().split()))
+    return _decide(status, _normalise_reason(reason))
 
 
 def bounce_type(status: str | None, reason: str | None = None) -> str:

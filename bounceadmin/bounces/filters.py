@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 import django_filters as filters
 from django import forms
@@ -81,9 +81,13 @@ class BounceFilter(filters.FilterSet):
         return queryset
 
     def filter_start_date(self, queryset, name, value):
+        if value <= date.min + timedelta(days=1):
+            return queryset  # nothing is older (and year 1 overflows in some time zones)
         return queryset.filter(created__gte=local_midnight(value))
 
     def filter_end_date(self, queryset, name, value):
+        if value >= date.max - timedelta(days=1):
+            return queryset  # nothing is newer (and the day after 9999-12-31 does not exist)
         return queryset.filter(created__lt=local_midnight(value + timedelta(days=1)))
 
     def filter_days(self, queryset, name, value):

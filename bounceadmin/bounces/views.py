@@ -10,12 +10,12 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 from django_filters.views import FilterView
-from django_tables2 import SingleTableMixin
 
 from bounceadmin.accounts.roles import has_role, role_required
 from bounceadmin.accounts.scoping import visible_bounces, visible_subusers
 from bounceadmin.audit.selectors import events_for_address
 from bounceadmin.deletions.selectors import deletion_items_for
+from bounceadmin.listing import FilteredTableMixin, export_order
 
 from . import selectors
 from .export import csv_rows, json_rows
@@ -23,7 +23,6 @@ from .filters import BounceFilter
 from .tables import BounceTable
 from .tasks import enqueue_refresh
 
-PAGE_SIZES = (25, 50, 100, 250, 500)
 CHART_RANGES = (30, 90)
 
 
@@ -48,7 +47,7 @@ def overview(request: HttpRequest) -> HttpResponse:
     return render(request, "bounces/overview.html", context)
 
 
-class BounceListView(SingleTableMixin, FilterView):
+class BounceListView(FilteredTableMixin, FilterView):
     table_class = BounceTable
     filterset_class = BounceFilter
     template_name = "bounces/bounce_list.html"
@@ -73,18 +72,6 @@ class BounceListView(SingleTableMixin, FilterView):
         )
         return {"extra_columns": [("bounce", select)], "sequence": ("bounce", "...")}
 
-    def get_table_pagination(self, table):
-        return {"per_page": _choice(self.request.GET.get("per_page"), PAGE_SIZES, default=50)}
-
-    def get_context_data(self, **kwargs):
-        context = super().get_context_data(**kwargs)
-        query = self.request.GET.copy()
-        for key in ("page", "sort", "per_page"):
-            query.pop(key, None)
-        context["filter_query"] = query.urlencode()
-        context["page_sizes"] = PAGE_SIZES
-        context["filtered"] = bool(query)
-        return context
 
 
 bounce_list = role_required("viewer")(BounceListView.as_view())
@@ -99,7 +86,9 @@ def bounce_export(request: HttpRequest) -> StreamingHttpResponse:
         subusers=visible_subusers(request.user),
     )
     queryset = filterset.qs if filterset.is_valid() else filterset.queryset.none()
-    queryset = queryset.order_by(*_export_order(request.GET.get("sort")))
+    queryset = queryset.order_by(
+        *export_order(request.GET.get("sort"), _SORTABLE, default=["-created", "-id"])
+    )
     stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
     if request.GET.get("format") == "json":
         response = StreamingHttpResponse(json_rows(queryset), content_type="application/json")
@@ -153,13 +142,6 @@ def _choice(value: str | None, allowed: tuple[int, ...], default: int | None = N
     return number if number in allowed else (default or allowed[0])
 
 
-_SORTABLE = {"email", "subuser", "status", "type", "classification", "fault", "created",
-             "last_seen", "removed_at"}  # fmt: skip
-
-
-def _export_order(sort: str | None) -> list[str]:
-    field = (sort or "").lstrip("-")
-    if field not in _SORTABLE:
-        return ["-created", "id"]
-    name = "subuser__username" if field == "subuser" else field
-    return [("-" if sort.startswith("-") else "") + name, "id"]
+_SORTABLE = {name: name for name in ("email", "status", "type", "classification", "fault",
+                                     "created", "last_seen", "removed_at")}  # fmt: skip
+_SORTABLE["subuser"] = "subuser__username"

@@ -1,0 +1,84 @@
+"""How an event's addresses and details are shown, in the log's table and in the partial.
+
+Both are untrusted text (addresses come from upstream, a failed login's username from anyone):
+everything goes through format_html, which escapes.
+"""
+
+from __future__ import annotations
+
+import json
+
+from django import template
+from django.template.defaultfilters import truncatechars
+from django.utils.html import format_html
+
+register = template.Library()
+
+ADDRESSES_SHOWN = 3
+DETAILS_PREVIEW = 160
+TITLE_LIMIT = 1000
+
+
+def addresses_text(event) -> str:
+    """The first few addresses, then "and N more" (counting those only summarised by number)."""
+    addresses = event.addresses if isinstance(event.addresses, list) else []
+    total = max(len(addresses), _int((event.details or {}).get("addresses_total")))
+    shown = ", ".join(str(a) for a in addresses[:ADDRESSES_SHOWN])
+    rest = total - min(len(addresses), ADDRESSES_SHOWN)
+    if rest > 0:
+        return f"{shown} and {rest:,} more" if shown else f"{rest:,} addresses"
+    return shown
+
+
+def details_text(details) -> str:
+    """`key=value; …` with strings bare and everything else as compact JSON."""
+    if not details:
+        return ""
+    if not isinstance(details, dict):
+        return _json(details)
+    return "; ".join(
+        f"{key}={value if isinstance(value, str) else _json(value)}"
+        for key, value in details.items()
+    )
+
+
+@register.filter
+def audit_addresses(event):
+    text = addresses_text(event)
+    if not text:
+        return "—"
+    addresses = event.addresses if isinstance(event.addresses, list) else []
+    if len(addresses) > ADDRESSES_SHOWN:
+        title = truncatechars(" ".join(str(a) for a in addresses), TITLE_LIMIT)
+        return format_html('<span title="{}">{}</span>', title, text)
+    return format_html("{}", text)
+
+
+@register.filter
+def audit_details(details):
+    text = details_text(details)
+    if not text:
+        return "—"
+    if len(text) > DETAILS_PREVIEW:
+        return format_html(
+            '<span title="{}">{}</span>',
+            truncatechars(text, TITLE_LIMIT),
+            truncatechars(text, DETAILS_PREVIEW),
+        )
+    return format_html("{}", text)
+
+
+@register.filter
+def audit_actor(event):
+    return event.actor_name or "system"
+
+
+def _json(value) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=True, default=str)
+
+
+def _int(value) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return 0

@@ -1,0 +1,52 @@
+"""What every filtered, paginated list page shares: a page size chosen from a fixed set (never
+whatever the URL says), a page number that cannot fail, and the filter's own query string."""
+
+from __future__ import annotations
+
+from django.core.paginator import EmptyPage, PageNotAnInteger
+from django_tables2 import RequestConfig, SingleTableMixin
+
+PAGE_SIZES = (25, 50, 100, 250, 500)
+DEFAULT_PAGE_SIZE = 50
+
+
+def page_size(value: str | None) -> int:
+    try:
+        number = int(value or "")
+    except ValueError:
+        return DEFAULT_PAGE_SIZE
+    return number if number in PAGE_SIZES else DEFAULT_PAGE_SIZE
+
+
+def export_order(sort: str | None, sortable: dict[str, str], default: list[str]) -> list[str]:
+    """An ORDER BY for an export that follows the list's `sort=`; `sortable` maps column names
+    to fields. The id breaks ties so the order is stable."""
+    name = (sort or "").lstrip("-")
+    if name not in sortable:
+        return default
+    prefix = "-" if (sort or "").startswith("-") else ""
+    return [prefix + sortable[name], prefix + "id"]
+
+
+class FilteredTableMixin(SingleTableMixin):
+    def get_table(self, **kwargs):
+        table = self.get_table_class()(data=self.get_table_data(), **self.get_table_kwargs(), **kwargs)
+        RequestConfig(self.request, paginate=False).configure(table)  # sorting from the URL
+        per_page = page_size(self.request.GET.get("per_page"))
+        try:
+            table.paginate(page=self.request.GET.get("page") or 1, per_page=per_page)
+        except PageNotAnInteger:
+            table.paginate(page=1, per_page=per_page)
+        except EmptyPage:
+            table.paginate(page=table.paginator.num_pages, per_page=per_page)
+        return table
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        query = self.request.GET.copy()
+        for key in ("page", "sort", "per_page"):
+            query.pop(key, None)
+        context["filter_query"] = query.urlencode()
+        context["page_sizes"] = PAGE_SIZES
+        context["filtered"] = bool(query)
+        return context
