@@ -2,6 +2,8 @@ import pytest
 
 from bounceadmin.sendgrid import SendGridClient
 
+from .workers import purge_embedded_broker, start_worker, stop_worker, worker_env
+
 pytest_plugins = ["tests.sandbox_fixtures", "tests.browser"]
 
 
@@ -47,47 +49,9 @@ def upstream(sandbox, sg, settings):
 
 
 @pytest.fixture
-def celery_worker_process(upstream, settings, tmp_path):
-    """A real `celery worker` process on the embedded broker, sharing the test database."""
-    import os
-    import shutil
-    import subprocess
-    import sys
-    import time
-    from pathlib import Path
-
-    from django.db import connection
-
-    broker = Path(settings.BROKER_DIR)
-    for sub in ("queue", "processed", "control"):
-        shutil.rmtree(broker / sub, ignore_errors=True)
-        (broker / sub).mkdir(parents=True)
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "tests.settings",
-        "DATA_DIR": str(settings.DATA_DIR),
-        "DATABASE_URL": f"sqlite:///{connection.settings_dict['NAME']}",
-        "SENDGRID_API_URL": upstream.url,
-        "SENDGRID_API_KEY": upstream.api_key,
-        "SENDGRID_BACKOFF_SECONDS": "0.01",
-    }
-    log_path = tmp_path / "worker.log"
-    with open(log_path, "wb") as log:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "bounceadmin", "worker", "--pool=solo",
-             "--without-mingle", "--without-gossip", "--loglevel=INFO"],
-            env=env, stdout=log, stderr=subprocess.STDOUT,
-        )  # fmt: skip
-    deadline = time.monotonic() + 30
-    while b"ready." not in log_path.read_bytes():
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            raise RuntimeError(f"celery worker did not start:\n{log_path.read_text()}")
-        time.sleep(0.2)
-    proc.log_path = log_path
+def celery_worker_process(upstream, tmp_path):
+    """A real `celery worker` process on the configured broker, sharing the test database."""
+    purge_embedded_broker()
+    proc = start_worker(worker_env(upstream), tmp_path / "worker.log")
     yield proc
-    proc.terminate()
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+    stop_worker(proc)

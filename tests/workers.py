@@ -1,0 +1,84 @@
+"""Real Celery worker processes for end-to-end tests, on the same broker and test database as
+the test process (SQLite file or PostgreSQL)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from django.conf import settings
+from django.db import connection
+
+
+def database_url() -> str:
+    """The URL of the database the tests are using right now (the test database)."""
+    db = connection.settings_dict
+    if db["ENGINE"].endswith("sqlite3"):
+        return f"sqlite:///{db['NAME']}"
+    auth = f"{db['USER']}:{db['PASSWORD']}@" if db.get("PASSWORD") else f"{db['USER']}@"
+    return f"postgres://{auth}{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
+def purge_embedded_broker() -> None:
+    if not settings.CELERY_BROKER_URL.startswith("filesystem://"):
+        return
+    broker = Path(settings.BROKER_DIR)
+    for sub in ("queue", "processed", "control"):
+        shutil.rmtree(broker / sub, ignore_errors=True)
+        (broker / sub).mkdir(parents=True)
+
+
+def worker_env(upstream, **extra: str) -> dict[str, str]:
+    return {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "tests.settings",
+        "DATA_DIR": str(settings.DATA_DIR),
+        "DATABASE_URL": database_url(),
+        "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
+        "SENDGRID_API_URL": upstream.url,
+        "SENDGRID_API_KEY": upstream.api_key,
+        "SENDGRID_BACKOFF_SECONDS": "0.01",
+        "LOG_FORMAT": "plain",
+        **extra,
+    }
+
+
+def start_worker(env: dict[str, str], log_path: Path, *, pool: str = "solo") -> subprocess.Popen:
+    """Start `celery worker` and wait until it is ready to take tasks."""
+    log = open(log_path, "ab")  # noqa: SIM115  (the child keeps writing to it)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "bounceadmin", "worker", f"--pool={pool}",
+         "--without-mingle", "--without-gossip", "--loglevel=INFO"],
+        env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+    )  # fmt: skip
+    proc.log_path = log_path
+    deadline = time.monotonic() + 30
+    while b"ready." not in log_path.read_bytes():
+        if proc.poll() is not None or time.monotonic() > deadline:
+            kill_worker(proc)
+            raise RuntimeError(f"celery worker did not start:\n{log_path.read_text()}")
+        time.sleep(0.2)
+    return proc
+
+
+def kill_worker(proc: subprocess.Popen, sig: int = signal.SIGKILL) -> None:
+    """Signal the worker's whole process group (a prefork pool has children)."""
+    if proc.poll() is None:
+        try:
+            os.killpg(proc.pid, sig)
+        except ProcessLookupError:
+            pass
+    try:
+        proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=5)
+
+
+def stop_worker(proc: subprocess.Popen) -> None:
+    kill_worker(proc, signal.SIGTERM)
