@@ -30,7 +30,9 @@ def export_order(sort: str | None, sortable: dict[str, str], default: list[str])
 
 class FilteredTableMixin(SingleTableMixin):
     def get_table(self, **kwargs):
-        table = self.get_table_class()(data=self.get_table_data(), **self.get_table_kwargs(), **kwargs)
+        table = self.get_table_class()(
+            data=self.get_table_data(), **self.get_table_kwargs(), **kwargs
+        )
         RequestConfig(self.request, paginate=False).configure(table)  # sorting from the URL
         per_page = page_size(self.request.GET.get("per_page"))
         try:

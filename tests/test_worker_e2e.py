@@ -38,3 +38,26 @@ def test_refresh_all_runs_on_a_real_celery_worker(upstream, celery_worker_proces
     behalf = {r["on_behalf_of"] for r in upstream.requests if r["path"].startswith("/v3/supp")}
     assert behalf == {"alpha", "beta"}
     assert not Subuser.objects.exclude(refresh_queued_at=None).exists()
+
+
+def test_refresh_bounces_enqueue_waits_for_the_workers(upstream, celery_worker_process):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    for name, n in (("alpha", 3), ("beta", 2)):
+        upstream.store.add_subuser(name)
+        upstream.store.add_bounces(
+            name,
+            [{"email": f"u{i}@example.com", "status": "5.1.1", "reason": "550 unknown",
+              "created": 1_700_000_000 + i} for i in range(n)],
+        )  # fmt: skip
+    subusers_sync()
+    out = StringIO()
+
+    call_command("refresh_bounces", "--enqueue", "--full", "--timeout", "60", stdout=out)
+
+    text = out.getvalue()
+    assert "alpha: fetched 3, created 3, updated 0, removed 0" in text
+    assert "beta: fetched 2, created 2, updated 0, removed 0" in text
+    assert Bounce.objects.count() == 5

@@ -1,4 +1,4 @@
-"""Classify cached SendGrid bounces from their ``status`` and ``reason``.
+r"""Classify cached SendGrid bounces from their ``status`` and ``reason``.
 
 SendGrid's list API returns only the status (an enhanced code such as ``5.1.1``, sometimes a
 plain ``550``, sometimes nothing) and the remote server's reply text. We map each bounce onto
@@ -7,10 +7,14 @@ SendGrid's seven classifications and mark whose fault it is, with one ordered ta
 How the table is read
 ---------------------
 * Each :class:`Rule` row has a ``reason`` regex and/or a ``status`` regex, and the
-  ``(classification, fault)`` it yields. The FIRST row (in table order) that matches wins.
-* ``reason`` regexes are searched in the normalised reply: the first :data:`MAX_REASON_CHARS`
-  characters, lower-cased, with every run of whitespace or control characters collapsed to
-  one space. Write them in lower case, with single spaces.
+  ``(classification, fault)`` it yields. The FIRST row (in table order) that matches wins; a
+  row with both patterns needs both to match.
+* ``reason`` regexes are searched in the normalised reply: its first :data:`MAX_REASON_CHARS`
+  characters, lower-cased, with each run of whitespace collapsed to one space. Write them in
+  lower case with single spaces. They match from the start of a word only (a letter or digit
+  not preceded by one), so each top-level alternative should begin with a literal word:
+  "spamhaus" matches "zen.spamhaus.org" but not "nospamhaus"; "(?<=\[)bl2\d\]" matches
+  "[BL21]".
 * ``status`` regexes must match the whole *effective status*: the given status when it is a
   specific enhanced code; otherwise the first enhanced code found in the reply (``550 5.1.1
   ...``); otherwise a generic status (``5.0.0``, ``550``); otherwise the 3-digit code that
@@ -111,8 +115,8 @@ RULES: tuple[Rule, ...] = (
          None, _IA, _RCPT),
     Rule(r"recip(?:ient)?notfound|exrecipnotfound"                        # Exchange RESOLVER
          r"|(?:recipient|user|mailbox|addressee|account) (?:was )?not found"
-         r"|not listed in (?:the )?(?:public name|domino|(?:global )?address (?:book|list)"
-         r"|directory)"                                                    # Lotus Domino
+         r"|not listed in (?:the |our |this )?(?:public name|domino|(?:global )?address "
+         r"(?:book|list)|(?:\w+ )?directory)"                               # Lotus Domino
          r"|no mailbox here|not our customer|user not local|(?:user|mailbox) has moved"
          r"|account (?:has been |was )?(?:deleted|removed)",
          None, _IA, _RCPT),
@@ -123,7 +127,8 @@ RULES: tuple[Rule, ...] = (
     # there is deliverable. Classed with Invalid Address rather than DNS trouble.
     Rule(r"null mx", None, _IA, _RCPT),
     Rule(r"invalid (?:recipient|mailbox|user|address|e-?mail address|destination address|rcpt)"
-         r"|(?:recipient|mailbox|email|e-mail|destination) address (?:is )?(?:invalid|not valid|unknown)"
+         r"|(?:recipient|mailbox|email|e-mail|destination) address (?:is )?"
+         r"(?:invalid|not valid|unknown)"
          r"|not a valid (?:rfc ?\d* )?(?:e-?mail |recipient |mailbox |destination )?"
          r"(?:address|mailbox|recipient|user)"
          r"|bad (?:recipient|destination mailbox|(?:e-?mail )?address|mailbox)"
@@ -313,7 +318,7 @@ _UNCLASSIFIED = (_UNC, _UNK)
 # matches from the start of a word (a letter or digit not preceded by one). The tests compare
 # the engine with exactly that, written as a plain loop over RULES.
 #
-# Speed: trying ~200 regex alternatives on each of a million replies is far too slow in
+# Speed: trying ~300 regex alternatives on each of a million replies is far too slow in
 # Python, so the table is indexed once, at import. Per alternative we derive two conditions
 # on the words of a reply (words = runs of [a-z0-9]), each "one of these words occurs" or
 # "a word starting with one of these three letters occurs":
@@ -387,7 +392,7 @@ def _split_alternatives(pattern: str) -> list[str]:
 
 
 def _prefixes(items: list, sre) -> set[str] | None:
-    """The literal text every match of the parsed regex ``items`` starts with (one string per
+    r"""The literal text every match of the parsed regex ``items`` starts with (one string per
     leading branch), with _EDGE appended when a \b follows it; None if unknown."""
     prefix = ""
     for i, (op, arg) in enumerate(items):
@@ -460,7 +465,9 @@ def _word_key(literal: str, skip: frozenset[bytes]) -> tuple[str, bytes] | None:
     return max(keys)[2:] if keys else None
 
 
-def _word_condition(literals: set[str], skip: _WordCondition | None = None):
+def _word_condition(
+    literals: set[str], skip: _WordCondition | None = None
+) -> _WordCondition | None:
     """The word condition implied by "one of these literals occurs", or None. With ``skip``
     (the first-word condition), one about other words than the first."""
     heads = frozenset({w[:_HEAD] for w in skip.words} | skip.heads) if skip else frozenset()
@@ -476,8 +483,8 @@ def _word_condition(literals: set[str], skip: _WordCondition | None = None):
 def _analyse(source: str) -> tuple[_WordCondition | None, _WordCondition | None, tuple[str, ...]]:
     """(first-word condition, needed-word condition, substring needles) of one alternative."""
     try:  # re's parser is private: if it ever changes, the table is just not indexed
-        from re import _constants as sre  # noqa: PLC0415
-        from re import _parser  # noqa: PLC0415
+        from re import _constants as sre
+        from re import _parser
 
         parsed = list(_parser.parse(source))
         prefixes = _prefixes(parsed, sre)

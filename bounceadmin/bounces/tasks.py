@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
 from celery import shared_task
 from django.db import OperationalError, transaction
 from django.utils import timezone
 
+from bounceadmin.queue import publish
 from bounceadmin.sendgrid import SendGridError
 
 from .models import Subuser
@@ -26,6 +28,8 @@ def refresh_subuser(subuser_id: int, full: bool = False) -> str:
     try:
         run = bounces_refresh(subuser=subuser, full=full)
     except RefreshAlreadyRunning:
+        # The refresh in progress covers this request.
+        Subuser.objects.filter(pk=subuser_id).update(refresh_queued_at=None)
         log.info("refresh of %s skipped: already running", subuser.username)
         return "already running"
     return run.outcome
@@ -50,7 +54,7 @@ def enqueue_refresh(subuser_ids: list[int], *, full: bool = False) -> None:
     """Mark the subusers queued and send one task each once the transaction commits."""
     Subuser.objects.filter(pk__in=subuser_ids).update(refresh_queued_at=timezone.now())
     for pk in subuser_ids:
-        transaction.on_commit(lambda pk=pk: refresh_subuser.delay(pk, full))
+        transaction.on_commit(lambda pk=pk: publish(refresh_subuser, pk, full))
 
 
 @shared_task(bind=True, autoretry_for=(OperationalError,), retry_backoff=True, max_retries=5)
@@ -66,7 +70,16 @@ def sync_and_refresh(self, full: bool = True) -> int:
     return refresh_all(full=full)
 
 
+QUEUED_TOO_LONG = timedelta(minutes=10)
+
+
 @shared_task
 def recover_interrupted_refreshes() -> int:
-    """Close runs left 'running' by a killed worker once their subuser's lease has expired."""
-    return refresh_mark_interrupted()
+    """Close runs left 'running' by a killed worker once their subuser's lease has expired, and
+    queue again refreshes asked for while the broker was down (or lost with a worker)."""
+    closed = refresh_mark_interrupted()
+    lost = Subuser.objects.filter(refresh_queued_at__lt=timezone.now() - QUEUED_TOO_LONG)
+    for pk in list(lost.values_list("pk", flat=True)):
+        lost.filter(pk=pk).update(refresh_queued_at=timezone.now())
+        publish(refresh_subuser, pk, False)
+    return closed

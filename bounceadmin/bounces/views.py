@@ -73,7 +73,6 @@ class BounceListView(FilteredTableMixin, FilterView):
         return {"extra_columns": [("bounce", select)], "sequence": ("bounce", "...")}
 
 
-
 bounce_list = role_required("viewer")(BounceListView.as_view())
 
 

@@ -14,6 +14,7 @@ from django.utils import timezone
 from bounceadmin.audit.models import AuditEvent
 from bounceadmin.audit.services import audit_record
 from bounceadmin.bounces.models import Bounce, Subuser
+from bounceadmin.queue import publish
 
 from .models import DeletionItem, DeletionRequest
 
@@ -252,4 +253,4 @@ def _addresses(request: DeletionRequest) -> list[str]:
 def _enqueue_push(request_id: int) -> None:
     from .tasks import push_deletion
 
-    transaction.on_commit(lambda: push_deletion.delay(request_id))
+    transaction.on_commit(lambda: publish(push_deletion, request_id))

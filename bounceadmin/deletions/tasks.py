@@ -7,6 +7,8 @@ import logging
 from celery import shared_task
 from django.db import OperationalError
 
+from bounceadmin.queue import publish
+
 from .models import DeletionRequest
 from .push import SubuserBusy, deletion_push
 
@@ -35,5 +37,5 @@ def resume_deletions() -> int:
     stuck = DeletionRequest.objects.filter(free, state__in=DeletionRequest.OPEN_STATES)
     ids = list(stuck.values_list("pk", flat=True))
     for pk in ids:
-        push_deletion.delay(pk)
+        publish(push_deletion, pk)
     return len(ids)

@@ -1,7 +1,12 @@
+import time
+
 from django.core.management.base import BaseCommand, CommandError
+from django.utils import timezone
 
 from bounceadmin.bounces.models import RefreshRun, Subuser
 from bounceadmin.bounces.refresh import RefreshAlreadyRunning, bounces_refresh
+from bounceadmin.bounces.tasks import refresh_subuser
+from bounceadmin.queue import publish
 from bounceadmin.sendgrid import get_client
 
 
@@ -20,11 +25,22 @@ class Command(BaseCommand):
             "--full", action="store_true",
             help="page the whole list and mark addresses no longer upstream as removed",
         )  # fmt: skip
+        parser.add_argument(
+            "--enqueue", action="store_true",
+            help="put the refreshes on the broker for the workers and wait until each finished",
+        )  # fmt: skip
+        parser.add_argument(
+            "--timeout", type=float, default=3600, metavar="SECONDS",
+            help="with --enqueue: give up waiting after this long (default 3600)",
+        )  # fmt: skip
 
-    def handle(self, *args, subuser: list[str], full: bool, **options):
+    def handle(self, *args, subuser: list[str], full: bool, enqueue: bool, timeout: float,
+               **options):  # fmt: skip
         subusers = self._select(subuser)
         if not subusers:
             raise CommandError("No subusers to refresh. Run `python manage.py sync_subusers`.")
+        if enqueue:
+            return self._enqueue_and_wait(subusers, full=full, timeout=timeout)
         client = get_client()
         failed = 0
         try:
@@ -35,17 +51,52 @@ class Command(BaseCommand):
                     failed += 1
                     self.stdout.write(f"{sub.username}: skipped, {exc}")
                     continue
-                if run.outcome == RefreshRun.Outcome.OK:
-                    self.stdout.write(
-                        f"{sub.username}: fetched {run.fetched}, created {run.created},"
-                        f" updated {run.updated}, removed {run.removed}"
-                        f" ({run.kind}, {run.pages} pages, {run.duration:.1f}s)"
-                    )
-                else:
-                    failed += 1
-                    self.stdout.write(f"{sub.username}: FAILED: {run.error}")
+                failed += not self._report(sub, run)
         finally:
             client.close()
+        if failed:
+            raise CommandError(f"{failed} of {len(subusers)} subusers failed")
+
+    def _report(self, sub: Subuser, run: RefreshRun) -> bool:
+        if run.outcome == RefreshRun.Outcome.OK:
+            self.stdout.write(
+                f"{sub.username}: fetched {run.fetched}, created {run.created},"
+                f" updated {run.updated}, removed {run.removed}"
+                f" ({run.kind}, {run.pages} pages, {run.duration:.1f}s)"
+            )
+            return True
+        self.stdout.write(f"{sub.username}: FAILED: {run.error}")
+        return False
+
+    def _enqueue_and_wait(self, subusers: list[Subuser], *, full: bool, timeout: float) -> None:
+        since = timezone.now()
+        ids = [s.pk for s in subusers]
+        Subuser.objects.filter(pk__in=ids).update(refresh_queued_at=since)
+        for pk in ids:
+            if not publish(refresh_subuser, pk, full):
+                raise CommandError("The broker is unreachable: nothing was queued.")
+        self.stdout.write(f"Queued {len(ids)} refreshes; waiting for the workers…")
+        pending = {s.pk: s for s in subusers}
+        failed = 0
+        deadline = time.monotonic() + timeout
+        while pending:
+            # Finished since we asked: ours, or one already running that covered the request.
+            runs = RefreshRun.objects.filter(
+                subuser_id__in=pending, finished_at__gte=since
+            ).exclude(outcome=RefreshRun.Outcome.RUNNING)
+            queued = set(
+                Subuser.objects.filter(pk__in=pending)
+                .exclude(refresh_queued_at=None)
+                .values_list("pk", flat=True)
+            )
+            for run in runs.order_by("finished_at"):
+                if run.subuser_id in pending and run.subuser_id not in queued:
+                    failed += not self._report(pending.pop(run.subuser_id), run)
+            if pending and time.monotonic() > deadline:
+                names = ", ".join(sorted(s.username for s in pending.values()))
+                raise CommandError(f"Timed out waiting for: {names}. Are workers running?")
+            if pending:
+                time.sleep(0.5)
         if failed:
             raise CommandError(f"{failed} of {len(subusers)} subusers failed")
 
