@@ -3,6 +3,7 @@ the test process (SQLite file or PostgreSQL)."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -69,10 +70,8 @@ def start_worker(env: dict[str, str], log_path: Path, *, pool: str = "solo") -> 
 def kill_worker(proc: subprocess.Popen, sig: int = signal.SIGKILL) -> None:
     """Signal the worker's whole process group (a prefork pool has children)."""
     if proc.poll() is None:
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, sig)
-        except ProcessLookupError:
-            pass
     try:
         proc.wait(timeout=15)
     except subprocess.TimeoutExpired:
