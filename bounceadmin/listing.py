@@ -30,9 +30,8 @@ def export_order(sort: str | None, sortable: dict[str, str], default: list[str])
 
 class FilteredTableMixin(SingleTableMixin):
     def get_table(self, **kwargs):
-        table = self.get_table_class()(
-            data=self.get_table_data(), **self.get_table_kwargs(), **kwargs
-        )
+        # kwargs are get_table_kwargs(), passed in by SingleTableMixin.get_context_data.
+        table = self.get_table_class()(data=self.get_table_data(), **kwargs)
         RequestConfig(self.request, paginate=False).configure(table)  # sorting from the URL
         per_page = page_size(self.request.GET.get("per_page"))
         try:

@@ -129,3 +129,16 @@ def test_daily_chart_counts_hard_and_soft_per_local_day(settings):
     assert sum(chart.hard) + sum(chart.soft) == 3
     assert chart.peak == 2
     timezone.deactivate()
+
+
+def test_refresh_history_lists_runs_of_visible_subusers(client):
+    alpha, beta = make_subuser("alpha"), make_subuser("beta")
+    run(alpha, "failed", error="boom-alpha")
+    run(beta, "ok")
+    client.force_login(make_user("sam", role="viewer", subusers=[alpha]))
+
+    html = client.get("/refreshes/").content.decode()
+    failed_only = client.get("/refreshes/", {"outcome": "ok"}).content.decode()
+
+    assert "boom-alpha" in html and "beta" not in html
+    assert "boom-alpha" not in failed_only

@@ -10,4 +10,5 @@ urlpatterns = [
     path("bounces/export.csv", views.bounce_export, name="export"),
     path("bounces/<int:pk>/", views.bounce_detail, name="detail"),
     path("refresh/", views.refresh_now, name="refresh"),
+    path("refreshes/", views.refresh_runs, name="refreshes"),
 ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import django_tables2 as tables
 from django.contrib import messages
+from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -20,6 +21,7 @@ from bounceadmin.listing import FilteredTableMixin, export_order
 from . import selectors
 from .export import csv_rows, json_rows
 from .filters import BounceFilter
+from .models import RefreshRun
 from .tables import BounceTable
 from .tasks import enqueue_refresh
 
@@ -114,6 +116,29 @@ def bounce_detail(request: HttpRequest, pk: int) -> HttpResponse:
         .select_related("subuser"),
     }
     return render(request, "bounces/bounce_detail.html", context)
+
+
+@role_required("viewer")
+def refresh_runs(request: HttpRequest) -> HttpResponse:
+    """Refresh history: every run of the visible subusers, newest first."""
+    runs = RefreshRun.objects.filter(subuser__in=visible_subusers(request.user)).select_related(
+        "subuser"
+    )
+    outcome = request.GET.get("outcome")
+    if outcome in RefreshRun.Outcome.values:
+        runs = runs.filter(outcome=outcome)
+    name = request.GET.get("subuser")
+    if name:
+        runs = runs.filter(subuser__username=name)
+    page = Paginator(runs.order_by("-started_at", "-id"), 50).get_page(request.GET.get("page"))
+    context = {
+        "page": page,
+        "outcomes": RefreshRun.Outcome.choices,
+        "outcome": outcome,
+        "subuser": name or "",
+        "any_running": any(r.outcome == RefreshRun.Outcome.RUNNING for r in page),
+    }
+    return render(request, "bounces/refresh_runs.html", context)
 
 
 @require_POST
