@@ -142,3 +142,16 @@ def test_refresh_history_lists_runs_of_visible_subusers(client):
 
     assert "boom-alpha" in html and "beta" not in html
     assert "boom-alpha" not in failed_only
+
+
+def test_overview_chart_for_one_subuser(client, operator):
+    alpha, beta = make_subuser("alpha"), make_subuser("beta")
+    make_bounce(alpha, "a@x.test")
+    make_bounce(beta, "b1@x.test")
+    make_bounce(beta, "b2@x.test")
+
+    everyone = client.get("/").context["chart"]
+    only_beta = client.get("/", {"subuser": "beta"}).context["chart"]
+
+    assert sum(everyone.hard) == 3
+    assert sum(only_beta.hard) == 2

@@ -34,6 +34,8 @@ def overview(request: HttpRequest) -> HttpResponse:
     bounces = visible_bounces(request.user)
     days = _choice(request.GET.get("days"), CHART_RANGES)
     rows = selectors.overview_rows(subusers)
+    chart_subuser = next((r for r in rows if r.username == request.GET.get("subuser")), None)
+    chart_bounces = bounces.filter(subuser=chart_subuser) if chart_subuser else bounces
     context = {
         "rows": rows,
         "totals": {
@@ -41,7 +43,8 @@ def overview(request: HttpRequest) -> HttpResponse:
             for key in ("active_count", "hard_count", "soft_count")
         },
         "classifications": selectors.classification_counts(bounces),
-        "chart": selectors.daily_chart(bounces, days=days),
+        "chart": selectors.daily_chart(chart_bounces, days=days),
+        "chart_subuser": chart_subuser,
         "days": days,
         "chart_ranges": CHART_RANGES,
         "any_running": any(r.refresh_running for r in rows),
