@@ -45,7 +45,7 @@ DEFAULT_REASON = "550 5.1.1 The email account that you tried to reach does not e
 class Bounce(TypedDict):
     """One row as the v3 API renders it."""
 
-    created: int
+    created: int | float
     email: str
     reason: str
     status: str
@@ -193,7 +193,7 @@ class SandboxStore:
                     email,
                     str(row.get("status") or DEFAULT_STATUS),
                     str(row.get("reason") or DEFAULT_REASON),
-                    now if created is None else int(created),
+                    now if created is None else _number(created),
                 )
 
         with self._lock:
@@ -226,6 +226,13 @@ class SandboxStore:
                 ((sid, str(e).strip().lower()) for e in emails),
             )
             return self._conn.total_changes - before
+
+    def remove_first_bounces(self, subuser: str, n: int) -> list[str]:
+        """Delete the first `n` entries in list order (one atomic step); returns their emails."""
+        with self._lock:
+            emails = [b["email"] for b in self.list_bounces(subuser, limit=n)] if n > 0 else []
+            self.remove_bounces(subuser, emails)
+        return emails
 
     def remove_all_bounces(self, subuser: str) -> int:
         with self._lock:
@@ -331,4 +338,10 @@ def _subuser(row: sqlite3.Row) -> Subuser:
 
 
 def _bounce(row: sqlite3.Row | Sequence[Any]) -> Bounce:
-    return Bounce(created=int(row[0]), email=row[1], reason=row[2], status=row[3])
+    return Bounce(created=_number(row[0]), email=row[1], reason=row[2], status=row[3])
+
+
+def _number(value: Any) -> int | float:
+    """SendGrid declares `created` a number: whole seconds stay ints, fractions are kept."""
+    number = float(value)
+    return int(number) if number.is_integer() else number
