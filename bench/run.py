@@ -1,0 +1,280 @@
+"""`make bench`: refresh, pages, export and push over a large cache, on SQLite and PostgreSQL,
+against the sandbox on loopback. Prints one table.
+
+    python -m bench.run [--subusers 200] [--per-subuser 5000] [--databases sqlite,postgres]
+
+PostgreSQL: BENCH_POSTGRES_URL (a server URL; a fresh database is made on it), or the bench
+starts its own throwaway server with scripts/test-services.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+WORK = ROOT / "data" / "bench"
+KEY = "SG.bench-key"
+sys.path.insert(0, str(ROOT))
+
+
+def sandbox_data(subusers: int, per_subuser: int) -> Path:
+    """A sandbox data file with the benchmark's lists, generated once and reused."""
+    from bounceadmin.sandbox.demo import generate_bounces
+    from bounceadmin.sandbox.store import SandboxStore
+
+    path = WORK / f"sandbox-{subusers}x{per_subuser}.sqlite3"
+    if path.exists():
+        return path
+    print(f"generating {subusers} x {per_subuser} bounces into {path.name} …", flush=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.unlink(missing_ok=True)
+    store = SandboxStore(tmp)
+    rng = random.Random(2026)
+    now = time.time()
+    for i in range(subusers):
+        name = f"bench-{i:03d}"
+        store.add_subuser(name)
+        store.add_bounces(name, generate_bounces(rng, per_subuser, now=now))
+    store.close()
+    tmp.rename(path)
+    return path
+
+
+def start_sandbox(data: Path) -> tuple[subprocess.Popen, str]:
+    work = WORK / "sandbox-run.sqlite3"
+    shutil.copyfile(data, work)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "bounceadmin.sandbox",
+            "--port",
+            "0",
+            "--data",
+            str(work),
+            "--api-key",
+            KEY,
+            "--rate-limit",
+            "100000000",
+        ],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    banner = proc.stdout.readline()
+    url = banner.split(" on ", 1)[1].split()[0]
+    return proc, url
+
+
+def postgres_url() -> tuple[str, subprocess.Popen | None]:
+    if os.environ.get("BENCH_POSTGRES_URL"):
+        return os.environ["BENCH_POSTGRES_URL"], None
+    out = subprocess.run(
+        [str(ROOT / "scripts" / "test-services"), "start"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    env = dict(line.split("=", 1) for line in out.stdout.split() if "=" in line)
+    return env["DATABASE_URL"], None
+
+
+def fresh_postgres_database(server_url: str) -> str:
+    import psycopg
+
+    name = "bounceadmin_bench"
+    with psycopg.connect(server_url, autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        conn.execute(f"CREATE DATABASE {name}")
+    return server_url.rsplit("/", 1)[0] + f"/{name}"
+
+
+def run_pass(database_url: str, sandbox_url: str, names: list[str], label: str) -> dict:
+    data_dir = WORK / label
+    shutil.rmtree(data_dir, ignore_errors=True)
+    data_dir.mkdir(parents=True)
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "DATA_DIR": str(data_dir),
+        "SENDGRID_API_URL": sandbox_url,
+        "SENDGRID_API_KEY": KEY,
+        "CELERY_BROKER_URL": "filesystem://",
+        "LOG_LEVEL": "WARNING",
+        "BENCH_SUBUSERS": json.dumps(names),
+    }
+    print(f"[{label}] refresh, pages, export, push …", flush=True)
+    out = subprocess.run(
+        [sys.executable, "-m", "bench.measure"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    if out.returncode != 0:
+        sys.stderr.write(out.stderr[-5000:])
+        raise SystemExit(f"[{label}] failed")
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def run_latency(
+    database_url: str,
+    sandbox_url: str,
+    names: list[str],
+    *,
+    workers: int,
+    latency_ms: int,
+    rate_limit: int,
+) -> dict:
+    """Full refreshes of `names` split over `workers` processes at a given upstream latency
+    and rate limit (per second, shared by all)."""
+    requests.post(
+        f"{sandbox_url}/_sandbox/config",
+        json={"latency_ms": latency_ms, "rate_limit": rate_limit, "rate_window": 1},
+        timeout=30,
+    )
+    requests.delete(f"{sandbox_url}/_sandbox/requests", timeout=30)
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "DATA_DIR": str(WORK / "sqlite"),
+        "SENDGRID_API_URL": sandbox_url,
+        "SENDGRID_API_KEY": KEY,
+        "LOG_LEVEL": "WARNING",
+    }
+    started = time.perf_counter()
+    procs = []
+    for i in range(workers):
+        mine = names[i::workers]
+        args = [arg for name in mine for arg in ("--subuser", name)]
+        procs.append(
+            subprocess.Popen(
+                [sys.executable, "manage.py", "refresh_bounces", "--full", *args],
+                cwd=ROOT,
+                env=env,
+                stdout=subprocess.DEVNULL,
+            )
+        )
+    codes = [p.wait() for p in procs]
+    seconds = time.perf_counter() - started
+    log = requests.get(f"{sandbox_url}/_sandbox/requests", timeout=30).json()
+    entries = log.get("requests", log) if isinstance(log, dict) else log
+    pages = sum(1 for r in entries if r.get("status") == 200)
+    throttled = sum(1 for r in entries if r.get("status") == 429)
+    requests.post(
+        f"{sandbox_url}/_sandbox/config",
+        json={"latency_ms": 0, "rate_limit": 100000000, "rate_window": 60},
+        timeout=30,
+    )
+    ideal = max(pages * latency_ms / 1000 / workers, pages / rate_limit)
+    return {
+        "seconds": seconds,
+        "pages": pages,
+        "429s": throttled,
+        "ideal": ideal,
+        "ok": all(c == 0 for c in codes),
+    }
+
+
+def table(results: dict[str, dict], latency: dict | None) -> str:
+    labels = list(results)
+    lines = []
+
+    def row(name, values):
+        lines.append(f"| {name} | " + " | ".join(values) + " |")
+
+    lines.append("| measure | " + " | ".join(labels) + " |")
+    lines.append("|---|" + "---|" * len(labels))
+    r = {k: v["refresh"] for k, v in results.items()}
+    row("cached bounces", [f"{r[k]['rows']:,}" for k in labels])
+    row("full refresh, empty cache (s)", [f"{r[k]['full_first']:.1f}" for k in labels])
+    row("bare minimum, same work (s)", [f"{r[k]['bare_minimum']:.1f}" for k in labels])
+    row("ratio full / bare minimum", [f"{r[k]['ratio']:.2f}×" for k in labels])
+    row("full refresh, nothing changed (s)", [f"{r[k]['full_unchanged']:.1f}" for k in labels])
+    row("incremental refresh (s)", [f"{r[k]['incremental']:.1f}" for k in labels])
+    for page in next(iter(results.values()))["pages"]:
+        row(
+            f"{page}: median / p95 ms (queries)",
+            [
+                f"{results[k]['pages'][page]['median_ms']:.0f} / "
+                f"{results[k]['pages'][page]['p95_ms']:.0f} "
+                f"({','.join(map(str, results[k]['pages'][page]['queries']))})"
+                for k in labels
+            ],
+        )
+    e = {k: v["export"] for k, v in results.items()}
+    row("export CSV: rows, s", [f"{e[k]['rows']:,}, {e[k]['seconds']:.1f}" for k in labels])
+    row("export CSV: peak RSS (MB)", [f"{e[k]['peak_rss_mb']:.0f}" for k in labels])
+    row(
+        "plain cursor over the same rows (s)",
+        [f"{e[k]['plain_cursor_seconds']:.1f}" for k in labels],
+    )
+    p = {k: v["push"] for k, v in results.items()}
+    row(
+        "push: addresses / requests / s",
+        [f"{p[k]['addresses']:,} / {p[k]['requests']} / {p[k]['seconds']:.1f}" for k in labels],
+    )
+    text = "\n".join(lines)
+    if latency:
+        text += (
+            f"\n\nWith latency: {latency['pages']} pages at {latency['latency_ms']} ms over "
+            f"{latency['workers']} processes, rate limit {latency['rate_limit']}/s: "
+            f"{latency['seconds']:.1f} s (ideal {latency['ideal']:.1f} s), {latency['429s']} 429s."
+        )
+    return text
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--subusers", type=int, default=200)
+    parser.add_argument("--per-subuser", type=int, default=5000)
+    parser.add_argument("--databases", default="sqlite,postgres")
+    parser.add_argument("--latency-subusers", type=int, default=20)
+    args = parser.parse_args()
+    WORK.mkdir(parents=True, exist_ok=True)
+    data = sandbox_data(args.subusers, args.per_subuser)
+    names = [f"bench-{i:03d}" for i in range(args.subusers)]
+    proc, url = start_sandbox(data)
+    results: dict[str, dict] = {}
+    latency = None
+    try:
+        for label in args.databases.split(","):
+            if label == "sqlite":
+                db = WORK / "app.sqlite3"
+                for suffix in ("", "-wal", "-shm"):
+                    Path(f"{db}{suffix}").unlink(missing_ok=True)
+                database_url = f"sqlite:///{db}"
+            else:
+                server, _ = postgres_url()
+                database_url = fresh_postgres_database(server)
+            results[label] = run_pass(database_url, url, names, label)
+            if latency is None:
+                workers, latency_ms, rate_limit = 4, 100, 20
+                latency = run_latency(
+                    database_url,
+                    url,
+                    names[: args.latency_subusers],
+                    workers=workers,
+                    latency_ms=latency_ms,
+                    rate_limit=rate_limit,
+                )
+                latency.update(workers=workers, latency_ms=latency_ms, rate_limit=rate_limit)
+    finally:
+        proc.terminate()
+    (WORK / "results.json").write_text(json.dumps({"results": results, "latency": latency}))
+    print()
+    print(table(results, latency))
+
+
+if __name__ == "__main__":
+    main()
