@@ -98,3 +98,20 @@ def test_browser_header_search_and_phone_layout(live_server, browser, data):
     width = phone.evaluate("document.documentElement.scrollWidth")
     assert width <= 390  # the page itself does not scroll sideways; the table scrolls in its box
     context.close()
+
+
+def test_browser_select_rows_and_request_their_deletion(live_server, page, data):
+    make_user("rita", "rita-password-123", role="requester")
+    log_in(page, live_server, "rita", "rita-password-123")
+
+    page.goto(f"{live_server.url}/bounces/?subuser=beta&per_page=25")
+    page.locator("#select-all").check()
+    assert page.locator('input[name="bounce"]:checked').count() == 25
+    page.locator("#select-all").uncheck()
+    boxes = page.locator('input[name="bounce"]')
+    boxes.nth(0).check()
+    boxes.nth(1).check()
+    page.get_by_role("button", name="Request deletion of selected").click()
+    page.wait_for_url("**/deletions/new/?*")
+
+    assert page.get_by_role("heading", name="2 addresses in 1 subuser").is_visible()

@@ -11,10 +11,12 @@ How the table is read
   row with both patterns needs both to match.
 * ``reason`` regexes are searched in the normalised reply: its first :data:`MAX_REASON_CHARS`
   characters, lower-cased, with each run of whitespace collapsed to one space. Write them in
-  lower case with single spaces. They match from the start of a word only (a letter or digit
-  not preceded by one), so each top-level alternative should begin with a literal word:
-  "spamhaus" matches "zen.spamhaus.org" but not "nospamhaus"; "(?<=\[)bl2\d\]" matches
-  "[BL21]".
+  lower case with single spaces. They match WHOLE WORDS (words being runs of ``[a-z0-9]``):
+  a match may neither start nor end inside a word. "spamhaus" matches "zen.spamhaus.org"
+  and "Spamhaus's", but not "nospamhaus" or "spamhausx"; write "throttle|throttled|throttling"
+  or "throttl\w*" for word forms, "(?<=\[)bl21\]" for "[BL21]". For speed, begin each
+  top-level alternative with a literal word and let no letter follow it ("mailbox|mail box",
+  not "mail ?box"); tests/test_classification.py checks that.
 * ``status`` regexes must match the whole *effective status*: the given status when it is a
   specific enhanced code; otherwise the first enhanced code found in the reply (``550 5.1.1
   ...``); otherwise a generic status (``5.0.0``, ``550``); otherwise the 3-digit code that
@@ -101,6 +103,11 @@ _UNK = Fault.UNKNOWN.value
 
 # fmt: off
 RULES: tuple[Rule, ...] = (
+    # Yahoo's "552 1 Requested mail action aborted, mailbox not found or over quota" names two
+    # causes; only its status tells them apart, so this row reads both. With another status
+    # it falls through to "mailbox not found" (Invalid Address) below.
+    Rule(r"mailbox not found or over quota", r"[45]\.2\.\d{1,3}", _MU, _RCPT),
+
     # ---------------------------------------------------------------- Invalid Address
     # The mailbox does not exist, or the address is malformed. Checked first: these phrases
     # are unambiguous and often sit inside otherwise misleading replies ("mailbox unavailable
@@ -110,10 +117,10 @@ RULES: tuple[Rule, ...] = (
          r"|mailbox|recipient|address|account|person)|is not a known user",
          None, _IA, _RCPT),
     Rule(r"(?:user|mailbox|recipient|address|account|addressee)\b[^.;]{0,40}?"
-         r"(?:does not|doesn't|did not|no longer) exists?"
+         r"(?:does not|doesn't|did not|no longer) (?:exist|exists)"
          r"|doesn't have an? [\w.-]+ account",                             # Yahoo "dd"
          None, _IA, _RCPT),
-    Rule(r"recip(?:ient)?notfound|exrecipnotfound"                        # Exchange RESOLVER
+    Rule(r"recipnotfound|recipientnotfound|exrecipnotfound"              # Exchange RESOLVER
          r"|(?:recipient|user|mailbox|addressee|account) (?:was )?not found"
          r"|not listed in (?:the |our |this )?(?:public name|domino|(?:global )?address "
          r"(?:book|list)|(?:\w+ )?directory)"                               # Lotus Domino
@@ -126,7 +133,8 @@ RULES: tuple[Rule, ...] = (
     # RFC 7505 null MX: the domain publishes that it accepts no mail at all, so no address
     # there is deliverable. Classed with Invalid Address rather than DNS trouble.
     Rule(r"null mx", None, _IA, _RCPT),
-    Rule(r"invalid (?:recipient|mailbox|user|address|e-?mail address|destination address|rcpt)"
+    Rule(r"invalid (?:recipient|mailbox|user|address|e-?mail address|destination address"
+         r"|rcpt)(?:e?s)?"
          r"|(?:recipient|mailbox|email|e-mail|destination) address (?:is )?"
          r"(?:invalid|not valid|unknown)"
          r"|not a valid (?:rfc ?\d* )?(?:e-?mail |recipient |mailbox |destination )?"
@@ -139,26 +147,28 @@ RULES: tuple[Rule, ...] = (
     # ---------------------------------------------------------- Frequency: sender quotas
     # Before the mailbox-quota rows: "Daily sending quota exceeded" is the SENDER's quota
     # (labelled Frequency or Volume Too High), not a full mailbox.
-    Rule(r"(?:sending|outbound|outgoing) (?:quota|limit|rate)"
+    Rule(r"(?:sending|outbound|outgoing) (?:quota|limit|rate)s?"
          r"|(?:daily|hourly) (?:user )?(?:message )?(?:quota|limit) (?:exceeded|reached)",
          None, _FRQ, _SNDR),
 
     # ------------------------------------------------------------ Mailbox Unavailable
     # Full mailbox / over quota.
-    Rule(r"(?:mail ?box|inbox|maildir|mail folder)(?: is| was)? full|over ?quota|quota ?exceeded"
+    Rule(r"(?:mailbox|mail box|inbox|maildir|mail folder)(?: is| was)? full|overquota"
+         r"|over quota|quota exceeded|quotaexceeded|quotaexceededexception"
          r"|over (?:its |the |his |her |their )?(?:storage|disk|space|mailbox|size) "
          r"(?:quota|limit)"
          r"|exceeded (?:its |the |his |her |their |your )?(?:storage|disk|mailbox|quota)"
          r"|mailbox size limit|mailbox (?:quota|storage)|storage (?:quota|limit)"
-         r"|disk ?(?:space )?quota|overdrawn|out of (?:storage|disk) space"
+         r"|disk (?:space )?quota|diskspace quota|overdrawn|out of (?:storage|disk) space"
          r"|insufficient (?:user |mailbox )?(?:storage|disk space|space) (?:for|in|on) "
          r"(?:the )?(?:user|recipient|mailbox)",
          None, _MU, _RCPT),
     # Disabled, suspended, inactive mailboxes and accounts.
-    Rule(r"(?:mail ?box|account|user|recipient|inbox)\b[^.;]{0,30}?(?:is |has been |was )?"
-         r"\b(?:disabled|suspended|deactivated|inactive|frozen|expired|terminated|closed|locked)\b"
+    Rule(r"(?:mailbox|mail box|account|user|recipient|inbox)\b[^.;]{0,30}?"
+         r"(?:is |has been |was )?"
+         r"\b(?:disabled|suspended|deactivated|inactive|frozen|expired|terminated|closed|locked)"
          r"|(?:disabled|suspended|deactivated|inactive|dormant|expired|closed|locked) "
-         r"(?:mail ?box|account|user|recipient|inbox)",
+         r"(?:mailbox|mail box|account|user|recipient|inbox)",
          None, _MU, _RCPT),
     # Gmail 4.2.1 "The user you are trying to contact is receiving mail at a rate that prevents
     # additional messages from being delivered": a per-RECIPIENT limit, labelled Mailbox
@@ -174,17 +184,18 @@ RULES: tuple[Rule, ...] = (
     # is wrong, not that the sender is distrusted, so: Technical Failure, fault sender (the
     # address is fine; only the sender can fix it). Before Reputation/Content because these
     # replies say "blocked" and "policy".
-    Rule(r"dmarc|spf\b|sender policy framework|dkim|domainkeys"
-         r"|unauthenticated (?:e-?mail|mail|message|sender)|sender is unauthenticated"
-         r"|fails? to pass authentication|ptr\b|reverse (?:dns|hostname|lookup)|rdns\b"
-         r"|cannot find your (?:reverse )?hostname",
+    Rule(r"dmarc|spf|sender policy framework|dkim|domainkeys"
+         r"|unauthenticated (?:e-?mail|mail|message|sender)s?|sender is unauthenticated"
+         r"|(?:fail|fails|failed) to pass authentication|ptr|reverse (?:dns|hostname|lookup)"
+         r"|rdns|cannot find your (?:reverse )?hostname",
          None, _TF, _SNDR),
 
     # ---------------------------------------- Technical Failure (unknown): relay denials
     # "Relay access denied" / "not permitted to relay": usually a stale MX, a domain no longer
     # hosted there, or a misrouted message. Labelled Technical Failure / unknown in the
     # reference data even with status 5.7.1. Before Reputation ("Access denied").
-    Rule(r"relay(?:ing)? (?:access )?(?:denied|not permitted|prohibited|not allowed|refused)"
+    Rule(r"(?:relay|relaying) (?:access )?(?:denied|not permitted|prohibited|not allowed"
+         r"|refused)"
          r"|(?:not permitted|not allowed|not authori[sz]ed|unable|cannot|can't) (?:to )?relay"
          r"|we do not relay|no relaying|rcpthosts|non-accepted domain",
          None, _TF, _UNK),
@@ -192,11 +203,13 @@ RULES: tuple[Rule, ...] = (
     # ------------------------------------------------------ Content: links in the body
     # Before Reputation: "URL in message body is blacklisted" / "URL listed in SURBL" is about
     # the message's links (labelled Content), not the sending IP.
-    Rule(r"(?:url|uri|link|hyperlink)s?\b[^.;]{0,40}?(?:black|block|deny)[- ]?list"
-         r"|(?:url|uri|link|hyperlink)s? (?:in|within|found in|contained in) (?:the )?"
-         r"(?:message|body|e-?mail|content)"
-         r"|(?:url|uri|link)s? (?:is |are |was )?(?:blacklisted|blocklisted|blocked|listed)"
-         r"|surbl\b|uribl\b|malicious (?:url|link)",
+    Rule(r"(?:url|urls|uri|uris|link|links|hyperlink|hyperlinks)\b[^.;]{0,40}?"
+         r"(?:black|block|deny)[- ]?list(?:ed|s)?"
+         r"|(?:url|urls|uri|uris|link|links|hyperlink|hyperlinks) (?:in|within|found in"
+         r"|contained in) (?:the )?(?:message|body|e-?mail|content)"
+         r"|(?:url|urls|uri|uris|link|links) (?:is |are |was )?(?:blacklisted|blocklisted"
+         r"|blocked|listed)"
+         r"|surbl|uribl|malicious (?:url|link)s?",
          None, _CON, _SNDR),
 
     # -------------------------------------------------------------------- Reputation
@@ -204,16 +217,18 @@ RULES: tuple[Rule, ...] = (
     # Reputation-driven rate limits ("temporarily rate limited due to IP reputation", Gmail's
     # "unusual rate of unsolicited mail originating from your IP") name reputation as the
     # cause, so they land here rather than in Frequency.
-    Rule(r"spamhaus|spamcop|barracuda ?(?:reputation|central)|barracudacentral|sorbs\b"
-         r"|uceprotect|spamrats|psbl\b|invaluement|mailspike|abuseat|cbl\b"
-         r"|blocked using|(?:listed|listing) (?:in|on|at|by)\b|(?:black|block|deny)[- ]?list"
-         r"|(?:rbl|dnsbl)\b|banned (?:sending|sender|ip|host)|reputation|sender ?base"
+    Rule(r"spamhaus|spamcop|barracuda (?:reputation|central)|barracudacentral|sorbs"
+         r"|uceprotect|spamrats|psbl|invaluement|mailspike|abuseat|cbl"
+         r"|blocked using|(?:listed|listing) (?:in|on|at|by)"
+         r"|blacklist|blacklisted|blacklists|blocklist|blocklisted|blocklists|denylist"
+         r"|denylisted|(?:black|block|deny)[- ]list(?:ed|s)?"
+         r"|rbl|dnsbl|banned (?:sending|sender|ip|host)|reputation|senderbase|sender base"
          r"|unsolicited mail originating|traffic not accepted|not accepted from this ip"
-         r"|(?<=\[)bl2\d\]|(?<=\[)tss09\]|(?<=\[)ts03\]|permanently deferred"      # Yahoo
+         r"|(?<=\[)(?:bl21|bl22|bl23|tss09|ts03)\]|permanently deferred"           # Yahoo
          r"|ipcheck\.proofpoint"
          r"|(?:your|sending|client|sender) (?:ip|host|mta|server)(?: address)?\b[^.;]{0,40}?"
-         r"\b(?:blocked|banned|blacklisted|blocklisted|listed)\b"
-         r"|dynamic (?:ip|address|pool)|dial-?up",
+         r"\b(?:blocked|banned|blacklisted|blocklisted|listed)"
+         r"|dynamic (?:ip|address|pool)|dialup|dial-up",
          None, _REP, _SNDR),
 
     # ------------------------------------------------ Technical Failure (sender): size
@@ -222,21 +237,25 @@ RULES: tuple[Rule, ...] = (
     # a size limit is a server configuration limit, so Technical Failure. Fault sender: the
     # address is fine, the sender must send a smaller message. Before Content ("attachment").
     Rule(r"(?:message|mail|email|e-mail)(?: size| length)?(?: is| was)? too (?:large|big|long)"
-         r"|(?:message|mail|data|email|e-mail) (?:size|length) (?:exceeds|exceeded|limit|is over)"
+         r"|(?:message|mail|data|email|e-mail) (?:size|length) (?:exceeds|exceeded|limits?"
+         r"|is over)"
          r"|exceeded [^.;]{0,30}?(?:message|mail) size|recipsizelimit|sendsizelimit|sizelimit"
-         r"|size limit|too large"
+         r"|size limits?|too large"
          r"|exceeds (?:the )?(?:maximum|fixed|allowed|max)\b[^.;]{0,20}?size",
          None, _TF, _SNDR),
 
     # ----------------------------------------------------------------------- Content
-    Rule(r"spam\b|spamassassin|junk\b|(?:unsolicited|bulk) (?:mail|e-?mail|message|content)"
+    Rule(r"spam|spamassassin|junk|(?:unsolicited|bulk) (?:mail|e-?mail|message|content)s?"
          r"|(?:likely|suspected|classified as|considered|identified as|detected as|flagged as"
          r"|looks like|appears to be) (?:unsolicited|bulk|spam|junk)"
-         r"|(?:virus|viruses|malware|trojan|worm|infected|eicar)\b|attachment"
-         r"|(?:file|extension) type|content (?:filter|rejected|policy|scan|not accepted)"
-         r"|message content|scam\b|fraud|phish|bsf:|(?<=\[)ph01\]|security issue"
+         r"|virus|viruses|malware|trojan|worm|infected|eicar|attachment|attachments"
+         r"|(?:file|extension) types?|content (?:filter|filters|filtering|rejected|policy"
+         r"|scan|scanning|not accepted)"
+         r"|message content|scam|fraud|fraudulent|phish|phishing|bsf:|(?<=\[)ph01\]"
+         r"|security issues?"
          r"|(?:prohibited|illegal|suspicious|malicious|dangerous|forbidden|banned) "
-         r"(?:content|file|attachment|extension)|spam score|probability of spam",
+         r"(?:content|file|files|attachment|attachments|extension|extensions)"
+         r"|spam score|probability of spam",
          None, _CON, _SNDR),
 
     # ------------------------------------------------- Frequency or Volume Too High
@@ -246,11 +265,12 @@ RULES: tuple[Rule, ...] = (
     # per-message volume limit, so it is here too.
     Rule(r"too many (?:[\w-]+ ){0,3}?(?:connections|sessions|messages|mails|e-?mails"
          r"|recipients|rcpts?|requests|connection attempts|deliveries)"
-         r"|rate[- ]?limit|rate[- ]?control|(?:rate|frequency) (?:exceeded|too high)|throttl"
+         r"|rate[- ]limit(?:ed|s|ing)?|ratelimit|ratelimited|ratelimiting"
+         r"|rate[- ]control(?:led)?|(?:rate|frequency) (?:exceeded|too high)"
+         r"|throttle|throttled|throttling"
          r"|(?:unexpected|unusual|excessive|high|abnormal) (?:mail |message |e-?mail )?"
          r"(?:volume|traffic)|volume (?:too high|limit|exceeded)|(?<=\[)tss04\]|(?<=\[)ts04\]"
-         r"|s77714\b"
-         r"|mail flood|too fast|too frequent"
+         r"|s77714|mail flood(?:ing)?|too fast|too frequent(?:ly)?"
          r"|(?:connection|message|delivery|concurrency) (?:limit|rate) (?:exceeded|reached)",
          None, _FRQ, _SNDR),
 
@@ -259,22 +279,24 @@ RULES: tuple[Rule, ...] = (
     # Failure / unknown in the reference data): a lookup failure is not proof the address is
     # bad, so we do not call it Invalid Address.
     Rule(r"(?:unable|failed|could not|couldn't|cannot|can't) (?:to )?(?:resolve|look ?up|find)"
-         r"\b[^.;]{0,30}?\b(?:mx|host|domain|dns|a record|aaaa)\b"
+         r"\b[^.;]{0,30}?\b(?:mx|host|domain|dns|a record|aaaa)"
          r"|host or domain name not found|name service error|(?:host|domain) (?:name )?not found"
          r"|mx not found"
-         r"|no mx\b|mx (?:record )?(?:lookup|not found|missing|error)"
+         r"|no mx|mx (?:record )?(?:lookup|not found|missing|error)"
          r"|dns\b[^.;]{0,20}?(?:error|failure|failed|lookup|query|timeout|problem|resolution)"
          r"|servfail|nxdomain|no such (?:host|domain)|domain (?:name )?(?:does not|doesn't) exist"
-         r"|unknown (?:host|domain)|non-?existent (?:domain|host)|unroute?able domain"
-         r"|bad destination (?:host|system)",
+         r"|unknown (?:host|domain)|(?:nonexistent|non-existent) (?:domain|host)"
+         r"|(?:unroutable|unrouteable) domain|bad destination (?:host|system)",
          None, _TF, _UNK),
     # Connections, timeouts, TLS, loops, expiry.
     Rule(r"connection (?:refused|timed out|timeout|reset|dropped|closed by|lost|failed|error)"
-         r"|timed out|timeout\b|(?:could not|couldn't|unable to|failed to|cannot|can't) "
+         r"|timed out|timeout|(?:could not|couldn't|unable to|failed to|cannot|can't) "
          r"(?:connect|establish)|lost connection|no (?:answer|response) from"
-         r"|(?:network|host) (?:is )?unreachable|no route to host|broken pipe|socket ?error"
-         r"|tls\b|ssl\b|starttls|encryption (?:is )?(?:required|needed)|certificate|handshake"
-         r"|(?:mail|smtp|routing) loop|loops? (?:back|detected)|hop count|too many hops"
+         r"|(?:network|host) (?:is )?unreachable|no route to host|broken pipe"
+         r"|socket error|socketerror"
+         r"|tls|ssl|starttls|encryption (?:is )?(?:required|needed)|certificate|certificates"
+         r"|handshake"
+         r"|(?:mail|smtp|routing) loop|(?:loop|loops) (?:back|detected)|hop count|too many hops"
          r"|delivery time expired|(?:message|delivery) (?:expired|delayed)"
          r"|retry (?:timeout|time) exceeded|(?:too long|expired) in (?:the )?queue",
          None, _TF, _UNK),
@@ -282,10 +304,10 @@ RULES: tuple[Rule, ...] = (
     Rule(r"insufficient system storage|not accepting network messages"
          r"|local (?:error|problem) in processing"
          r"|(?:temporary|internal) (?:local |server |system )?(?:failure|error|problem)"
-         r"|configuration (?:problem|error)|misconfigur|syntax error"
+         r"|configuration (?:problem|error)|misconfigured|misconfiguration|syntax error"
          r"|command (?:not recognized|unrecognized|not implemented)|unrecognized command"
          r"|protocol (?:error|violation)|bad sequence of commands|pipelining"
-         r"|authentication required|not authenticated|(?:helo|ehlo)\b",
+         r"|authentication required|not authenticated|helo|ehlo",
          None, _TF, _UNK),
 
     # ------------------------------------------- Mailbox Unavailable: generic wording
@@ -314,40 +336,42 @@ RULES: tuple[Rule, ...] = (
 _UNCLASSIFIED = (_UNC, _UNK)
 
 # ------------------------------------------------------------------------- engine
-# Semantics: the first row in table order whose regexes match wins, where a reason regex only
-# matches from the start of a word (a letter or digit not preceded by one). The tests compare
-# the engine with exactly that, written as a plain loop over RULES.
+# Semantics: the first row in table order whose regexes match wins, where a reason regex
+# matches whole words (see the module docstring). The tests compare the engine with exactly
+# that, written as a plain ten-line loop over RULES (reference_classify).
 #
-# Speed: trying ~300 regex alternatives on each of a million replies is far too slow in
-# Python, so the table is indexed once, at import. Per alternative we derive two conditions
-# on the words of a reply (words = runs of [a-z0-9]), each "one of these words occurs" or
-# "a word starting with one of these three letters occurs":
-#   * its first word ("user unknown" needs the word "user"; "throttl" a word starting "thr");
-#   * a word it cannot match without ("disabled" or "suspended" or ... for the disabled row).
+# Speed: that plain loop tries ~20 big alternations on every reply, ~0.5 ms each; a million
+# rows would take minutes. So the table is indexed once, on first use. Top-level alternatives
+# (with a leading "(?:a|b)" distributed) are compiled one by one, and for each we derive from
+# re's parse tree two conditions on the words of a reply (words = runs of [a-z0-9]):
+#   * its first word: "user unknown" needs the word "user";
+#   * another word it cannot match without: "unknown"; "disabled" or "suspended" or ...
 # Per reply we split it into words once (bytes.translate + split, in C), OR together the
-# bitmasks of alternatives that pass both conditions, and run only those regexes, lowest bit
-# (= table order) first. Where a condition cannot be derived it is simply not applied (for a
-# needed string that is not a whole word, a substring test is used instead): still correct,
-# only slower. A test keeps every alternative indexed by its first word.
+# bitmasks of the alternatives those words enable, keep those passing both conditions, and
+# run only their regexes, lowest bit (= table order) first: usually one to three. Where a
+# condition cannot be derived it is not applied (a needed string that is not a whole word is
+# tested as a substring instead; a first word that may run on, as in "throttl\w*", is
+# indexed by its first three letters): still correct, only slower.
 
-_HEAD = 3  # letters that index a word which a pattern lets run on ("throttl")
+_HEAD = 3  # letters that index a first word which a pattern lets run on ("throttl\w*")
 _WORD_CHARS = "abcdefghijklmnopqrstuvwxyz0123456789"
-_EDGE = "\x00"  # marks a \b (or the start of a match) inside a derived literal
+_EDGE = "\x00"  # marks, inside a derived literal, a place where no letter or digit can be
+_END_GUARD = "(?!(?<=[a-z0-9])[a-z0-9])"  # a match may not end inside a word
 _NOT_WORD_TO_SPACE = bytes(c if chr(c) in _WORD_CHARS else 32 for c in range(256))
-_WORDS_IN = re.compile(f"[{_WORD_CHARS}]+")
+_WORDS_IN = re.compile("[a-z0-9]+")
 _FIRST_LETTERS = operator.itemgetter(slice(_HEAD))
 
 
 class _Alternative(NamedTuple):
     row: int  # index into RULES
     needles: tuple[str, ...]  # substrings, one of which a match needs (empty: nothing to test)
-    reason: re.Pattern[str] | None  # searched, then checked to start at a word start
+    reason: re.Pattern[str] | None  # with the end guard; a match must also start a word
     status: re.Pattern[str] | None
 
 
 class _WordCondition(NamedTuple):
     words: frozenset[bytes]  # one of these words occurs ...
-    heads: frozenset[bytes]  # ... or a word starting with one of these
+    heads: frozenset[bytes]  # ... or a word starting with one of these letters
 
 
 def _top_level(pattern: str):
@@ -391,15 +415,41 @@ def _split_alternatives(pattern: str) -> list[str]:
     return expanded
 
 
+def _edge_next(items: list, sre) -> bool:
+    r"""True if whatever the parsed regex ``items`` matches first is not a letter or digit:
+    a non-word character, a \b, or nothing at all (the end of the pattern, where the end
+    guard forbids a following letter or digit)."""
+    for i, (op, arg) in enumerate(items):
+        rest = items[i + 1 :]
+        if op is sre.LITERAL:
+            return chr(arg) not in _WORD_CHARS
+        if op is sre.AT and arg is sre.AT_BOUNDARY:
+            return True
+        if op in (sre.ASSERT, sre.ASSERT_NOT):
+            continue
+        if op is sre.SUBPATTERN:
+            return _edge_next([*arg[-1], *rest], sre)
+        if op is sre.BRANCH:
+            return all(_edge_next([*branch, *rest], sre) for branch in arg[1])
+        if op in (sre.MAX_REPEAT, sre.MIN_REPEAT):
+            first = _edge_next([*arg[2], *rest], sre)
+            return first and (arg[0] >= 1 or _edge_next(list(rest), sre))
+        if op is sre.IN:  # a class of non-word characters only, like [- ]
+            return all(kind is sre.LITERAL and chr(c) not in _WORD_CHARS for kind, c in arg)
+        return False
+    return True
+
+
 def _prefixes(items: list, sre) -> set[str] | None:
     r"""The literal text every match of the parsed regex ``items`` starts with (one string per
-    leading branch), with _EDGE appended when a \b follows it; None if unknown."""
+    leading branch), with _EDGE appended when no letter or digit can follow it; None if
+    unknown."""
     prefix = ""
     for i, (op, arg) in enumerate(items):
         if op is sre.LITERAL:
             prefix += chr(arg)
         elif prefix:
-            return {prefix + _EDGE if op is sre.AT and arg is sre.AT_BOUNDARY else prefix}
+            return {prefix + _EDGE if _edge_next(items[i:], sre) else prefix}
         elif op in (sre.AT, sre.ASSERT, sre.ASSERT_NOT):  # zero-width: \b, (?<=\[)
             continue
         elif op is sre.SUBPATTERN:
@@ -409,12 +459,13 @@ def _prefixes(items: list, sre) -> set[str] | None:
             return set().union(*found) if all(found) else None
         else:
             return None
-    return {prefix} if prefix else None
+    return {prefix + _EDGE} if prefix else None
 
 
-def _needed(items: list, sre, left: str = "", right: str = "") -> list[set[str]]:
+def _needed(items: list, sre, left: str = "", rest: tuple = ()) -> list[set[str]]:
     """Sets of literals (with _EDGE marks) such that every match of the parsed regex ``items``
-    contains a member of each set. ``left``/``right``: a mark for a word edge just outside."""
+    contains a member of each set. ``left``: an _EDGE if a non-word character precedes
+    ``items``; ``rest``: the parsed items that follow it in the whole pattern."""
     options: list[set[str]] = []
     run = left
     for i, (op, arg) in enumerate(items):
@@ -424,25 +475,23 @@ def _needed(items: list, sre, left: str = "", right: str = "") -> list[set[str]]
         if op is sre.AT and arg is sre.AT_BOUNDARY:
             run += _EDGE
             continue
+        if run and run[-1] in _WORD_CHARS and _edge_next([*items[i:], *rest], sre):
+            run += _EDGE
         edge_before = _EDGE if run and run[-1] not in _WORD_CHARS else ""
         options.append({run})
         run = ""
-        after = items[i + 1] if i + 1 < len(items) else (None, None)
-        edge_after = (
-            _EDGE
-            if (after[0] is sre.AT and after[1] is sre.AT_BOUNDARY)
-            or (after[0] is sre.LITERAL and chr(after[1]) not in _WORD_CHARS)
-            else right * (i + 1 == len(items))
-        )
+        after = (*items[i + 1 :], *rest)
         if op is sre.SUBPATTERN:
-            options += _needed(list(arg[-1]), sre, edge_before, edge_after)
+            options += _needed(list(arg[-1]), sre, edge_before, after)
         elif op is sre.BRANCH:
-            branches = [_needed(list(branch), sre, edge_before, edge_after) for branch in arg[1]]
+            branches = [_needed(list(branch), sre, edge_before, after) for branch in arg[1]]
             if all(branches):  # one literal per branch; the branch's best one will do
                 options.append(set().union(*(_best_needles(b) for b in branches)))
         elif op in (sre.MAX_REPEAT, sre.MIN_REPEAT) and arg[0] >= 1:
             options += _needed(list(arg[2]), sre)
-    options.append({run + right} if run else set())
+    if run and run[-1] in _WORD_CHARS and _edge_next(list(rest), sre):
+        run += _EDGE
+    options.append({run})
     return [option for option in options if option and all(m.strip(_EDGE) for m in option)]
 
 
@@ -450,34 +499,42 @@ def _best_needles(options: list[set[str]]) -> set[str]:
     return max(options, key=lambda option: min(len(m.strip(_EDGE)) for m in option))
 
 
-def _word_key(literal: str, skip: frozenset[bytes]) -> tuple[str, bytes] | None:
-    """A word condition implied by a literal with _EDGE marks: an edged whole word, else an
-    edged word start of at least _HEAD letters; ignoring words whose head is in ``skip``."""
-    keys = []
-    for match in _WORDS_IN.finditer(literal):
-        word, starts, ends = match.group().encode(), match.start() > 0, match.end() < len(literal)
-        if word[:_HEAD] in skip or not starts:
-            continue
-        if ends:
-            keys.append((1, len(word), "words", word))
+def _edged_words(literal: str) -> list[tuple[bytes, bool]]:
+    """The words of a literal that start after an edge, each with "it also ends at one"."""
+    return [
+        (match.group().encode(), match.end() < len(literal))
+        for match in _WORDS_IN.finditer(literal)
+        if match.start() > 0
+    ]
+
+
+def _first_word(prefixes: set[str]) -> _WordCondition | None:
+    """First-word condition: each prefix starts a match, so its first word starts at an edge:
+    an exact word if it also ends at one, else a head (a word starting with those letters)."""
+    words, heads = set(), set()
+    for prefix in prefixes:
+        edged = _edged_words(_EDGE + prefix)
+        word, whole = edged[0] if edged else (b"", False)
+        if whole:
+            words.add(word)
         elif len(word) >= _HEAD:
-            keys.append((0, len(word), "heads", word[:_HEAD]))
-    return max(keys)[2:] if keys else None
+            heads.add(word[:_HEAD])
+        else:
+            return None
+    return _WordCondition(frozenset(words), frozenset(heads))
 
 
-def _word_condition(
-    literals: set[str], skip: _WordCondition | None = None
-) -> _WordCondition | None:
-    """The word condition implied by "one of these literals occurs", or None. With ``skip``
-    (the first-word condition), one about other words than the first."""
-    heads = frozenset({w[:_HEAD] for w in skip.words} | skip.heads) if skip else frozenset()
-    keys = [_word_key(literal, heads) for literal in literals]
-    if not keys or not all(keys):
-        return None
-    return _WordCondition(
-        frozenset(key for kind, key in keys if kind == "words"),
-        frozenset(key for kind, key in keys if kind == "heads"),
-    )
+def _needed_word(literals: set[str], first: _WordCondition | None) -> _WordCondition | None:
+    """Needed-word condition from "one of these literals occurs": for each literal its
+    longest whole word (not the first word again), or None if some literal has none."""
+    skip = {word[:_HEAD] for word in first.words} | first.heads if first else set()
+    words = set()
+    for literal in literals:
+        whole = [word for word, ends in _edged_words(literal) if ends and word[:_HEAD] not in skip]
+        if not whole:
+            return None
+        words.add(max(whole, key=len))
+    return _WordCondition(frozenset(words), frozenset())
 
 
 def _analyse(source: str) -> tuple[_WordCondition | None, _WordCondition | None, tuple[str, ...]]:
@@ -491,29 +548,43 @@ def _analyse(source: str) -> tuple[_WordCondition | None, _WordCondition | None,
         options = _needed(parsed, sre, left=_EDGE)
     except Exception:
         return None, None, ()
-    first = _word_condition({_EDGE + prefix for prefix in prefixes}) if prefixes else None
-    conditions = [(c, o) for o in options if (c := _word_condition(o, skip=first))]
-    if conditions:  # prefer a needed whole word, then the longest
-        needed = max(conditions, key=lambda co: (bool(co[0].words), min(map(len, co[1]))))[0]
-        return first, needed, ()
-    needles = _best_needles(options) if options else set()
+    first = _first_word(prefixes) if prefixes else None
+    conditions = [c for option in options if (c := _needed_word(option, first))]
+    if conditions:  # the rarest-looking: the longest shortest word
+        return first, max(conditions, key=lambda c: min(map(len, c.words))), ()
+    # Else a substring test, preferably not on the literal the match starts with.
+    starts = [prefix.replace(_EDGE, "") for prefix in prefixes or ()]
+    later = [o for o in options if not all(p.startswith(m.strip(_EDGE)) for m in o for p in starts)]
+    needles = _best_needles(later or options) if options else set()
     return first, None, tuple(sorted(m.replace(_EDGE, "") for m in needles))
 
 
-def _index():
-    """Compile RULES into (alternatives, key -> bitmask, bits always set, width, status rows).
+class _Engine(NamedTuple):
+    """RULES compiled for speed. A mask has two fields of ``width`` bits, one bit per
+    alternative: the low field says its first-word condition holds, the high field its
+    needed-word condition. Whole words and 3-letter heads share ``keys``: a reply offers its
+    words and (only if some head is in use) their heads, so a 3-letter key may also be met by
+    a longer word with that head. That only adds candidates, never hides one."""
 
-    A bitmask has two fields of ``width`` bits, one bit per alternative: the high field says
-    the needed-word condition holds, the low field that the first-word condition holds.
-    Whole words and 3-letter heads share one table: a reply contributes both its words and
-    its words' heads, so a short key can be satisfied by a longer word with that head. That
-    only adds candidates, never hides one."""
+    alternatives: tuple[_Alternative, ...]
+    outcomes: tuple[tuple[str, str], ...]  # per alternative
+    keys: dict[bytes, int]  # word or head -> mask of the conditions it satisfies
+    unindexed: int  # mask of the conditions that hold for every reply
+    width: int
+    status_only: tuple[int, ...]  # alternatives of status-only rows, in table order
+    heads_used: bool
+
+
+@functools.cache
+def _engine() -> _Engine:
+    """Compile RULES on first use (about 0.1 s), not at import."""
     sources = [[*_split_alternatives(r.reason)] if r.reason else [None] for r in RULES]
     width = sum(map(len, sources))
     alternatives: list[_Alternative] = []
     keys: dict[bytes, int] = {}
     unindexed = 0
     status_only: list[int] = []
+    heads_used = False
     for row, (rule, row_sources) in enumerate(zip(RULES, sources, strict=True)):
         status = re.compile(rule.status) if rule.status else None
         if not rule.reason and not status:
@@ -530,34 +601,38 @@ def _index():
             for shift, condition in ((0, first), (width, needed)):
                 if condition is None:
                     unindexed |= bit << shift
-                for key in condition.words | condition.heads if condition else ():
+                    continue
+                heads_used |= bool(condition.heads)
+                for key in condition.words | condition.heads:
                     keys[key] = keys.get(key, 0) | bit << shift
-            alternatives.append(_Alternative(row, needles, re.compile(source), status))
-    return tuple(alternatives), keys, unindexed, width, tuple(status_only)
+            regex = re.compile(f"(?:{source}){_END_GUARD}")
+            alternatives.append(_Alternative(row, needles, regex, status))
+    outcomes = tuple((RULES[a.row].classification, RULES[a.row].fault) for a in alternatives)
+    return _Engine(
+        tuple(alternatives), outcomes, keys, unindexed, width, tuple(status_only), heads_used
+    )
 
 
-_ALTERNATIVES, _KEYS, _UNINDEXED, _WIDTH, _STATUS_ONLY = _index()
-_OUTCOMES = tuple((RULES[a.row].classification, RULES[a.row].fault) for a in _ALTERNATIVES)
-_OR = operator.or_
-
-
-def _candidates(text: str) -> int:
-    """Bitmask over _ALTERNATIVES of the reason alternatives that may match ``text``."""
+def _candidates(engine: _Engine, text: str) -> int:
+    """Mask of the reason alternatives that may match ``text`` (both conditions hold)."""
     words = text.encode("ascii", "replace").translate(_NOT_WORD_TO_SPACE).split()
-    found = _KEYS.keys() & words
-    found.update(_KEYS.keys() & map(_FIRST_LETTERS, words))
-    bits = functools.reduce(_OR, map(_KEYS.get, found), _UNINDEXED)
-    return bits & (bits >> _WIDTH)  # first-word condition and needed-word condition
+    keys = engine.keys
+    found = keys.keys() & words
+    if engine.heads_used:
+        found.update(keys.keys() & map(_FIRST_LETTERS, words))
+    bits = functools.reduce(operator.or_, map(keys.get, found), engine.unindexed)
+    return bits & (bits >> engine.width)
 
 
 def _decide(status: object, text: str) -> tuple[str, str]:
     """The outcome of the first alternative (in table order) that matches; see "engine"."""
-    mask = _candidates(text) if text else 0
+    engine = _engine()
+    mask = _candidates(engine, text) if text else 0
     while mask:
         lowest = mask & -mask
         mask ^= lowest
         index = lowest.bit_length() - 1
-        _, needles, reason, status_regex = _ALTERNATIVES[index]
+        _, needles, reason, status_regex = engine.alternatives[index]
         for needle in needles:
             if needle in text:
                 break
@@ -567,20 +642,22 @@ def _decide(status: object, text: str) -> tuple[str, str]:
         if status_regex is not None and not status_regex.fullmatch(_effective_status(status, text)):
             continue
         match = reason.search(text)
-        while match is not None:  # a match must start at the start of a word
+        while match is not None:  # a match must also start at the start of a word
             start = match.start()
             if not start or text[start - 1] not in _WORD_CHARS:
-                return _OUTCOMES[index]
+                return engine.outcomes[index]
             match = reason.search(text, start + 1)
-    code = _effective_status(status, text) if _STATUS_ONLY else ""
-    for index in _STATUS_ONLY:
-        if _ALTERNATIVES[index].status.fullmatch(code):
-            return _OUTCOMES[index]
+    code = _effective_status(status, text) if engine.status_only else ""
+    for index in engine.status_only:
+        if engine.alternatives[index].status.fullmatch(code):
+            return engine.outcomes[index]
     return _UNCLASSIFIED
 
 
 # ------------------------------------------------------------------- normalisation
-_ENHANCED = re.compile(r"(?<![\d.])[245]\.\d{1,3}\.\d{1,3}(?![\d.])")
+# "5.1.1" not inside "10.5.1.1"; the look-behind comes after the first character so that re
+# can skip quickly to candidate digits.
+_ENHANCED = re.compile(r"[245](?<![\d.][245])\.\d{1,3}\.\d{1,3}(?![\d.])")
 _GENERIC_ENHANCED = re.compile(r"[245]\.0\.0")
 _BASIC = re.compile(r"[245]\d\d")
 _LEADING_CODE = re.compile(r"\s*[#(\[]?([245])(?:\d\d|\.\d{1,3}\.\d{1,3})(?![\d.])")
@@ -626,7 +703,8 @@ def _effective_status(status: object, text: str) -> str:
 # ----------------------------------------------------------------------- public API
 def classify(status: str | None, reason: str | None) -> tuple[str, str]:
     """Return ``(classification, fault)`` for one bounce: the first matching row of RULES,
-    else Unclassified / unknown. Never raises."""
+    else Unclassified / unknown. Never raises, whatever the input (only a malformed RULES
+    table raises, on first use)."""
     if type(reason) is str:  # the hot path: skip _as_text's checks
         return _decide(status, " ".join(reason[:MAX_REASON_CHARS].lower().split()))
     return _decide(status, _normalise_reason(reason))
