@@ -47,7 +47,9 @@ def operator_save(
 
     User = get_user_model()
     user, created = User.objects.get_or_create(username=username)
-    operator, _ = Operator.objects.get_or_create(user=user)
+    operator, _ = Operator.objects.get_or_create(
+        user=user, defaults={"all_subusers": scope is None}
+    )
     previous_role = next((g.name for g in user.groups.filter(name__in=ROLES)), None)
     previous_scope = (
         None if operator.all_subusers or created
@@ -60,10 +62,13 @@ def operator_save(
         user.set_unusable_password()
     user.is_staff = role == "admin"  # admins manage operators in Django admin
     user.save()
-    user.groups.remove(*Group.objects.filter(name__in=ROLES).exclude(name=role))
-    user.groups.add(Group.objects.get(name=role))
-    operator.all_subusers = scope is None
-    operator.save()
+    # Only real changes, so the audit log records only what changed.
+    user.groups.remove(*user.groups.filter(name__in=ROLES).exclude(name=role))
+    if role != previous_role:
+        user.groups.add(Group.objects.get(name=role))
+    if operator.all_subusers != (scope is None):
+        operator.all_subusers = scope is None
+        operator.save()
     operator.subusers.set(scope or [])
     return OperatorChange(
         username=username,

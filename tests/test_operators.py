@@ -1,0 +1,61 @@
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+from django.core.management.base import CommandError
+
+from bounceadmin.accounts.roles import role_of
+from bounceadmin.accounts.scoping import visible_subusers
+from bounceadmin.audit.models import AuditEvent
+
+from .factories import make_subuser
+
+pytestmark = pytest.mark.django_db
+
+
+def test_add_operator_creates_with_role_scope_and_password(monkeypatch):
+    make_subuser("alpha")
+    make_subuser("beta")
+    monkeypatch.setenv("OPERATOR_PASSWORD", "a-long-password-42")
+
+    call_command("add_operator", "alice", "--role", "approver", "--subuser", "alpha")
+
+    user = get_user_model().objects.get(username="alice")
+    assert user.check_password("a-long-password-42") and role_of(user) == "approver"
+    assert [s.username for s in visible_subusers(user)] == ["alpha"]
+    assert not user.is_staff
+
+
+def test_add_operator_updates_role_and_widens_scope(monkeypatch):
+    make_subuser("alpha")
+    make_subuser("beta")
+    monkeypatch.setenv("OPERATOR_PASSWORD", "a-long-password-42")
+    call_command("add_operator", "alice", "--role", "viewer", "--subuser", "alpha")
+    before = AuditEvent.objects.count()
+
+    call_command("add_operator", "alice", "--role", "admin", "--keep-password")
+
+    user = get_user_model().objects.get(username="alice")
+    assert user.check_password("a-long-password-42")
+    assert role_of(user) == "admin" and user.is_staff
+    assert {s.username for s in visible_subusers(user)} == {"alpha", "beta"}
+    changes = list(AuditEvent.objects.order_by("id")[before:].values_list("action", "details"))
+    assert ("operator.role_changed", {"operator": "alice", "removed": ["viewer"]}) in changes
+    assert ("operator.role_changed", {"operator": "alice", "added": ["admin"]}) in changes
+    assert len([c for c in changes if c[0] == "operator.role_changed"]) == 2
+
+
+def test_add_operator_rejects_unknown_subuser_and_role(monkeypatch):
+    monkeypatch.setenv("OPERATOR_PASSWORD", "a-long-password-42")
+
+    with pytest.raises(CommandError, match="Unknown subuser"):
+        call_command("add_operator", "bob", "--role", "viewer", "--subuser", "ghost")
+    with pytest.raises(CommandError):
+        call_command("add_operator", "bob", "--role", "superhero")
+
+
+def test_add_operator_without_password_source_fails_clearly(monkeypatch):
+    monkeypatch.delenv("OPERATOR_PASSWORD", raising=False)
+    monkeypatch.setattr("getpass.getpass", lambda prompt: (_ for _ in ()).throw(EOFError))
+
+    with pytest.raises(CommandError, match="OPERATOR_PASSWORD"):
+        call_command("add_operator", "bob", "--role", "viewer")
