@@ -207,6 +207,11 @@ SENDGRID_READ_TIMEOUT = env.float("SENDGRID_READ_TIMEOUT", default=30.0)
 SENDGRID_MAX_RETRIES = env.int("SENDGRID_MAX_RETRIES", default=5)
 SENDGRID_BACKOFF_SECONDS = env.float("SENDGRID_BACKOFF_SECONDS", default=1.0)
 SENDGRID_MAX_RATE_LIMIT_WAIT = env.float("SENDGRID_MAX_RATE_LIMIT_WAIT", default=120.0)
+# The rate gate (bounceadmin/sendgrid/gate.py, over CACHES): every process waits out a rate-limit
+# pause any of them ran into, and optionally all together stay under a request rate (0: off).
+SENDGRID_RATE_GATE = env.bool("SENDGRID_RATE_GATE", default=True)
+SENDGRID_RATE_LIMIT_MARGIN = env.int("SENDGRID_RATE_LIMIT_MARGIN", default=2)
+SENDGRID_MAX_REQUESTS_PER_SECOND = env.float("SENDGRID_MAX_REQUESTS_PER_SECOND", default=0.0)
 
 # --- Deletions ----------------------------------------------------------------------------------
 # Requests of more addresses than this need a typed confirmation (delete_all always does).

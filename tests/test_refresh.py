@@ -166,7 +166,7 @@ def test_refresh_incremental_on_empty_cache_fetches_everything(upstream, acme, s
 @pytest.mark.parametrize(
     "fault",
     [
-        {"kind": "bad_json"},
+        {"kind": "bad_json", "count": 20},  # a read is retried: it must persist to fail
         {"kind": "status", "status": 401},
         {"kind": "status", "status": 503, "count": 20},
     ],

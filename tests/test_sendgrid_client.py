@@ -186,10 +186,20 @@ def test_client_unknown_subuser_is_a_clear_error(sandbox, sg):
 
 def test_client_bad_json_is_a_clear_error(sandbox, sg):
     seed(sandbox, "acme", 3)
-    sandbox.inject_fault("bad_json", count=1)
+    sandbox.inject_fault("bad_json", count=10)
 
     with pytest.raises(BadResponse, match="not JSON"):
         list(sg.iter_bounce_pages("acme"))
+    assert len(bounce_requests(sandbox)) == sg.max_retries + 1  # a read is retried, bounded
+
+
+def test_client_retries_a_read_whose_body_is_not_json(sandbox, sg, sleeps):
+    seed(sandbox, "acme", 3)
+    sandbox.inject_fault("bad_json", count=2)
+
+    [page] = list(sg.iter_bounce_pages("acme"))
+
+    assert len(page) == 3 and len(sleeps.calls) == 2
 
 
 def test_client_delete_one_reports_already_gone(sandbox, sg):

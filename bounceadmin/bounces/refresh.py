@@ -31,6 +31,15 @@ log = logging.getLogger(__name__)
 # Would-be removals up to this many are confirmed one address at a time; more trigger a second
 # listing. Either way an entry skipped because the list shifted while it was paged is not lost.
 CONFIRM_ONE_BY_ONE_MAX = 20
+# Each page of a listing re-reads this many entries of the page before, so the refresh can check
+# that consecutive pages join up: fewer removals than this ahead of the cursor between two pages
+# are absorbed; more are detected (the previous page's last entry is not on the next one) and
+# the listing is repeated, since offsets skipped live entries.
+PAGE_OVERLAP = 10
+# Listings per refresh at most (the first, repeats of listings that did not join up, the second
+# listing that confirms many removals). A list that will not hold still for this many fails the
+# refresh, which writes nothing, rather than let a torn listing decide what was removed.
+MAX_LISTINGS = 3
 _IN_CHUNK = 500
 _UPDATE_FIELDS = ["status", "reason", "created", "type", "classification", "fault"]
 
@@ -39,10 +48,15 @@ class RefreshAlreadyRunning(Exception):
     """Another refresh of this subuser holds the lease."""
 
 
+class ListKeptChanging(Exception):
+    """No listing joined up within MAX_LISTINGS: the list changed under every one of them."""
+
+
 @dataclass
 class Upstream:
     rows: dict[str, UpstreamBounce]
     pages: int = 0
+    listings: int = 0
 
 
 def bounces_refresh(
@@ -68,11 +82,11 @@ def bounces_refresh(
     try:
         upstream = _download(client, subuser, lease, full=full)
         if full:
-            _confirm_removals(client, subuser, upstream)
+            _confirm_removals(client, subuser, lease, upstream)
         with transaction.atomic():
             lease.extend()  # still ours: nobody else wrote this subuser meanwhile
             _reconcile(subuser, upstream, full=full, run=run)
-    except (SendGridError, LockLost, DatabaseError) as exc:
+    except (SendGridError, LockLost, ListKeptChanging, DatabaseError) as exc:
         _finish(run, client.requests_made - requests_before, error=_describe(exc))
         log.warning("refresh of %s failed: %s", subuser.username, run.error)
         return run
@@ -92,13 +106,51 @@ def bounces_refresh(
 
 
 def _download(client: SendGridClient, subuser: Subuser, lease: SubuserLease, *, full: bool):
-    start_time = None if full else _incremental_start(subuser)
     upstream = Upstream(rows={})
-    pages = client.iter_bounce_pages(subuser.username, start_time=start_time)
+    _list_until_joined(client, subuser, lease, upstream, full=full)
+    return upstream
+
+
+def _list_until_joined(
+    client: SendGridClient, subuser: Subuser, lease: SubuserLease, upstream: Upstream, *, full: bool
+) -> None:
+    """List (again) until one listing's pages all join up; every listing adds to the rows.
+
+    A listing whose pages joined saw every entry that was upstream, unchanged, from its first
+    page to its last; what it missed was removed, added or re-dated meanwhile.
+    """
+    start_time = None if full else _incremental_start(subuser)
+    while upstream.listings < MAX_LISTINGS:
+        if _list_once(client, subuser, lease, upstream, start_time):
+            return
+        log.info("bounce list of %s shifted while paged; listing again", subuser.username)
+    raise ListKeptChanging(
+        f"the bounce list of {subuser.username} changed while it was paged, in each of"
+        f" {MAX_LISTINGS} listings; nothing was written, the next refresh tries again"
+    )
+
+
+def _list_once(
+    client: SendGridClient,
+    subuser: Subuser,
+    lease: SubuserLease,
+    upstream: Upstream,
+    start_time: int | None,
+) -> bool:
+    """One walk through the list, merged into `upstream`; True when every page joined up."""
+    upstream.listings += 1
+    pages = client.iter_bounce_pages(subuser.username, start_time=start_time, overlap=PAGE_OVERLAP)
+    joined = True
+    last: str | None = None
     for page in _extending(pages, lease):
         upstream.pages += 1
+        # The page re-reads the end of the one before; if the previous last entry is not on it,
+        # the offsets moved by more than the overlap and entries in between may be skipped.
+        if last is not None and all(b.email != last for b in page):
+            joined = False
         _merge(upstream.rows, page)
-    return upstream
+        last = page[-1].email if page else None
+    return joined
 
 
 def _extending(pages: Iterator[list[UpstreamBounce]], lease: SubuserLease):
@@ -125,28 +177,30 @@ def _incremental_start(subuser: Subuser) -> int | None:
     return int(newest.timestamp()) - settings.REFRESH_OVERLAP_SECONDS
 
 
-def _confirm_removals(client: SendGridClient, subuser: Subuser, upstream: Upstream) -> None:
+def _confirm_removals(
+    client: SendGridClient, subuser: Subuser, lease: SubuserLease, upstream: Upstream
+) -> None:
     """Re-check addresses the listing lacks before they are marked removed.
 
-    Entries deleted upstream while we page shift later entries to lower offsets, so a plain
-    offset walk can skip live entries. Few candidates are looked up one by one; many trigger
-    a second walk, and whatever either walk saw counts as present.
+    A listing whose pages joined up still misses entries that moved behind the cursor while it
+    ran (a repeat bounce takes an address to the front). Few candidates are looked up one by
+    one, which is exact. Many trigger another listing (which must join up too) and whatever any
+    listing saw counts as present; if that leaves few, they are looked up one by one as well.
     """
-    active = Bounce.objects.filter(subuser=subuser, removed_at__isnull=True)
-    missing = [e for e in active.values_list("email", flat=True) if e not in upstream.rows]
-    if not missing:
-        return
+    missing = _missing(subuser, upstream)
+    if len(missing) > CONFIRM_ONE_BY_ONE_MAX and upstream.listings < 2:
+        _list_until_joined(client, subuser, lease, upstream, full=True)
+        missing = _missing(subuser, upstream)
     if len(missing) <= CONFIRM_ONE_BY_ONE_MAX:
         for email in missing:
             found = client.get_bounce(subuser.username, email)
             if found is not None:
                 _merge(upstream.rows, [found])
-        return
-    for page in client.iter_bounce_pages(subuser.username):
-        upstream.pages += 1
-        for bounce in page:
-            if bounce.email not in upstream.rows:
-                upstream.rows[bounce.email] = bounce
+
+
+def _missing(subuser: Subuser, upstream: Upstream) -> list[str]:
+    active = Bounce.objects.filter(subuser=subuser, removed_at__isnull=True)
+    return [e for e in active.values_list("email", flat=True) if e not in upstream.rows]
 
 
 def _reconcile(subuser: Subuser, upstream: Upstream, *, full: bool, run: RefreshRun) -> None:

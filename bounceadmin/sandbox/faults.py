@@ -2,14 +2,21 @@
 
 Faults sit in a FIFO queue. Each request takes the first fault that matches it (method, path
 prefix, on-behalf-of subuser) and uses up one of its `count` hits, so a test can script "two
-503s, then a reset, then success" precisely.
+503s, then a reset, then success" precisely. A fault with `after=n` first lets n matching
+requests go by (every matching request counts, whatever another fault did to it) and fires from
+the next one on, so faults can be placed on "the third page request" without counting the ones
+queued before them.
 """
 
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from bounceadmin.sandbox.store import SandboxStore
 
 # status    answer with `status` (and an errors body) instead of handling the request
 # timeout   sleep `seconds`, then answer normally (the client's read timeout should fire first)
@@ -17,7 +24,13 @@ from typing import Any
 # bad_json  process the request, then answer 200 with a body that is not JSON
 # truncated process the request, then send a Content-Length larger than the body and hang up
 #           (a bodiless reply such as 204 is cut inside its status line instead)
-FAULT_KINDS = ("status", "timeout", "reset", "bad_json", "truncated")
+# mutate    change the requesting subuser's list (on-behalf-of), then answer normally: remove
+#           the first `remove` entries in list order, the addresses in `emails`, and upsert the
+#           rows in `add` (created defaults to now, so they go to the front). Someone else
+#           editing the list while a client pages through it. No-op on parent-level requests.
+FAULT_KINDS = ("status", "timeout", "reset", "bad_json", "truncated", "mutate")
+FIELDS = ("kind", "count", "status", "method", "path", "subuser", "seconds", "reset", "after",
+          "remove", "emails", "add")  # fmt: skip
 DEFAULT_TIMEOUT_SECONDS = 10.0
 
 
@@ -33,6 +46,11 @@ class Fault:
     # Verbatim X-RateLimit-Reset for `status` faults: a small number (a delta, the style one
     # SendGrid spec uses) or an epoch; both styles exist upstream and clients must cope with both.
     reset: int | None = None
+    after: int = 0  # matching requests to let by before the first hit
+    # `mutate` only
+    remove: int | None = None
+    emails: list[str] | None = None
+    add: list[dict[str, Any]] | None = None
 
     def __post_init__(self) -> None:
         if self.kind not in FAULT_KINDS:
@@ -53,11 +71,29 @@ class Fault:
             self.reset = int(self.reset)
         if self.method:
             self.method = self.method.upper()
+        if not _count_like(self.after):
+            raise ValueError("after must be a non-negative integer")
+        mutation = (self.remove, self.emails, self.add)
+        if self.kind != "mutate":
+            if any(m is not None for m in mutation):
+                raise ValueError("remove, emails and add belong to mutate faults")
+            return
+        if all(not m for m in mutation):
+            raise ValueError("a mutate fault needs remove, emails or add")
+        if self.remove is not None and not _count_like(self.remove):
+            raise ValueError("remove must be a non-negative integer")
+        emails_ok = isinstance(self.emails, list) and all(isinstance(e, str) for e in self.emails)
+        if self.emails is not None and not emails_ok:
+            raise ValueError("emails must be an array of strings")
+        add_ok = isinstance(self.add, list) and all(
+            isinstance(r, dict) and r.get("email") for r in self.add
+        )
+        if self.add is not None and not add_ok:
+            raise ValueError("add must be an array of objects with an email")
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Fault:
-        known = {"kind", "count", "status", "method", "path", "subuser", "seconds", "reset"}
-        unknown = set(data) - known
+        unknown = set(data) - set(FIELDS)
         if unknown:
             raise ValueError(f"unknown fault fields: {sorted(unknown)}")
         if "kind" not in data:
@@ -73,6 +109,26 @@ class Fault:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    def mutate(self, store: SandboxStore, subuser: str | None) -> dict[str, int]:
+        """Apply a `mutate` fault to the store; returns what changed (for the request log)."""
+        target = subuser  # a `subuser` filter on the fault only ever matches this one
+        if self.kind != "mutate" or not target:
+            return {"removed": 0, "added": 0}
+        removed = 0
+        if self.remove:
+            removed += len(store.remove_first_bounces(target, self.remove))
+        if self.emails:
+            removed += store.remove_bounces(target, self.emails)
+        added = 0
+        if self.add:
+            now = int(time.time())
+            added = store.add_bounces(target, [{"created": now, **row} for row in self.add])
+        return {"removed": removed, "added": added}
+
+
+def _count_like(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
 
 
 class FaultQueue:
@@ -91,15 +147,25 @@ class FaultQueue:
             self._faults.clear()
 
     def take(self, method: str, path: str, subuser: str | None) -> Fault | None:
-        """Consume one hit of the first matching fault; None when nothing matches."""
+        """Consume one hit of the first matching fault that is due; None when none is.
+
+        Every matching fault still waiting (`after` > 0) counts this request, so each one's
+        `after` is relative to when it was queued, independent of the faults ahead of it.
+        """
         with self._lock:
-            for i, fault in enumerate(self._faults):
-                if fault.matches(method, path, subuser):
-                    fault.count -= 1
-                    if fault.count == 0:
-                        del self._faults[i]
-                    return fault
-        return None
+            chosen = None
+            for fault in self._faults:
+                if not fault.matches(method, path, subuser):
+                    continue
+                if fault.after > 0:
+                    fault.after -= 1
+                elif chosen is None:
+                    chosen = fault
+            if chosen is not None:
+                chosen.count -= 1
+                if chosen.count == 0:
+                    self._faults = [f for f in self._faults if f is not chosen]
+            return chosen
 
     def pending(self) -> list[dict[str, Any]]:
         with self._lock:

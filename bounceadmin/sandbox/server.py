@@ -96,6 +96,8 @@ class _Handler(BaseHTTPRequestHandler):
         fault = sandbox.faults.take(req.method, req.path, subuser)
         kind = fault.kind if fault else None
         entry = sandbox.record(req, subuser, fault)
+        if fault and fault.kind == "mutate":
+            entry["mutation"] = fault.mutate(sandbox.store, subuser)
         if fault and fault.kind == "reset":
             self._reset()
             return
@@ -300,8 +302,15 @@ class SandboxServer:
         subuser: str | None = None,
         seconds: float | None = None,
         reset: int | None = None,
+        after: int = 0,
+        remove: int | None = None,
+        emails: list[str] | None = None,
+        add: list[dict[str, Any]] | None = None,
     ) -> Fault:
-        fault = Fault(kind, count, status, method, path, subuser, seconds, reset)
+        fault = Fault(
+            kind, count, status, method, path, subuser, seconds, reset,
+            after=after, remove=remove, emails=emails, add=add,
+        )  # fmt: skip
         self.faults.add(fault)
         return fault
 

@@ -2,7 +2,8 @@
 
 One `requests.Session` (pooled keep-alive connections), Bearer auth, `on-behalf-of` on every
 per-subuser call, bounded retries: 429 waits for `X-RateLimit-Reset`, 5xx / timeouts / connection
-errors back off exponentially. Everything else becomes a typed error from `errors.py`.
+errors / reads answered with a body that is not JSON back off exponentially. Everything else
+becomes a typed error from `errors.py`.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import random
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import quote
 
 import requests
@@ -55,6 +56,18 @@ class UpstreamSubuser:
     disabled: bool
 
 
+class RateGate(Protocol):
+    """Rate limiting shared with other clients of the same account (other processes).
+
+    The client calls `wait()` before every request, and `pause_until()` when SendGrid says the
+    window is spent (a 429, or few requests left), so the others hold off too.
+    """
+
+    def wait(self) -> None: ...
+
+    def pause_until(self, epoch: float) -> None: ...
+
+
 class SendGridClient:
     def __init__(
         self,
@@ -67,13 +80,20 @@ class SendGridClient:
         backoff: float = 1.0,
         max_rate_limit_wait: float = 120.0,
         sleep: Callable[[float], None] = time.sleep,
+        gate: RateGate | None = None,
+        rate_limit_margin: int = 0,
     ) -> None:
+        """`rate_limit_margin`: a response with this many requests or fewer left in the window
+        counts as the window spent (wait for the reset, and pause the gate). With a gate, set it
+        to about the number of other processes, whose requests may be on their way already."""
         self.base_url = base_url.rstrip("/")
         self.timeout = (connect_timeout, read_timeout)
         self.max_retries = max_retries
         self.backoff = backoff
         self.max_rate_limit_wait = max_rate_limit_wait
         self.sleep = sleep
+        self.gate = gate
+        self.rate_limit_margin = rate_limit_margin
         self.requests_made = 0
         self.session = requests.Session()
         self.session.mount("https://", HTTPAdapter(pool_maxsize=10))
@@ -102,8 +122,15 @@ class SendGridClient:
         end_time: int | None = None,
         email: str | None = None,
         page_size: int = PAGE_SIZE,
+        overlap: int = 0,
     ) -> Iterator[list[UpstreamBounce]]:
-        """Yield the subuser's bounce list page by page, until a short page."""
+        """Yield the subuser's bounce list page by page, until a short page.
+
+        With `overlap`, each page starts that many entries before the previous one ended, so the
+        caller can check that consecutive pages join up (the list did not shift in between).
+        """
+        if not 0 <= overlap < page_size:
+            raise ValueError("overlap must be at least 0 and less than the page size")
         offset = 0
         while True:
             params: dict[str, Any] = {"limit": page_size, "offset": offset}
@@ -118,7 +145,7 @@ class SendGridClient:
             yield page
             if len(page) < page_size:
                 return
-            offset += page_size
+            offset += page_size - overlap
 
     def get_bounce(self, subuser: str, email: str) -> UpstreamBounce | None:
         data = self._json("GET", f"/v3/suppression/bounces/{_path(email)}", subuser=subuser)
@@ -179,16 +206,24 @@ class SendGridClient:
     # --- transport -------------------------------------------------------------------------------
 
     def _json(self, method: str, path: str, *, subuser: str | None = None, **kwargs: Any) -> Any:
-        response = self._request(method, path, subuser=subuser, **kwargs)
-        try:
-            return response.json()
-        except ValueError:
-            raise BadResponse(
-                f"{method} {path}{_for(subuser)}: SendGrid answered with a body that is not JSON"
-                f" ({len(response.content)} bytes)",
-                subuser=subuser,
-                status=response.status_code,
-            ) from None
+        attempt = 0
+        while True:
+            attempt += 1
+            response = self._request(method, path, subuser=subuser, **kwargs)
+            try:
+                return response.json()
+            except ValueError:
+                # A 2xx body that does not parse (a proxy's error page, a body cut short under a
+                # matching Content-Length) is a glitch like a reset: a read is safe to repeat.
+                if method == "GET" and attempt <= self.max_retries:
+                    self._backoff(attempt, f"{method} {path}{_for(subuser)}", "body not JSON")
+                    continue
+                raise BadResponse(
+                    f"{method} {path}{_for(subuser)}: SendGrid answered with a body that is not"
+                    f" JSON ({len(response.content)} bytes, {attempt} attempts)",
+                    subuser=subuser,
+                    status=response.status_code,
+                ) from None
 
     def _request(
         self, method: str, path: str, *, subuser: str | None = None, **kwargs: Any
@@ -199,6 +234,8 @@ class SendGridClient:
         rate_waited = 0.0
         while True:
             attempt += 1
+            if self.gate is not None:
+                self.gate.wait()
             try:
                 self.requests_made += 1
                 response = self.session.request(
@@ -233,7 +270,7 @@ class SendGridClient:
                     )
                 log.info("sendgrid rate limited: %s, waiting %.1fs", what, wait)
                 rate_waited += wait
-                self.sleep(wait)
+                self._pause(wait)
                 continue
             if status >= 500:
                 if attempt > self.max_retries:
@@ -253,10 +290,20 @@ class SendGridClient:
 
     def _respect_remaining(self, response: requests.Response) -> None:
         # The window is spent: wait for the reset now instead of spending a request on a 429.
-        if response.headers.get("X-RateLimit-Remaining") == "0":
+        try:
+            remaining = int(response.headers.get("X-RateLimit-Remaining", ""))
+        except ValueError:
+            return
+        if remaining <= self.rate_limit_margin:
             wait = _reset_wait(response.headers.get("X-RateLimit-Reset"))
             if 0 < wait <= self.max_rate_limit_wait:
-                self.sleep(wait)
+                self._pause(wait)
+
+    def _pause(self, wait: float) -> None:
+        """Wait for the rate-limit window to reset, and have the other processes wait too."""
+        if self.gate is not None:
+            self.gate.pause_until(time.time() + wait)
+        self.sleep(wait)
 
 
 def _client_error(what: str, response: requests.Response, subuser: str | None) -> SendGridError:
