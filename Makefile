@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint format bench clean
+.PHONY: install run test test-sqlite test-postgres test-deps lint format bench clean
 
 install: $(STAMP)
 
@@ -21,10 +21,32 @@ run: install
 	$(BIN)/python manage.py refresh_on_start
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho --procfile Procfile.dev start
 
-test: install
-	scripts/ensure-test-deps
+# `make test` runs the whole suite twice: on the embedded defaults (SQLite, the filesystem broker,
+# the file cache) and on PostgreSQL + Redis (the broker and the cache), throwaway servers on free
+# loopback ports that scripts/test-services starts for the pass and always stops after it. It
+# fails when either pass fails. `make test-sqlite` / `make test-postgres` run one pass;
+# PYTEST_ARGS passes options to pytest (e.g. PYTEST_ARGS="-x -k refresh").
+PYTEST_ARGS ?=
+PYTEST_SQLITE = env -u DATABASE_URL -u CELERY_BROKER_URL -u CACHE_URL $(BIN)/pytest $(PYTEST_ARGS)
+PYTEST_POSTGRES = $(BIN)/python scripts/test-services run $(BIN)/pytest $(PYTEST_ARGS)
+
+test: install test-deps
 	$(BIN)/ruff check .
-	$(BIN)/pytest
+	@status=0; \
+	echo "== pass 1 of 2: SQLite, filesystem broker, file cache"; \
+	$(PYTEST_SQLITE) || status=1; \
+	echo "== pass 2 of 2: PostgreSQL, Redis broker and cache"; \
+	$(PYTEST_POSTGRES) || status=1; \
+	exit $$status
+
+test-sqlite: install test-deps
+	$(PYTEST_SQLITE)
+
+test-postgres: install test-deps
+	$(PYTEST_POSTGRES)
+
+test-deps:
+	scripts/ensure-test-deps
 
 lint:
 	$(BIN)/ruff check .

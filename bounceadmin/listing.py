@@ -4,6 +4,7 @@ whatever the URL says), a page number that cannot fail, and the filter's own que
 from __future__ import annotations
 
 from django.core.paginator import EmptyPage, PageNotAnInteger
+from django.db.models import QuerySet
 from django_tables2 import RequestConfig, SingleTableMixin
 
 PAGE_SIZES = (25, 50, 100, 250, 500)
@@ -28,11 +29,32 @@ def export_order(sort: str | None, sortable: dict[str, str], default: list[str])
     return [prefix + sortable[name], prefix + "id"]
 
 
+def _break_ties(table) -> None:
+    """Make the sort total: rows equal in the sorted column come in id order (in the sort's
+    direction, as in the exports). Otherwise PostgreSQL may order them differently in each page's
+    LIMIT/OFFSET query, so paging repeats some rows and never shows others."""
+    queryset = getattr(table.data, "data", None)
+    if not isinstance(queryset, QuerySet):
+        return
+    order = list(queryset.query.order_by)
+    if not order and queryset.query.default_ordering:
+        order = list(queryset.model._meta.ordering)
+    if not order or any(isinstance(o, str) and o.lstrip("-") in ("pk", "id") for o in order):
+        return
+    first = order[0]
+    if isinstance(first, str):
+        descending = first.startswith("-")
+    else:
+        descending = getattr(first, "descending", False)
+    table.data.data = queryset.order_by(*order, "-pk" if descending else "pk")
+
+
 class FilteredTableMixin(SingleTableMixin):
     def get_table(self, **kwargs):
         # kwargs are get_table_kwargs(), passed in by SingleTableMixin.get_context_data.
         table = self.get_table_class()(data=self.get_table_data(), **kwargs)
         RequestConfig(self.request, paginate=False).configure(table)  # sorting from the URL
+        _break_ties(table)
         per_page = page_size(self.request.GET.get("per_page"))
         try:
             table.paginate(page=self.request.GET.get("page") or 1, per_page=per_page)

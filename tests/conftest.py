@@ -2,7 +2,7 @@ import pytest
 
 from bounceadmin.sendgrid import SendGridClient
 
-from .workers import purge_embedded_broker, start_worker, stop_worker, worker_env
+from .workers import purge_broker, start_worker, stop_worker, worker_env
 
 pytest_plugins = ["tests.sandbox_fixtures", "tests.browser"]
 
@@ -51,7 +51,7 @@ def upstream(sandbox, sg, settings):
 @pytest.fixture
 def celery_worker_process(upstream, tmp_path):
     """A real `celery worker` process on the configured broker, sharing the test database."""
-    purge_embedded_broker()
+    purge_broker()
     proc = start_worker(worker_env(upstream), tmp_path / "worker.log")
     yield proc
     stop_worker(proc)

@@ -11,6 +11,7 @@ from unittest import mock
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.db import connection, transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
 
@@ -59,8 +60,18 @@ def log(django_db_setup, django_db_blocker):
             Subuser.objects.create(username=name)
         events = _make_log()
         yield events
-        AuditEvent.objects.all()._raw_delete(AuditEvent.objects.db)
+        _purge_audit_events()
         Subuser.objects.all().delete()
+
+
+def _purge_audit_events():
+    """Behind the application's back; on PostgreSQL through the trigger's escape hatch, set for
+    this transaction only."""
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL bounceadmin.allow_audit_purge = 'on'")
+        AuditEvent.objects.all()._raw_delete(AuditEvent.objects.db)
 
 
 def _make_log():

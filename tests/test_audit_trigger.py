@@ -146,3 +146,25 @@ def test_only_the_session_escape_hatch_lets_a_purge_through(audited):
 
         assert (updated, deleted, left) == (1, 1, total - 1)
         assert _rows(purger) == []
+
+
+@pytest.mark.django_db
+def test_the_suites_own_connections_meet_the_trigger_too():
+    """When the whole suite runs on PostgreSQL, only a test-database flush may empty the table
+    (tests/pgbackend): the code under test still meets the trigger as in production."""
+    from django.db import DatabaseError, connection, transaction
+
+    from bounceadmin.audit.services import audit_record
+
+    if connection.vendor != "postgresql":
+        pytest.skip("this pass runs on SQLite")
+    audit_record("auth.login", key="suite-1")
+
+    for statement in ("UPDATE audit_auditevent SET subuser = 'x'", "DELETE FROM audit_auditevent",
+                      "TRUNCATE audit_auditevent"):  # fmt: skip
+        with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
+            connection.cursor().execute(statement)
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT current_setting('bounceadmin.allow_audit_purge', true)")
+        assert cursor.fetchone()[0] in (None, "")

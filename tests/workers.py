@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from urllib.parse import quote
 
 from django.conf import settings
 from django.db import connection
@@ -21,17 +22,27 @@ def database_url() -> str:
     db = connection.settings_dict
     if db["ENGINE"].endswith("sqlite3"):
         return f"sqlite:///{db['NAME']}"
-    auth = f"{db['USER']}:{db['PASSWORD']}@" if db.get("PASSWORD") else f"{db['USER']}@"
-    return f"postgres://{auth}{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+    auth = quote(db["USER"], safe="")
+    if db.get("PASSWORD"):
+        auth += ":" + quote(db["PASSWORD"], safe="")
+    host = quote(db["HOST"] or "127.0.0.1", safe="")  # a socket folder is %2F-quoted
+    return f"postgres://{auth}@{host}:{db['PORT'] or 5432}/{quote(db['NAME'], safe='')}"
 
 
-def purge_embedded_broker() -> None:
+def purge_broker() -> None:
+    """Drop the tasks earlier tests left queued, so a new worker sees only this test's."""
     if not settings.CELERY_BROKER_URL.startswith("filesystem://"):
+        from bounceadmin.celery import app
+
+        app.control.purge()
         return
     broker = Path(settings.BROKER_DIR)
     for sub in ("queue", "processed", "control"):
         shutil.rmtree(broker / sub, ignore_errors=True)
         (broker / sub).mkdir(parents=True)
+
+
+purge_embedded_broker = purge_broker  # the earlier name
 
 
 def worker_env(upstream, **extra: str) -> dict[str, str]:
