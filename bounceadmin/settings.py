@@ -64,6 +64,7 @@ MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
+    "bounceadmin.badinput.RejectNullCharactersMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "bounceadmin.audit.context.RequestContextMiddleware",
@@ -293,13 +294,23 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 
+
 # --- Cache (shared by every process: the SendGrid rate gate, locks of the UI) ---------------------
+def _redis_cache_url(broker_url: str) -> str:
+    """The broker's Redis server, one database number up: a cache clear must never touch the
+    task queue."""
+    base, _, number = broker_url.rpartition("/")
+    if not number.isdigit():
+        return broker_url.rstrip("/") + "/1"
+    return f"{base}/{int(number) + 1}"
+
+
 CACHES = {
     "default": env.cache(
         "CACHE_URL",
-        default=f"filecache://{DATA_DIR / 'cache'}"
-        if not CELERY_BROKER_URL.startswith("redis")
-        else CELERY_BROKER_URL,
+        default=_redis_cache_url(CELERY_BROKER_URL)
+        if CELERY_BROKER_URL.startswith("redis")
+        else f"filecache://{DATA_DIR / 'cache'}",
     )
 }
 
@@ -316,8 +327,12 @@ LOGGING = {
         "json": {
             "()": "pythonjsonlogger.json.JsonFormatter",
             "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s %(correlation_id)s",
-            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger",
-                              "correlation_id": "request_id"},
+            "rename_fields": {
+                "asctime": "time",
+                "levelname": "level",
+                "name": "logger",
+                "correlation_id": "request_id",
+            },
         },
         "plain": {"format": "%(asctime)s %(levelname)s [%(correlation_id)s] %(name)s %(message)s"},
     },

@@ -370,3 +370,17 @@ def test_bounce_list_odd_input_never_fails(client, operator, cache, query):
     assert page.status_code == 200
     assert export.status_code == 200
     b"".join(export.streaming_content)
+
+
+@pytest.mark.parametrize(
+    "url", ["/bounces/?email=a%00b", "/refreshes/?subuser=a%00b", "/deletions/new/?bounce=%C2%B2"]
+)
+def test_odd_parameters_get_a_clear_answer_not_a_500(client, url):
+    client.force_login(make_user("req", role="requester"))
+    response = client.get(url)
+
+    assert response.status_code in (302, 400)
+
+
+def test_nul_in_a_post_is_refused(client, operator):
+    assert client.post("/refresh/", {"subuser": "a\x00b"}).status_code == 400

@@ -208,7 +208,9 @@ def deletion_approve_subuser(*, subuser: Subuser, user, comment: str = "") -> li
 @transaction.atomic
 def deletion_retry_failed(*, request_id: int, user) -> DeletionRequest:
     request = (
-        DeletionRequest.objects.select_for_update().select_related("subuser").get(pk=request_id)
+        DeletionRequest.objects.select_for_update(of=("self",))
+        .select_related("subuser")
+        .get(pk=request_id)
     )
     if request.state not in (DeletionRequest.State.PARTLY_FAILED, DeletionRequest.State.FAILED):
         raise DeletionError("Only a request whose push failed can be retried.")
@@ -228,7 +230,9 @@ def deletion_retry_failed(*, request_id: int, user) -> DeletionRequest:
 
 def _pending_for_decision(request_id: int, user, *, rejecting: bool = False) -> DeletionRequest:
     request = (
-        DeletionRequest.objects.select_for_update().select_related("subuser").get(pk=request_id)
+        DeletionRequest.objects.select_for_update(of=("self",))
+        .select_related("subuser")
+        .get(pk=request_id)
     )
     if request.state != DeletionRequest.State.PENDING:
         raise DeletionError(

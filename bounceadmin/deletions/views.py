@@ -192,9 +192,11 @@ def _selection(request: HttpRequest):
     if ids:
         if len(ids) > MAX_SELECTED:
             return None, f"Select at most {MAX_SELECTED} rows, or request by filter."
-        if not all(i.isdigit() for i in ids):
+        try:
+            pks = [int(i) for i in ids]
+        except ValueError:
             return None, "The selection is not valid."
-        return visible_bounces(user).filter(pk__in=[int(i) for i in ids]), None
+        return visible_bounces(user).filter(pk__in=pks), None
     if request.GET.get("scope") == "filter":
         filterset = BounceFilter(
             request.GET, queryset=visible_bounces(user), subusers=visible_subusers(user)
