@@ -56,5 +56,12 @@ format:
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
+# The benchmarks (bench/): refresh against the bare minimum, pages, export, push, latency; on
+# SQLite and on a throwaway PostgreSQL + Redis. BENCH_ARGS for a smaller run, e.g.
+# BENCH_ARGS="--subusers 20 --per-subuser 2000".
+BENCH_ARGS ?=
+bench: install test-deps
+	$(BIN)/python scripts/test-services run $(BIN)/python -m bench.run $(BENCH_ARGS)
+
 clean:
 	rm -rf $(VENV) staticfiles data/broker data/test.sqlite3

@@ -3,8 +3,8 @@ against the sandbox on loopback. Prints one table.
 
     python -m bench.run [--subusers 200] [--per-subuser 5000] [--databases sqlite,postgres]
 
-PostgreSQL: BENCH_POSTGRES_URL (a server URL; a fresh database is made on it), or the bench
-starts its own throwaway server with scripts/test-services.
+PostgreSQL: BENCH_POSTGRES_URL (a server URL; a fresh database is made on it), or the throwaway
+server that `make bench` starts through scripts/test-services.
 """
 
 from __future__ import annotations
@@ -76,17 +76,13 @@ def start_sandbox(data: Path) -> tuple[subprocess.Popen, str]:
     return proc, url
 
 
-def postgres_url() -> tuple[str, subprocess.Popen | None]:
-    if os.environ.get("BENCH_POSTGRES_URL"):
-        return os.environ["BENCH_POSTGRES_URL"], None
-    out = subprocess.run(
-        [str(ROOT / "scripts" / "test-services"), "start"],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    env = dict(line.split("=", 1) for line in out.stdout.split() if "=" in line)
-    return env["DATABASE_URL"], None
+def postgres_url() -> str:
+    """The PostgreSQL server to benchmark on: BENCH_POSTGRES_URL, or the one `make bench` started
+    (scripts/test-services run sets DATABASE_URL)."""
+    url = os.environ.get("BENCH_POSTGRES_URL") or os.environ.get("DATABASE_URL", "")
+    if not url.startswith("postgres"):
+        raise SystemExit("No PostgreSQL: run `make bench`, or set BENCH_POSTGRES_URL.")
+    return url
 
 
 def fresh_postgres_database(server_url: str) -> str:
@@ -255,8 +251,7 @@ def main() -> None:
                     Path(f"{db}{suffix}").unlink(missing_ok=True)
                 database_url = f"sqlite:///{db}"
             else:
-                server, _ = postgres_url()
-                database_url = fresh_postgres_database(server)
+                database_url = fresh_postgres_database(postgres_url())
             results[label] = run_pass(database_url, url, names, label)
             if latency is None:
                 workers, latency_ms, rate_limit = 4, 100, 20
