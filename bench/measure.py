@@ -134,9 +134,9 @@ client.force_login(get_user_model().objects.get(username="bench"))
 started = time.perf_counter()
 response = client.get("/bounces/export.csv", {"removed": "1"})
 size = rows = 0
-for chunk in response.streaming_content:
+for chunk in response.streaming_content:  # chunks hold many rows: count line ends
     size += len(chunk)
-    rows += 1
+    rows += chunk.count(b"\r\n")
 export_seconds = time.perf_counter() - started
 rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 started = time.perf_counter()
