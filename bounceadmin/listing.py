@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from django.core.paginator import EmptyPage, PageNotAnInteger
 from django.db.models import QuerySet
+from django.http import StreamingHttpResponse
+from django.utils import timezone
 from django_tables2 import RequestConfig, SingleTableMixin
 
 PAGE_SIZES = (25, 50, 100, 250, 500)
@@ -47,6 +49,20 @@ def _break_ties(table) -> None:
     else:
         descending = getattr(first, "descending", False)
     table.data.data = queryset.order_by(*order, "-pk" if descending else "pk")
+
+
+def filtered_for_export(filterset, sort: str | None, sortable: dict[str, str], default: list[str]):
+    """The rows an export of a list page holds: its filter (none when the filter is invalid, as
+    the page lists none) in its sort."""
+    queryset = filterset.qs if filterset.is_valid() else filterset.queryset.none()
+    return queryset.order_by(*export_order(sort, sortable, default))
+
+
+def attachment(chunks, *, content_type: str, name: str, extension: str) -> StreamingHttpResponse:
+    stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
+    response = StreamingHttpResponse(chunks, content_type=content_type)
+    response["Content-Disposition"] = f'attachment; filename="{name}-{stamp}.{extension}"'
+    return response
 
 
 class FilteredTableMixin(SingleTableMixin):

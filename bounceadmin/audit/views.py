@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from django.http import HttpRequest, StreamingHttpResponse
-from django.utils import timezone
 from django_filters.views import FilterView
 
 from bounceadmin.accounts.roles import role_required
 from bounceadmin.accounts.scoping import visible_subusers
-from bounceadmin.listing import FilteredTableMixin, export_order
+from bounceadmin.listing import FilteredTableMixin, attachment, filtered_for_export
 
 from .export import csv_rows
 from .filters import AuditFilter
@@ -41,14 +40,12 @@ def audit_export(request: HttpRequest) -> StreamingHttpResponse:
         queryset=visible_events(request.user),
         subusers=visible_subusers(request.user),
     )
-    queryset = filterset.qs if filterset.is_valid() else filterset.queryset.none()
-    queryset = queryset.order_by(
-        *export_order(request.GET.get("sort"), _SORTABLE, default=["-at", "-id"])
+    queryset = filtered_for_export(
+        filterset, request.GET.get("sort"), _SORTABLE, default=["-at", "-id"]
     )
-    stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
-    response = StreamingHttpResponse(csv_rows(queryset), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="audit-{stamp}.csv"'
-    return response
+    return attachment(
+        csv_rows(queryset), content_type="text/csv; charset=utf-8", name="audit", extension="csv"
+    )
 
 
 _SORTABLE = {name: name for name in ("at", "actor_name", "action", "subuser", "source_ip")}

@@ -8,7 +8,6 @@ from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils import timezone
 from django.views.decorators.http import require_POST
 from django_filters.views import FilterView
 
@@ -16,7 +15,7 @@ from bounceadmin.accounts.roles import has_role, role_required
 from bounceadmin.accounts.scoping import visible_bounces, visible_subusers
 from bounceadmin.audit.selectors import events_for_address
 from bounceadmin.deletions.selectors import deletion_items_for
-from bounceadmin.listing import FilteredTableMixin, export_order
+from bounceadmin.listing import FilteredTableMixin, attachment, filtered_for_export
 
 from . import selectors
 from .export import csv_rows, json_rows
@@ -89,18 +88,16 @@ def bounce_export(request: HttpRequest) -> StreamingHttpResponse:
         queryset=visible_bounces(request.user),
         subusers=visible_subusers(request.user),
     )
-    queryset = filterset.qs if filterset.is_valid() else filterset.queryset.none()
-    queryset = queryset.order_by(
-        *export_order(request.GET.get("sort"), _SORTABLE, default=["-created", "-id"])
+    queryset = filtered_for_export(
+        filterset, request.GET.get("sort"), _SORTABLE, default=["-created", "-id"]
     )
-    stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
     if request.GET.get("format") == "json":
-        response = StreamingHttpResponse(json_rows(queryset), content_type="application/json")
-        response["Content-Disposition"] = f'attachment; filename="bounces-{stamp}.json"'
-    else:
-        response = StreamingHttpResponse(csv_rows(queryset), content_type="text/csv; charset=utf-8")
-        response["Content-Disposition"] = f'attachment; filename="bounces-{stamp}.csv"'
-    return response
+        return attachment(
+            json_rows(queryset), content_type="application/json", name="bounces", extension="json"
+        )
+    return attachment(
+        csv_rows(queryset), content_type="text/csv; charset=utf-8", name="bounces", extension="csv"
+    )
 
 
 @role_required("viewer")
