@@ -81,6 +81,12 @@ class Bounce(models.Model):
             models.Index(fields=["fault"], name="bounce_fault"),
             models.Index(fields=["type"], name="bounce_type"),
             models.Index(fields=["removed_at"], name="bounce_removed_at"),
+            # The overview's per-subuser counts read only this (a covering, partial index).
+            models.Index(
+                fields=["subuser", "type", "created"],
+                name="bounce_active_by_type",
+                condition=Q(removed_at__isnull=True),
+            ),
         ]
 
     def __str__(self) -> str:
