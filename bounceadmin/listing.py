@@ -1,5 +1,6 @@
-"""What every filtered, paginated list page shares: a page size chosen from a fixed set (never
-whatever the URL says), a page number that cannot fail, and the filter's own query string."""
+"""What every filtered, paginated list page shares: filters whose subuser choices are the user's
+own, a page size chosen from a fixed set (never whatever the URL says), a page number that cannot
+fail, the filter's own query string, and exports of exactly what the page lists."""
 
 from __future__ import annotations
 
@@ -9,16 +10,28 @@ from django.http import StreamingHttpResponse
 from django.utils import timezone
 from django_tables2 import RequestConfig, SingleTableMixin
 
+from bounceadmin.accounts.scoping import visible_subusers
+
 PAGE_SIZES = (25, 50, 100, 250, 500)
 DEFAULT_PAGE_SIZE = 50
 
 
-def page_size(value: str | None) -> int:
+def choice(value: str | None, allowed: tuple[int, ...], default: int) -> int:
+    """`value` when it is one of `allowed`, else `default`: a URL never picks a number freely."""
     try:
         number = int(value or "")
     except ValueError:
-        return DEFAULT_PAGE_SIZE
-    return number if number in PAGE_SIZES else DEFAULT_PAGE_SIZE
+        return default
+    return number if number in allowed else default
+
+
+def page_size(value: str | None) -> int:
+    return choice(value, PAGE_SIZES, DEFAULT_PAGE_SIZE)
+
+
+def scoped_filterset(filterset_class, request, queryset):
+    """A list's filter from the query string, its subuser choices limited to the user's own."""
+    return filterset_class(request.GET, queryset=queryset, subusers=visible_subusers(request.user))
 
 
 def export_order(sort: str | None, sortable: dict[str, str], default: list[str]) -> list[str]:
@@ -51,11 +64,14 @@ def _break_ties(table) -> None:
     table.data.data = queryset.order_by(*order, "-pk" if descending else "pk")
 
 
-def filtered_for_export(filterset, sort: str | None, sortable: dict[str, str], default: list[str]):
+def filtered_for_export(
+    filterset_class, request, queryset, *, sortable: dict[str, str], default: list[str]
+):
     """The rows an export of a list page holds: its filter (none when the filter is invalid, as
     the page lists none) in its sort."""
-    queryset = filterset.qs if filterset.is_valid() else filterset.queryset.none()
-    return queryset.order_by(*export_order(sort, sortable, default))
+    filterset = scoped_filterset(filterset_class, request, queryset)
+    rows = filterset.qs if filterset.is_valid() else filterset.queryset.none()
+    return rows.order_by(*export_order(request.GET.get("sort"), sortable, default))
 
 
 def attachment(chunks, *, content_type: str, name: str, extension: str) -> StreamingHttpResponse:
@@ -66,6 +82,11 @@ def attachment(chunks, *, content_type: str, name: str, extension: str) -> Strea
 
 
 class FilteredTableMixin(SingleTableMixin):
+    def get_filterset_kwargs(self, filterset_class):
+        kwargs = super().get_filterset_kwargs(filterset_class)
+        kwargs["subusers"] = visible_subusers(self.request.user)
+        return kwargs
+
     def get_table(self, **kwargs):
         # kwargs are get_table_kwargs(), passed in by SingleTableMixin.get_context_data.
         table = self.get_table_class()(data=self.get_table_data(), **kwargs)

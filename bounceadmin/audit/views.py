@@ -6,7 +6,6 @@ from django.http import HttpRequest, StreamingHttpResponse
 from django_filters.views import FilterView
 
 from bounceadmin.accounts.roles import role_required
-from bounceadmin.accounts.scoping import visible_subusers
 from bounceadmin.listing import FilteredTableMixin, attachment, filtered_for_export
 
 from .export import csv_rows
@@ -23,11 +22,6 @@ class AuditListView(FilteredTableMixin, FilterView):
     def get_queryset(self):
         return visible_events(self.request.user)
 
-    def get_filterset_kwargs(self, filterset_class):
-        kwargs = super().get_filterset_kwargs(filterset_class)
-        kwargs["subusers"] = visible_subusers(self.request.user)
-        return kwargs
-
 
 audit_list = role_required("viewer")(AuditListView.as_view())
 
@@ -35,13 +29,12 @@ audit_list = role_required("viewer")(AuditListView.as_view())
 @role_required("viewer")
 def audit_export(request: HttpRequest) -> StreamingHttpResponse:
     """The list's current filter (and sort), streamed as CSV."""
-    filterset = AuditFilter(
-        request.GET,
-        queryset=visible_events(request.user),
-        subusers=visible_subusers(request.user),
-    )
     queryset = filtered_for_export(
-        filterset, request.GET.get("sort"), _SORTABLE, default=["-at", "-id"]
+        AuditFilter,
+        request,
+        visible_events(request.user),
+        sortable=_SORTABLE,
+        default=["-at", "-id"],
     )
     return attachment(
         csv_rows(queryset), content_type="text/csv; charset=utf-8", name="audit", extension="csv"

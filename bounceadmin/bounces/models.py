@@ -9,6 +9,12 @@ from django.urls import reverse
 from .classification import Classification, Fault
 
 
+class SubuserQuerySet(models.QuerySet):
+    def refreshable(self) -> SubuserQuerySet:
+        """Enabled here and active upstream: the subusers refreshes run for."""
+        return self.filter(enabled=True, upstream_state=Subuser.UpstreamState.ACTIVE)
+
+
 class Subuser(models.Model):
     class UpstreamState(models.TextChoices):
         ACTIVE = "active", "Active"
@@ -32,6 +38,8 @@ class Subuser(models.Model):
     lock_token = models.CharField(max_length=64, blank=True, default="", editable=False)
     lock_expires_at = models.DateTimeField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = SubuserQuerySet.as_manager()
 
     class Meta:
         ordering = ["username"]

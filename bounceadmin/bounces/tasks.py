@@ -38,8 +38,7 @@ def refresh_subuser(subuser_id: int, full: bool = False) -> str:
 @shared_task(autoretry_for=(OperationalError,), retry_backoff=True, max_retries=5)
 def refresh_all(full: bool = False) -> int:
     """Fan out: one task per refreshable subuser."""
-    refreshable = Subuser.objects.filter(enabled=True, upstream_state=Subuser.UpstreamState.ACTIVE)
-    ids = list(refreshable.values_list("pk", flat=True))
+    ids = list(Subuser.objects.refreshable().values_list("pk", flat=True))
     enqueue_refresh(ids, full=full)
     return len(ids)
 

@@ -15,7 +15,7 @@ from bounceadmin.accounts.roles import has_role, role_required
 from bounceadmin.accounts.scoping import visible_bounces, visible_subusers
 from bounceadmin.audit.selectors import events_for_address
 from bounceadmin.deletions.selectors import deletion_items_for
-from bounceadmin.listing import FilteredTableMixin, attachment, filtered_for_export
+from bounceadmin.listing import FilteredTableMixin, attachment, choice, filtered_for_export
 
 from . import selectors
 from .export import csv_rows, json_rows
@@ -31,7 +31,7 @@ CHART_RANGES = (30, 90)
 def overview(request: HttpRequest) -> HttpResponse:
     subusers = visible_subusers(request.user)
     bounces = visible_bounces(request.user)
-    days = _choice(request.GET.get("days"), CHART_RANGES)
+    days = choice(request.GET.get("days"), CHART_RANGES, CHART_RANGES[0])
     rows = selectors.overview_rows(subusers)
     chart_subuser = next((r for r in rows if r.username == request.GET.get("subuser")), None)
     chart_bounces = bounces.filter(subuser=chart_subuser) if chart_subuser else bounces
@@ -59,11 +59,6 @@ class BounceListView(FilteredTableMixin, FilterView):
     def get_queryset(self):
         return visible_bounces(self.request.user).select_related("subuser")
 
-    def get_filterset_kwargs(self, filterset_class):
-        kwargs = super().get_filterset_kwargs(filterset_class)
-        kwargs["subusers"] = visible_subusers(self.request.user)
-        return kwargs
-
     def get_table_kwargs(self):
         if not has_role(self.request.user, "requester"):
             return {}
@@ -83,13 +78,12 @@ bounce_list = role_required("viewer")(BounceListView.as_view())
 @role_required("viewer")
 def bounce_export(request: HttpRequest) -> StreamingHttpResponse:
     """The list's current filter (and sort), streamed as CSV or, with ?format=json, as JSON."""
-    filterset = BounceFilter(
-        request.GET,
-        queryset=visible_bounces(request.user),
-        subusers=visible_subusers(request.user),
-    )
     queryset = filtered_for_export(
-        filterset, request.GET.get("sort"), _SORTABLE, default=["-created", "-id"]
+        BounceFilter,
+        request,
+        visible_bounces(request.user),
+        sortable=_SORTABLE,
+        default=["-created", "-id"],
     )
     if request.GET.get("format") == "json":
         return attachment(
@@ -145,7 +139,7 @@ def refresh_runs(request: HttpRequest) -> HttpResponse:
 @role_required("requester")
 def refresh_now(request: HttpRequest) -> HttpResponse:
     """Queue a refresh of one subuser (`subuser` in the form) or of every visible one."""
-    subusers = visible_subusers(request.user).filter(enabled=True, upstream_state="active")
+    subusers = visible_subusers(request.user).refreshable()
     name = request.POST.get("subuser")
     if name:
         subusers = subusers.filter(username=name)
@@ -156,14 +150,6 @@ def refresh_now(request: HttpRequest) -> HttpResponse:
     what = name or f"{len(ids)} subusers"
     messages.success(request, f"Refresh of {what} queued.")
     return redirect("bounces:overview")
-
-
-def _choice(value: str | None, allowed: tuple[int, ...], default: int | None = None) -> int:
-    try:
-        number = int(value or "")
-    except ValueError:
-        return default or allowed[0]
-    return number if number in allowed else (default or allowed[0])
 
 
 _SORTABLE = {name: name for name in ("email", "status", "type", "classification", "fault",

@@ -8,7 +8,8 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Count, QuerySet
+from django.db.models import Count, F, QuerySet, Window
+from django.db.models.functions import RowNumber
 from django.utils import timezone
 
 from bounceadmin.audit.models import AuditEvent
@@ -50,18 +51,23 @@ def deletion_preview(*, bounces: QuerySet[Bounce]) -> Preview:
         return Preview()
     totals = dict(
         Bounce.objects.filter(subuser__in=counts, removed_at__isnull=True)
+        .order_by()
         .values("subuser")
         .annotate(n=Count("id"))
         .values_list("subuser", "n")
     )
+    # The newest few of each subuser, in one query rather than one per subuser.
+    newest = Window(RowNumber(), partition_by=F("subuser_id"), order_by=F("created").desc())
+    samples: dict[int, list[Bounce]] = defaultdict(list)
+    for bounce in active.annotate(rank=newest).filter(rank__lte=SAMPLE_SIZE).order_by("-created"):
+        samples[bounce.subuser_id].append(bounce)
     preview = Preview()
     for subuser in Subuser.objects.filter(pk__in=counts).order_by("username"):
-        sample = list(active.filter(subuser=subuser).order_by("-created")[:SAMPLE_SIZE])
         preview.subusers.append(
             SubuserPreview(
                 subuser=subuser,
                 count=counts[subuser.pk],
-                sample=sample,
+                sample=samples[subuser.pk],
                 whole_list=counts[subuser.pk] == totals.get(subuser.pk),
             )
         )
@@ -167,13 +173,7 @@ def self_approval_allowed() -> bool:
 @transaction.atomic
 def deletion_approve(*, request_id: int, user, comment: str = "") -> DeletionRequest:
     request = _pending_for_decision(request_id, user)
-    request.state = DeletionRequest.State.APPROVED
-    _decide(request, user, comment)
-    audit_record(
-        AuditEvent.Action.DELETION_APPROVED, actor=user, subuser=request.subuser.username,
-        addresses=_addresses(request), details={"comment": comment, "count": request.total},
-        deletion_request_id=request.pk,
-    )  # fmt: skip
+    _decide(request, user, comment, DeletionRequest.State.APPROVED)
     _enqueue_push(request.pk)
     return request
 
@@ -183,13 +183,7 @@ def deletion_reject(*, request_id: int, user, comment: str) -> DeletionRequest:
     if not comment.strip():
         raise DeletionError("Say why the request is rejected.")
     request = _pending_for_decision(request_id, user, rejecting=True)
-    request.state = DeletionRequest.State.REJECTED
-    _decide(request, user, comment)
-    audit_record(
-        AuditEvent.Action.DELETION_REJECTED, actor=user, subuser=request.subuser.username,
-        addresses=_addresses(request), details={"comment": comment, "count": request.total},
-        deletion_request_id=request.pk,
-    )  # fmt: skip
+    _decide(request, user, comment, DeletionRequest.State.REJECTED)
     return request
 
 
@@ -243,15 +237,26 @@ def _pending_for_decision(request_id: int, user, *, rejecting: bool = False) -> 
     return request
 
 
-def _decide(request: DeletionRequest, user, comment: str) -> None:
+_DECISION_EVENTS = {
+    DeletionRequest.State.APPROVED: AuditEvent.Action.DELETION_APPROVED,
+    DeletionRequest.State.REJECTED: AuditEvent.Action.DELETION_REJECTED,
+}
+
+
+def _decide(request: DeletionRequest, user, comment: str, state: str) -> None:
+    request.state = state
     request.decided_by = user
     request.decided_at = timezone.now()
     request.decision_comment = comment.strip()
     request.save(update_fields=["state", "decided_by", "decided_at", "decision_comment"])
-
-
-def _addresses(request: DeletionRequest) -> list[str]:
-    return list(request.items.values_list("email", flat=True))
+    audit_record(
+        _DECISION_EVENTS[state],
+        actor=user,
+        subuser=request.subuser.username,
+        addresses=list(request.items.values_list("email", flat=True)),
+        details={"comment": request.decision_comment, "count": request.total},
+        deletion_request_id=request.pk,
+    )
 
 
 def _enqueue_push(request_id: int) -> None:

@@ -17,6 +17,7 @@ from bounceadmin.accounts.roles import role_required
 from bounceadmin.accounts.scoping import visible_bounces, visible_subuser_ids, visible_subusers
 from bounceadmin.audit.selectors import events_for_deletion_request
 from bounceadmin.bounces.filters import BounceFilter
+from bounceadmin.listing import scoped_filterset
 
 from . import services
 from .forms import DecisionForm, DeletionRequestForm
@@ -53,7 +54,7 @@ def deletion_new(request: HttpRequest) -> HttpResponse:
                 bounces=bounces,
                 justification=form.cleaned_data["justification"],
                 ticket=form.cleaned_data["ticket"],
-                selection=_selection_query(request),
+                selection=request.GET.urlencode(),
                 delete_all_subusers=frozenset(form.cleaned_data["delete_all"]),
                 confirmation=form.cleaned_data["confirmation"],
             )
@@ -72,7 +73,7 @@ def deletion_new(request: HttpRequest) -> HttpResponse:
         "form": form,
         "phrase": services.confirmation_phrase(preview.total),
         "confirm_always": services.needs_confirmation(preview.total, delete_all=False),
-        "query": _selection_query(request),
+        "query": request.GET.urlencode(),
     }
     return render(request, "deletions/deletion_new.html", context)
 
@@ -145,12 +146,9 @@ def deletion_approve(request: HttpRequest, pk: int) -> HttpResponse:
 def deletion_reject(request: HttpRequest, pk: int) -> HttpResponse:
     deletion = get_object_or_404(visible_requests(request.user), pk=pk)
     form = DecisionForm(request.POST)
+    comment = form.cleaned_data["comment"] if form.is_valid() else ""
     try:
-        if not form.is_valid() or not form.cleaned_data["comment"].strip():
-            raise services.DeletionError("Say why the request is rejected (comment).")
-        services.deletion_reject(
-            request_id=deletion.pk, user=request.user, comment=form.cleaned_data["comment"]
-        )
+        services.deletion_reject(request_id=deletion.pk, user=request.user, comment=comment)
     except services.DeletionError as exc:
         messages.error(request, str(exc))
     else:
@@ -198,17 +196,11 @@ def _selection(request: HttpRequest):
             return None, "The selection is not valid."
         return visible_bounces(user).filter(pk__in=pks), None
     if request.GET.get("scope") == "filter":
-        filterset = BounceFilter(
-            request.GET, queryset=visible_bounces(user), subusers=visible_subusers(user)
-        )
+        filterset = scoped_filterset(BounceFilter, request, visible_bounces(user))
         if not filterset.is_valid():
             return None, "Some filters are not valid; fix them on the list first."
         return filterset.qs, None
     return None, "Select rows in the list, or request by filter."
-
-
-def _selection_query(request: HttpRequest) -> str:
-    return request.GET.urlencode()
 
 
 def _samples(request_ids: list[int], size: int = 5) -> dict[int, list[str]]:

@@ -102,7 +102,7 @@ class Command(BaseCommand):
 
     def _select(self, names: list[str]) -> list[Subuser]:
         if not names:
-            return list(Subuser.objects.filter(enabled=True, upstream_state="active"))
+            return list(Subuser.objects.refreshable())
         found = {s.username: s for s in Subuser.objects.filter(username__in=names)}
         unknown = [n for n in names if n not in found]
         if unknown:
