@@ -12,6 +12,7 @@ import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import NamedTuple
 
 from django.conf import settings
 from django.db import DatabaseError, connection, transaction
@@ -50,6 +51,17 @@ class RefreshAlreadyRunning(Exception):
 
 class ListKeptChanging(Exception):
     """No listing joined up within MAX_LISTINGS: the list changed under every one of them."""
+
+
+class Cached(NamedTuple):
+    """What reconciling needs of a cached row."""
+
+    pk: int
+    status: str
+    reason: str
+    created: datetime
+    removed_at: datetime | None
+    repeat_of_id: int | None
 
 
 @dataclass
@@ -215,23 +227,19 @@ def _reconcile(subuser: Subuser, upstream: Upstream, *, full: bool, run: Refresh
         if row is None:
             new.append(_bounce(subuser, up, created, now))
             continue
-        pk, status, reason, old_created, removed_at, repeat_of_id = row
-        if removed_at is None and (status, reason, old_created) == (up.status, up.reason, created):
+        same = (row.status, row.reason, row.created) == (up.status, up.reason, created)
+        if row.removed_at is None and same:
             continue
         fresh = _bounce(subuser, up, created, now)
-        fresh.pk = pk
-        fresh.repeat_of_id = repeat_of_id
+        fresh.pk = row.pk
+        fresh.repeat_of_id = row.repeat_of_id
         changed.append(fresh)
-        kind = BounceChange.Kind.REAPPEARED if removed_at else BounceChange.Kind.CHANGED
-        run.reappeared += removed_at is not None
-        history.append(
-            BounceChange(
-                bounce_id=pk, kind=kind, at=now, run=run,
-                old_status=status, old_reason=reason, old_created=old_created,
-            )
-        )  # fmt: skip
+        reappeared = row.removed_at is not None
+        run.reappeared += reappeared
+        kind = BounceChange.Kind.REAPPEARED if reappeared else BounceChange.Kind.CHANGED
+        history.append(_change(row, kind, now, run))
 
-    _flag_repeats([b for b in changed if existing[b.email][4] is not None], subuser)
+    _flag_repeats([b for b in changed if existing[b.email].removed_at is not None], subuser)
     Bounce.objects.bulk_create(new, batch_size=_insert_batch())
     Bounce.objects.bulk_update(
         changed, [*_UPDATE_FIELDS, "removed_at", "repeat_of"], batch_size=500
@@ -239,19 +247,13 @@ def _reconcile(subuser: Subuser, upstream: Upstream, *, full: bool, run: Refresh
 
     if full:
         gone = [
-            (email, row)
+            row
             for email, row in existing.items()
-            if row[4] is None and email not in upstream.rows
+            if row.removed_at is None and email not in upstream.rows
         ]
-        for chunk in _chunks([row[0] for _, row in gone]):
+        for chunk in _chunks([row.pk for row in gone]):
             Bounce.objects.filter(pk__in=chunk).update(removed_at=now)
-        history.extend(
-            BounceChange(
-                bounce_id=row[0], kind=BounceChange.Kind.REMOVED, at=now, run=run,
-                old_status=row[1], old_reason=row[2], old_created=row[3],
-            )
-            for _, row in gone
-        )  # fmt: skip
+        history.extend(_change(row, BounceChange.Kind.REMOVED, now, run) for row in gone)
         run.removed = len(gone)
         # Everything still active was in this listing.
         Bounce.objects.filter(subuser=subuser, removed_at__isnull=True).update(last_seen=now)
@@ -282,15 +284,21 @@ def _flag_repeats(reappeared: list[Bounce], subuser: Subuser) -> None:
             bounce.repeat_of_id = latest[bounce.email]
 
 
-def _existing(subuser: Subuser, emails: list[str] | None) -> dict[str, tuple]:
-    """email -> (pk, status, reason, created, removed_at, repeat_of_id) for cached rows."""
-    fields = ("email", "pk", "status", "reason", "created", "removed_at", "repeat_of_id")
-    qs = Bounce.objects.filter(subuser=subuser).values_list(*fields)
+def _change(row: Cached, kind: str, now: datetime, run: RefreshRun) -> BounceChange:
+    return BounceChange(
+        bounce_id=row.pk, kind=kind, at=now, run=run,
+        old_status=row.status, old_reason=row.reason, old_created=row.created,
+    )  # fmt: skip
+
+
+def _existing(subuser: Subuser, emails: list[str] | None) -> dict[str, Cached]:
+    """The subuser's cached rows by email: all of them, or those of `emails`."""
+    qs = Bounce.objects.filter(subuser=subuser).values_list("email", *Cached._fields)
     if emails is None:
-        return {row[0]: row[1:] for row in qs.iterator(chunk_size=5000)}
-    found: dict[str, tuple] = {}
+        return {row[0]: Cached(*row[1:]) for row in qs.iterator(chunk_size=5000)}
+    found: dict[str, Cached] = {}
     for chunk in _chunks(emails):
-        found.update((row[0], row[1:]) for row in qs.filter(email__in=chunk))
+        found.update((row[0], Cached(*row[1:])) for row in qs.filter(email__in=chunk))
     return found
 
 
@@ -332,7 +340,7 @@ def _finish(run: RefreshRun, requests: int, *, error: str = "") -> None:
 
 
 def _describe(exc: BaseException) -> str:
-    if isinstance(exc, SendGridError | LockLost):
+    if isinstance(exc, SendGridError | LockLost | ListKeptChanging):
         return str(exc)
     return f"{type(exc).__name__}: {exc}"[:1000]
 

@@ -69,7 +69,7 @@ def _push_batches(request: DeletionRequest, client: SendGridClient, lease: Subus
     if len(todo) == 1 and request.total == 1:
         # One address: the single-address endpoint, whose 404 tells us it is already gone.
         pk, email, bounce_id = todo[0]
-        _mark(request, [pk], ItemState.PUSHING)
+        _mark([pk], ItemState.PUSHING)
         try:
             client.delete_bounce(subuser, email)
         except SendGridError as exc:
@@ -79,7 +79,7 @@ def _push_batches(request: DeletionRequest, client: SendGridClient, lease: Subus
         return
     for chunk in _chunks(todo, DELETE_BATCH_SIZE):
         pks = [pk for pk, _, _ in chunk]
-        _mark(request, pks, ItemState.PUSHING)
+        _mark(pks, ItemState.PUSHING)
         try:
             client.delete_bounces(subuser, [email for _, email, _ in chunk])
         except SendGridError as exc:
@@ -99,7 +99,7 @@ def _push_delete_all(request: DeletionRequest, client: SendGridClient) -> None:
         request.items.exclude(state=ItemState.DONE).values_list("pk", "email", "bounce_id")
     )
     pks = [pk for pk, _, _ in items]
-    _mark(request, pks, ItemState.PUSHING)
+    _mark(pks, ItemState.PUSHING)
     try:
         client.delete_all_bounces(request.subuser.username)
     except SendGridError as exc:
@@ -138,7 +138,7 @@ def _remove_from_cache(bounce_ids: list[int], *, now=None) -> None:
         )
 
 
-def _mark(request: DeletionRequest, pks: list[int], state: str) -> None:
+def _mark(pks: list[int], state: str) -> None:
     DeletionItem.objects.filter(pk__in=pks).update(state=state)
 
 
