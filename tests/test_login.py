@@ -52,6 +52,12 @@ def test_logout_is_post_only_and_audited(client):
     assert client.get("/").status_code == 302
 
 
-def test_session_expires_when_the_browser_closes_and_after_its_age(settings):
-    assert settings.SESSION_EXPIRE_AT_BROWSER_CLOSE
-    assert settings.SESSION_COOKIE_AGE <= 24 * 3600
+def test_session_cookie_lives_only_as_long_as_the_browser_and_the_session_expires(client):
+    make_user("olga", "the-right-password-1")
+
+    response = login(client, "the-right-password-1")
+
+    cookie = response.cookies["sessionid"]
+    assert cookie["max-age"] == "" and cookie["expires"] == ""  # gone when the browser closes
+    assert cookie["httponly"]
+    assert 0 < client.session.get_expiry_age() <= 24 * 3600

@@ -83,8 +83,7 @@ def test_overview_shows_running_refresh_and_reloads(client, operator):
     assert "Running" in html
 
 
-def test_refresh_now_queues_one_subuser(client, operator, settings):
-    settings.CELERY_TASK_ALWAYS_EAGER = False
+def test_refresh_now_queues_one_subuser(client, operator):
     sub = make_subuser("alpha")
     make_subuser("beta")
 

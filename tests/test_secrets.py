@@ -34,5 +34,4 @@ def test_api_key_stays_out_of_errors_logs_and_pages(upstream, client, settings, 
     assert run.outcome == "failed" and run.error
     for text in (run.error, caplog.text, *pages):
         assert SECRET not in text and upstream.api_key not in text
-    assert all(r.get("auth_valid") is not None for r in upstream.requests)
     assert "Bearer" not in caplog.text

@@ -9,6 +9,18 @@ from bounceadmin.bounces.tasks import refresh_all
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.e2e]
 
 
+def seed(upstream, **counts: int) -> None:
+    """Subusers upstream with that many bounces each, imported here."""
+    for name, n in counts.items():
+        upstream.store.add_subuser(name)
+        upstream.store.add_bounces(
+            name,
+            [{"email": f"u{i}@example.com", "status": "5.1.1", "reason": "550 5.1.1 unknown",
+              "created": 1_700_000_000 + i} for i in range(n)],
+        )  # fmt: skip
+    subusers_sync()
+
+
 def wait_for(predicate, *, timeout: float = 60, what: str = "condition"):
     deadline = time.monotonic() + timeout
     while not predicate():
@@ -18,14 +30,7 @@ def wait_for(predicate, *, timeout: float = 60, what: str = "condition"):
 
 
 def test_refresh_all_runs_on_a_real_celery_worker(upstream, celery_worker_process):
-    for name, n in (("alpha", 1201), ("beta", 40)):
-        upstream.store.add_subuser(name)
-        upstream.store.add_bounces(
-            name,
-            [{"email": f"u{i}@example.com", "status": "5.1.1", "reason": "550 5.1.1 unknown",
-              "created": 1_700_000_000 + i} for i in range(n)],
-        )  # fmt: skip
-    subusers_sync()
+    seed(upstream, alpha=1201, beta=40)
 
     refresh_all.delay(full=True)
 
@@ -45,14 +50,7 @@ def test_refresh_bounces_enqueue_waits_for_the_workers(upstream, celery_worker_p
 
     from django.core.management import call_command
 
-    for name, n in (("alpha", 3), ("beta", 2)):
-        upstream.store.add_subuser(name)
-        upstream.store.add_bounces(
-            name,
-            [{"email": f"u{i}@example.com", "status": "5.1.1", "reason": "550 unknown",
-              "created": 1_700_000_000 + i} for i in range(n)],
-        )  # fmt: skip
-    subusers_sync()
+    seed(upstream, alpha=3, beta=2)
     out = StringIO()
 
     call_command("refresh_bounces", "--enqueue", "--full", "--timeout", "60", stdout=out)
