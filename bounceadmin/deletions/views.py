@@ -126,34 +126,30 @@ def deletion_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "deletions/deletion_detail.html", context)
 
 
-@require_POST
-@role_required("approver")
-def deletion_approve(request: HttpRequest, pk: int) -> HttpResponse:
-    deletion = get_object_or_404(visible_requests(request.user), pk=pk)
-    form = DecisionForm(request.POST)
-    comment = form.cleaned_data["comment"] if form.is_valid() else ""
-    try:
-        services.deletion_approve(request_id=deletion.pk, user=request.user, comment=comment)
-    except services.DeletionError as exc:
-        messages.error(request, str(exc))
-    else:
-        messages.success(request, f"Approved request #{deletion.pk}; the push is queued.")
-    return redirect(_back(request, deletion))
+def _decision(decide, done: str):
+    """A POST-only approver view: check scope, read the comment, call one decision service."""
+
+    @require_POST
+    @role_required("approver")
+    def view(request: HttpRequest, pk: int) -> HttpResponse:
+        deletion = get_object_or_404(visible_requests(request.user), pk=pk)
+        form = DecisionForm(request.POST)
+        comment = form.cleaned_data["comment"] if form.is_valid() else ""
+        try:
+            decide(request_id=deletion.pk, user=request.user, comment=comment)
+        except services.DeletionError as exc:
+            messages.error(request, str(exc))
+        else:
+            messages.success(request, done.format(pk=deletion.pk))
+        return redirect(_back(request, deletion))
+
+    return view
 
 
-@require_POST
-@role_required("approver")
-def deletion_reject(request: HttpRequest, pk: int) -> HttpResponse:
-    deletion = get_object_or_404(visible_requests(request.user), pk=pk)
-    form = DecisionForm(request.POST)
-    comment = form.cleaned_data["comment"] if form.is_valid() else ""
-    try:
-        services.deletion_reject(request_id=deletion.pk, user=request.user, comment=comment)
-    except services.DeletionError as exc:
-        messages.error(request, str(exc))
-    else:
-        messages.success(request, f"Rejected request #{deletion.pk}.")
-    return redirect(_back(request, deletion))
+deletion_approve = _decision(
+    services.deletion_approve, "Approved request #{pk}; the push is queued."
+)
+deletion_reject = _decision(services.deletion_reject, "Rejected request #{pk}.")
 
 
 @require_POST
