@@ -276,7 +276,7 @@ def test_three_workers_respect_the_rate_limit_together(upstream, tmp_path):
     for name in NAMES:
         upstream.store.add_subuser(name)
         upstream.store.add_bounces(name, [{"email": f"{name}{i:05d}@example.com",
-                                           "created": T0 + i} for i in range(2000)])  # fmt: skip
+                                           "created": T0 + i} for i in range(3000)])  # fmt: skip
     subusers_sync()
     upstream.set_rate_limit(6, 0.5)
     upstream.set_latency(20)
@@ -302,9 +302,11 @@ def test_three_workers_respect_the_rate_limit_together(upstream, tmp_path):
     listing = [r for r in upstream.requests if r["path"] == "/v3/suppression/bounces"]
     statuses = Counter(r["status"] for r in listing)
     times = {name: [r["time"] for r in listing if r["on_behalf_of"] == name] for name in NAMES}
-    # the three ran at once (each began before any finished), over three windows or more of 6
-    assert max(t[0] for t in times.values()) < min(t[-1] for t in times.values())
-    assert statuses[200] == 5 * len(NAMES)
+    # processes ran at once (at least two began before any finished; which worker picks up
+    # its task when is up to the broker), over several windows of 6
+    first_finish = min(t[-1] for t in times.values())
+    assert sum(t[0] < first_finish for t in times.values()) >= 2
+    assert statuses[200] == 7 * len(NAMES)  # 3,000 each: 7 pages of 500 that overlap by 10
     # alone (SENDGRID_RATE_GATE=false) this run meets a 429 or two per spent window, about 3 in
     # all; together the process told "2 left" pauses everyone, and what is in flight still fits
     assert statuses[429] <= 1, statuses
