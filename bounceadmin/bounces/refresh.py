@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import NamedTuple
 
@@ -21,8 +21,10 @@ from django.utils import timezone
 
 from bounceadmin.audit.models import AuditEvent
 from bounceadmin.audit.services import audit_record
+from bounceadmin.prefetch import prefetched
 from bounceadmin.sendgrid import SendGridClient, SendGridError, UpstreamBounce, get_client
 
+from .bulkwrite import bounces_insert, bounces_update, datetime_to_db
 from .classification import bounce_type, classify
 from .locks import LockLost, SubuserLease
 from .models import Bounce, BounceChange, RefreshRun, Subuser
@@ -42,7 +44,6 @@ PAGE_OVERLAP = 10
 # refresh, which writes nothing, rather than let a torn listing decide what was removed.
 MAX_LISTINGS = 3
 _IN_CHUNK = 500
-_UPDATE_FIELDS = ["status", "reason", "created", "type", "classification", "fault"]
 
 
 class RefreshAlreadyRunning(Exception):
@@ -57,6 +58,7 @@ class Cached(NamedTuple):
     """What reconciling needs of a cached row."""
 
     pk: int
+    email: str
     status: str
     reason: str
     created: datetime
@@ -67,8 +69,22 @@ class Cached(NamedTuple):
 @dataclass
 class Upstream:
     rows: dict[str, UpstreamBounce]
+    # What we work out from each (status, reason) seen: type, classification, fault. Filled
+    # while the next page downloads, so the reconcile finds it done.
+    derived: dict[tuple[str, str], tuple[str, str, str]] = field(default_factory=dict)
     pages: int = 0
     listings: int = 0
+
+    def derive(self, up: UpstreamBounce) -> tuple[str, str, str]:
+        """Type, classification and fault of a bounce, worked out once per (status, reason)."""
+        key = (up.status, up.reason)
+        found = self.derived.get(key)
+        if found is None:
+            found = self.derived[key] = (
+                bounce_type(up.status, up.reason),
+                *classify(up.status, up.reason),
+            )
+        return found
 
 
 def bounces_refresh(
@@ -154,13 +170,15 @@ def _list_once(
     pages = client.iter_bounce_pages(subuser.username, start_time=start_time, overlap=PAGE_OVERLAP)
     joined = True
     last: str | None = None
-    for page in _extending(pages, lease):
+    for page in _extending(prefetched(pages), lease):
         upstream.pages += 1
         # The page re-reads the end of the one before; if the previous last entry is not on it,
         # the offsets moved by more than the overlap and entries in between may be skipped.
         if last is not None and all(b.email != last for b in page):
             joined = False
         _merge(upstream.rows, page)
+        for bounce in page:
+            upstream.derive(bounce)
         last = page[-1].email if page else None
     return joined
 
@@ -217,33 +235,31 @@ def _missing(subuser: Subuser, upstream: Upstream) -> list[str]:
 
 def _reconcile(subuser: Subuser, upstream: Upstream, *, full: bool, run: RefreshRun) -> None:
     now = timezone.now()
+    to_db = datetime_to_db()
+    stamp = to_db(now)
     existing = _existing(subuser, None if full else list(upstream.rows))
-    new: list[Bounce] = []
-    changed: list[Bounce] = []
+    new: list[tuple] = []
+    changed: list[tuple[UpstreamBounce, datetime, Cached]] = []
+    unchanged: list[int] = []
     history: list[BounceChange] = []
     for email, up in upstream.rows.items():
         created = datetime.fromtimestamp(up.created, tz=UTC)
         row = existing.get(email)
         if row is None:
-            new.append(_bounce(subuser, up, created, now))
+            new.append(
+                (subuser.pk, email, up.status, up.reason, to_db(created), *upstream.derive(up),
+                 stamp, stamp)
+            )  # fmt: skip
             continue
         same = (row.status, row.reason, row.created) == (up.status, up.reason, created)
         if row.removed_at is None and same:
+            unchanged.append(row.pk)
             continue
-        fresh = _bounce(subuser, up, created, now)
-        fresh.pk = row.pk
-        fresh.repeat_of_id = row.repeat_of_id
-        changed.append(fresh)
+        changed.append((up, created, row))
         reappeared = row.removed_at is not None
         run.reappeared += reappeared
         kind = BounceChange.Kind.REAPPEARED if reappeared else BounceChange.Kind.CHANGED
         history.append(_change(row, kind, now, run))
-
-    _flag_repeats([b for b in changed if existing[b.email].removed_at is not None], subuser)
-    Bounce.objects.bulk_create(new, batch_size=_insert_batch())
-    Bounce.objects.bulk_update(
-        changed, [*_UPDATE_FIELDS, "removed_at", "repeat_of"], batch_size=500
-    )
 
     if full:
         gone = [
@@ -255,12 +271,23 @@ def _reconcile(subuser: Subuser, upstream: Upstream, *, full: bool, run: Refresh
             Bounce.objects.filter(pk__in=chunk).update(removed_at=now)
         history.extend(_change(row, BounceChange.Kind.REMOVED, now, run) for row in gone)
         run.removed = len(gone)
-        # Everything still active was in this listing.
-        Bounce.objects.filter(subuser=subuser, removed_at__isnull=True).update(last_seen=now)
+        # Everything still active was in this listing (written before the new rows go in, so
+        # that it touches only rows cached before).
+        if unchanged:
+            Bounce.objects.filter(subuser=subuser, removed_at__isnull=True).update(last_seen=now)
     else:
-        for chunk in _chunks(list(upstream.rows)):
-            Bounce.objects.filter(subuser=subuser, email__in=chunk).update(last_seen=now)
+        for chunk in _chunks(unchanged):
+            Bounce.objects.filter(pk__in=chunk).update(last_seen=now)
 
+    repeats = _repeats_of([row for _, _, row in changed if row.removed_at is not None], subuser)
+    bounces_update(
+        [
+            (up.status, up.reason, to_db(created), *upstream.derive(up), None,
+             repeats.get(row.pk, row.repeat_of_id), stamp, row.pk)
+            for up, created, row in changed
+        ]
+    )  # fmt: skip
+    bounces_insert(new)
     BounceChange.objects.bulk_create(history, batch_size=_insert_batch())
     run.pages = upstream.pages
     run.fetched = len(upstream.rows)
@@ -268,20 +295,20 @@ def _reconcile(subuser: Subuser, upstream: Upstream, *, full: bool, run: Refresh
     run.updated = len(changed)
 
 
-def _flag_repeats(reappeared: list[Bounce], subuser: Subuser) -> None:
-    """An address back on the list after we pushed its removal is a repeat of that removal."""
+def _repeats_of(reappeared: list[Cached], subuser: Subuser) -> dict[int, int]:
+    """An address back on the list after we pushed its removal is a repeat of that removal:
+    the latest done deletion item of each reappeared row (by the row's pk)."""
     from bounceadmin.deletions.models import DeletionItem
 
-    emails = [b.email for b in reappeared]
-    latest: dict[str, int] = {}
-    for chunk in _chunks(emails):
+    by_email = {row.email: row.pk for row in reappeared}
+    latest: dict[int, int] = {}
+    for chunk in _chunks(list(by_email)):
         done = DeletionItem.objects.filter(
             request__subuser=subuser, state=DeletionItem.State.DONE, email__in=chunk
         ).order_by("email", "pushed_at")
-        latest.update(done.values_list("email", "pk"))  # the last one per email wins
-    for bounce in reappeared:
-        if bounce.email in latest:
-            bounce.repeat_of_id = latest[bounce.email]
+        # The last one per email wins.
+        latest.update((by_email[email], pk) for email, pk in done.values_list("email", "pk"))
+    return latest
 
 
 def _change(row: Cached, kind: str, now: datetime, run: RefreshRun) -> BounceChange:
@@ -293,30 +320,13 @@ def _change(row: Cached, kind: str, now: datetime, run: RefreshRun) -> BounceCha
 
 def _existing(subuser: Subuser, emails: list[str] | None) -> dict[str, Cached]:
     """The subuser's cached rows by email: all of them, or those of `emails`."""
-    qs = Bounce.objects.filter(subuser=subuser).values_list("email", *Cached._fields)
+    qs = Bounce.objects.filter(subuser=subuser).values_list(*Cached._fields)
     if emails is None:
-        return {row[0]: Cached(*row[1:]) for row in qs.iterator(chunk_size=5000)}
+        return {row[1]: Cached(*row) for row in qs.iterator(chunk_size=5000)}
     found: dict[str, Cached] = {}
     for chunk in _chunks(emails):
-        found.update((row[0], Cached(*row[1:])) for row in qs.filter(email__in=chunk))
+        found.update((row[1], Cached(*row)) for row in qs.filter(email__in=chunk))
     return found
-
-
-def _bounce(subuser: Subuser, up: UpstreamBounce, created: datetime, now: datetime) -> Bounce:
-    classification, fault = classify(up.status, up.reason)
-    return Bounce(
-        subuser=subuser,
-        email=up.email,
-        status=up.status,
-        reason=up.reason,
-        created=created,
-        type=bounce_type(up.status, up.reason),
-        classification=classification,
-        fault=fault,
-        first_seen=now,
-        last_seen=now,
-        removed_at=None,
-    )
 
 
 def _finish(run: RefreshRun, requests: int, *, error: str = "") -> None:
