@@ -1,8 +1,10 @@
 """Refreshing the cache of one subuser's bounce list from SendGrid.
 
 A refresh downloads first and writes after: every page is fetched into memory, then one
-transaction reconciles the cache. A refresh that fails anywhere (upstream, lease, database)
-records the failure and leaves the cached rows exactly as they were.
+transaction reconciles the cache. The subuser's lease, which every writer of its cached rows
+holds (refreshes and deletion pushes), keeps the rows read before the download valid until then.
+A refresh that fails anywhere (upstream, lease, database) records the failure and leaves the
+cached rows exactly as they were.
 """
 
 from __future__ import annotations
@@ -69,6 +71,9 @@ class Cached(NamedTuple):
 @dataclass
 class Upstream:
     rows: dict[str, UpstreamBounce]
+    # A full refresh reads the subuser's cached rows once, before listing (the lease keeps every
+    # other writer out until the reconcile): listing compares pages with them as they come.
+    cached: dict[str, Cached] = field(default_factory=dict)
     # What we work out from each (status, reason) seen: type, classification, fault. Filled
     # while the next page downloads, so the reconcile finds it done.
     derived: dict[tuple[str, str], tuple[str, str, str]] = field(default_factory=dict)
@@ -85,6 +90,13 @@ class Upstream:
                 *classify(up.status, up.reason),
             )
         return found
+
+    def derive_changed(self, page: list[UpstreamBounce]) -> None:
+        """Work out what the reconcile will need for entries that are new or changed."""
+        for up in page:
+            row = self.cached.get(up.email)
+            if row is None or row.status != up.status or row.reason != up.reason:
+                self.derive(up)
 
 
 def bounces_refresh(
@@ -134,7 +146,7 @@ def bounces_refresh(
 
 
 def _download(client: SendGridClient, subuser: Subuser, lease: SubuserLease, *, full: bool):
-    upstream = Upstream(rows={})
+    upstream = Upstream(rows={}, cached=_existing(subuser, None) if full else {})
     _list_until_joined(client, subuser, lease, upstream, full=full)
     return upstream
 
@@ -177,8 +189,7 @@ def _list_once(
         if last is not None and all(b.email != last for b in page):
             joined = False
         _merge(upstream.rows, page)
-        for bounce in page:
-            upstream.derive(bounce)
+        upstream.derive_changed(page)
         last = page[-1].email if page else None
     return joined
 
@@ -217,10 +228,10 @@ def _confirm_removals(
     one, which is exact. Many trigger another listing (which must join up too) and whatever any
     listing saw counts as present; if that leaves few, they are looked up one by one as well.
     """
-    missing = _missing(subuser, upstream)
+    missing = _missing(upstream)
     if len(missing) > CONFIRM_ONE_BY_ONE_MAX and upstream.listings < 2:
         _list_until_joined(client, subuser, lease, upstream, full=True)
-        missing = _missing(subuser, upstream)
+        missing = _missing(upstream)
     if len(missing) <= CONFIRM_ONE_BY_ONE_MAX:
         for email in missing:
             found = client.get_bounce(subuser.username, email)
@@ -228,16 +239,20 @@ def _confirm_removals(
                 _merge(upstream.rows, [found])
 
 
-def _missing(subuser: Subuser, upstream: Upstream) -> list[str]:
-    active = Bounce.objects.filter(subuser=subuser, removed_at__isnull=True)
-    return [e for e in active.values_list("email", flat=True) if e not in upstream.rows]
+def _missing(upstream: Upstream) -> list[str]:
+    """Cached active addresses that no listing has shown."""
+    return [
+        email
+        for email, row in upstream.cached.items()
+        if row.removed_at is None and email not in upstream.rows
+    ]
 
 
 def _reconcile(subuser: Subuser, upstream: Upstream, *, full: bool, run: RefreshRun) -> None:
     now = timezone.now()
     to_db = datetime_to_db()
     stamp = to_db(now)
-    existing = _existing(subuser, None if full else list(upstream.rows))
+    existing = upstream.cached if full else _existing(subuser, list(upstream.rows))
     new: list[tuple] = []
     changed: list[tuple[UpstreamBounce, datetime, Cached]] = []
     unchanged: list[int] = []
@@ -262,11 +277,7 @@ def _reconcile(subuser: Subuser, upstream: Upstream, *, full: bool, run: Refresh
         history.append(_change(row, kind, now, run))
 
     if full:
-        gone = [
-            row
-            for email, row in existing.items()
-            if row.removed_at is None and email not in upstream.rows
-        ]
+        gone = [existing[email] for email in _missing(upstream)]
         for chunk in _chunks([row.pk for row in gone]):
             Bounce.objects.filter(pk__in=chunk).update(removed_at=now)
         history.extend(_change(row, BounceChange.Kind.REMOVED, now, run) for row in gone)
