@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import NamedTuple
@@ -46,6 +48,7 @@ PAGE_OVERLAP = 10
 # refresh, which writes nothing, rather than let a torn listing decide what was removed.
 MAX_LISTINGS = 3
 _IN_CHUNK = 500
+_INTERRUPTED = "Interrupted: the refresh was stopped before it was written. Nothing was written."
 
 
 class RefreshAlreadyRunning(Exception):
@@ -103,86 +106,168 @@ def bounces_refresh(
     *, subuser: Subuser, full: bool, client: SendGridClient | None = None
 ) -> RefreshRun:
     """Refresh one subuser's cached bounces; returns the recorded run (ok or failed)."""
-    lease = SubuserLease(subuser.pk)
-    if not lease.acquire():
-        raise RefreshAlreadyRunning(f"a refresh of {subuser.username} is already running")
     own_client = client is None
     client = client or get_client()
-    requests_before = client.requests_made
-    run = RefreshRun.objects.create(
-        subuser=subuser,
-        kind=RefreshRun.Kind.FULL if full else RefreshRun.Kind.INCREMENTAL,
-        started_at=timezone.now(),
-    )
-    Subuser.objects.filter(pk=subuser.pk).update(last_refresh=run, refresh_queued_at=None)
-    audit_record(
-        AuditEvent.Action.REFRESH_STARTED, subuser=subuser.username, details={"kind": run.kind,
-        "run": run.pk}, key=f"refresh:{run.pk}:started",
-    )  # fmt: skip
     try:
-        upstream = _download(client, subuser, lease, full=full)
-        if full:
-            _confirm_removals(client, subuser, lease, upstream)
-        with transaction.atomic():
-            lease.extend()  # still ours: nobody else wrote this subuser meanwhile
-            _reconcile(subuser, upstream, full=full, run=run)
-    except (SendGridError, LockLost, ListKeptChanging, DatabaseError) as exc:
-        _finish(run, client.requests_made - requests_before, error=_describe(exc))
-        log.warning("refresh of %s failed: %s", subuser.username, run.error)
-        return run
-    except BaseException as exc:
-        _finish(run, client.requests_made - requests_before, error=_describe(exc))
-        raise
+        refresh = _Refresh(subuser, full=full, client=client)
+        return refresh.complete(lambda: refresh.download(keep_alive=_Renewer(refresh.lease)))
     finally:
-        lease.release()
         if own_client:
             client.close()
-    _finish(run, client.requests_made - requests_before)
-    log.info(
-        "refresh of %s: fetched %d, created %d, updated %d, removed %d",
-        subuser.username, run.fetched, run.created, run.updated, run.removed,
-    )  # fmt: skip
-    return run
 
 
-def _download(client: SendGridClient, subuser: Subuser, lease: SubuserLease, *, full: bool):
-    upstream = Upstream(rows={}, cached=_existing(subuser, None) if full else {})
-    _list_until_joined(client, subuser, lease, upstream, full=full)
-    return upstream
+def bounces_refresh_each(
+    subusers: Iterable[Subuser], *, full: bool, client: SendGridClient
+) -> Iterator[tuple[Subuser, RefreshRun | RefreshAlreadyRunning]]:
+    """Refresh subusers one after another, each as `bounces_refresh` does, but download the next
+    one's list while this one's is written, so that one process keeps the network and the
+    database busy at once. Yields each subuser with its run, or with the RefreshAlreadyRunning
+    that skipped it.
+
+    Only the downloads run in the background thread, and they never touch the database: this
+    thread begins each refresh, keeps the lease of the one downloading, and writes.
+    """
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="refresh-download") as pool:
+        ahead: tuple[_Refresh, Future] | None = None
+        try:
+            for subuser in subusers:
+                try:
+                    refresh = _Refresh(subuser, full=full, client=client)
+                except RefreshAlreadyRunning as exc:
+                    yield subuser, exc
+                    continue
+                previous, ahead = ahead, (refresh, pool.submit(refresh.download))
+                if previous is not None:
+                    yield previous[0].subuser, _complete_when_downloaded(*previous)
+            if ahead is not None:
+                last, ahead = ahead, None
+                yield last[0].subuser, _complete_when_downloaded(*last)
+        finally:
+            if ahead is not None:  # stopped early: the refresh begun ahead is not written
+                ahead[1].cancel()
+                ahead[0].abandon()
 
 
-def _list_until_joined(
-    client: SendGridClient, subuser: Subuser, lease: SubuserLease, upstream: Upstream, *, full: bool
-) -> None:
+def _complete_when_downloaded(refresh: _Refresh, download: Future) -> RefreshRun:
+    def wait() -> None:
+        while True:
+            try:
+                return download.result(timeout=refresh.lease.seconds / 4)
+            except FutureTimeout:
+                refresh.lease.extend()  # a long download keeps its lease
+
+    return refresh.complete(wait)
+
+
+class _Refresh:
+    """One subuser's refresh in its three steps: begin (here), download, write (`complete`).
+    Beginning and writing use the database; downloading only the network."""
+
+    def __init__(self, subuser: Subuser, *, full: bool, client: SendGridClient) -> None:
+        self.lease = SubuserLease(subuser.pk)
+        if not self.lease.acquire():
+            raise RefreshAlreadyRunning(f"a refresh of {subuser.username} is already running")
+        self.subuser, self.full, self.client = subuser, full, client
+        self.requests = 0
+        self.run = run = RefreshRun.objects.create(
+            subuser=subuser,
+            kind=RefreshRun.Kind.FULL if full else RefreshRun.Kind.INCREMENTAL,
+            started_at=timezone.now(),
+        )
+        Subuser.objects.filter(pk=subuser.pk).update(last_refresh=run, refresh_queued_at=None)
+        audit_record(
+            AuditEvent.Action.REFRESH_STARTED, subuser=subuser.username,
+            details={"kind": run.kind, "run": run.pk}, key=f"refresh:{run.pk}:started",
+        )  # fmt: skip
+        try:
+            self.upstream = Upstream(rows={}, cached=_existing(subuser, None) if full else {})
+            self.start_time = None if full else _incremental_start(subuser)
+        except BaseException as exc:
+            self.abandon(exc)
+            raise
+
+    def download(self, keep_alive: Callable[[], None] = lambda: None) -> None:
+        before = self.client.requests_made
+        try:
+            _list_until_joined(self, keep_alive)
+            if self.full:
+                _confirm_removals(self, keep_alive)
+        finally:
+            self.requests += self.client.requests_made - before
+
+    def complete(self, download: Callable[[], None]) -> RefreshRun:
+        """Download (by calling `download`), write, and record the run; always frees the lease."""
+        run = self.run
+        try:
+            download()
+            with transaction.atomic():
+                self.lease.extend()  # still ours: nobody else wrote this subuser meanwhile
+                _reconcile(self.subuser, self.upstream, full=self.full, run=run)
+        except (SendGridError, LockLost, ListKeptChanging, DatabaseError) as exc:
+            _finish(run, self.requests, error=_describe(exc))
+            log.warning("refresh of %s failed: %s", self.subuser.username, run.error)
+            return run
+        except BaseException as exc:
+            _finish(run, self.requests, error=_describe(exc))
+            raise
+        finally:
+            self.lease.release()
+        _finish(run, self.requests)
+        log.info(
+            "refresh of %s: fetched %d, created %d, updated %d, removed %d",
+            self.subuser.username, run.fetched, run.created, run.updated, run.removed,
+        )  # fmt: skip
+        return run
+
+    def abandon(self, exc: BaseException | None = None) -> None:
+        """Record the run as failed without writing anything, and free the lease."""
+        try:
+            _finish(self.run, self.requests, error=_describe(exc) if exc else _INTERRUPTED)
+        finally:
+            self.lease.release()
+
+
+class _Renewer:
+    """Renews a lease when called, at most every quarter of its length."""
+
+    def __init__(self, lease: SubuserLease) -> None:
+        self.lease = lease
+        self.renewed = time.monotonic()
+
+    def __call__(self) -> None:
+        if time.monotonic() - self.renewed > self.lease.seconds / 4:
+            self.lease.extend()
+            self.renewed = time.monotonic()
+
+
+def _list_until_joined(refresh: _Refresh, keep_alive: Callable[[], None]) -> None:
     """List (again) until one listing's pages all join up; every listing adds to the rows.
 
     A listing whose pages joined saw every entry that was upstream, unchanged, from its first
     page to its last; what it missed was removed, added or re-dated meanwhile.
     """
-    start_time = None if full else _incremental_start(subuser)
+    upstream, name = refresh.upstream, refresh.subuser.username
     while upstream.listings < MAX_LISTINGS:
-        if _list_once(client, subuser, lease, upstream, start_time):
+        if _list_once(refresh, keep_alive):
             return
-        log.info("bounce list of %s shifted while paged; listing again", subuser.username)
+        log.info("bounce list of %s shifted while paged; listing again", name)
     raise ListKeptChanging(
-        f"the bounce list of {subuser.username} changed while it was paged, in each of"
+        f"the bounce list of {name} changed while it was paged, in each of"
         f" {MAX_LISTINGS} listings; nothing was written, the next refresh tries again"
     )
 
 
-def _list_once(
-    client: SendGridClient,
-    subuser: Subuser,
-    lease: SubuserLease,
-    upstream: Upstream,
-    start_time: int | None,
-) -> bool:
-    """One walk through the list, merged into `upstream`; True when every page joined up."""
+def _list_once(refresh: _Refresh, keep_alive: Callable[[], None]) -> bool:
+    """One walk through the list, merged into the upstream rows; True when every page joined."""
+    upstream = refresh.upstream
     upstream.listings += 1
-    pages = client.iter_bounce_pages(subuser.username, start_time=start_time, overlap=PAGE_OVERLAP)
+    pages = refresh.client.iter_bounce_pages(
+        refresh.subuser.username, start_time=refresh.start_time, overlap=PAGE_OVERLAP
+    )
     joined = True
     last: str | None = None
-    for page in _extending(prefetched(pages), lease):
+    for page in prefetched(pages):
+        keep_alive()
         upstream.pages += 1
         # The page re-reads the end of the one before; if the previous last entry is not on it,
         # the offsets moved by more than the overlap and entries in between may be skipped.
@@ -192,16 +277,6 @@ def _list_once(
         upstream.derive_changed(page)
         last = page[-1].email if page else None
     return joined
-
-
-def _extending(pages: Iterator[list[UpstreamBounce]], lease: SubuserLease):
-    """Pass pages through, renewing the lease now and then so a long refresh keeps it."""
-    renewed = time.monotonic()
-    for page in pages:
-        if time.monotonic() - renewed > lease.seconds / 4:
-            lease.extend()
-            renewed = time.monotonic()
-        yield page
 
 
 def _merge(rows: dict[str, UpstreamBounce], page: Iterable[UpstreamBounce]) -> None:
@@ -218,9 +293,7 @@ def _incremental_start(subuser: Subuser) -> int | None:
     return int(newest.timestamp()) - settings.REFRESH_OVERLAP_SECONDS
 
 
-def _confirm_removals(
-    client: SendGridClient, subuser: Subuser, lease: SubuserLease, upstream: Upstream
-) -> None:
+def _confirm_removals(refresh: _Refresh, keep_alive: Callable[[], None]) -> None:
     """Re-check addresses the listing lacks before they are marked removed.
 
     A listing whose pages joined up still misses entries that moved behind the cursor while it
@@ -228,13 +301,15 @@ def _confirm_removals(
     one, which is exact. Many trigger another listing (which must join up too) and whatever any
     listing saw counts as present; if that leaves few, they are looked up one by one as well.
     """
+    upstream = refresh.upstream
     missing = _missing(upstream)
     if len(missing) > CONFIRM_ONE_BY_ONE_MAX and upstream.listings < 2:
-        _list_until_joined(client, subuser, lease, upstream, full=True)
+        _list_until_joined(refresh, keep_alive)
         missing = _missing(upstream)
     if len(missing) <= CONFIRM_ONE_BY_ONE_MAX:
         for email in missing:
-            found = client.get_bounce(subuser.username, email)
+            keep_alive()
+            found = refresh.client.get_bounce(refresh.subuser.username, email)
             if found is not None:
                 _merge(upstream.rows, [found])
 

@@ -4,7 +4,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
 from bounceadmin.bounces.models import RefreshRun, Subuser
-from bounceadmin.bounces.refresh import RefreshAlreadyRunning, bounces_refresh
+from bounceadmin.bounces.refresh import RefreshAlreadyRunning, bounces_refresh_each
 from bounceadmin.bounces.tasks import refresh_subuser
 from bounceadmin.queue import publish
 from bounceadmin.sendgrid import get_client
@@ -44,12 +44,10 @@ class Command(BaseCommand):
         client = get_client()
         failed = 0
         try:
-            for sub in subusers:
-                try:
-                    run = bounces_refresh(subuser=sub, full=full, client=client)
-                except RefreshAlreadyRunning as exc:
+            for sub, run in bounces_refresh_each(subusers, full=full, client=client):
+                if isinstance(run, RefreshAlreadyRunning):
                     failed += 1
-                    self.stdout.write(f"{sub.username}: skipped, {exc}")
+                    self.stdout.write(f"{sub.username}: skipped, {run}")
                     continue
                 failed += not self._report(sub, run)
         finally:

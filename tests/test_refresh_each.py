@@ -1,0 +1,83 @@
+"""Refreshing many subusers in one process, the next download overlapping this write."""
+
+import pytest
+
+from bounceadmin.bounces.locks import SubuserLease
+from bounceadmin.bounces.models import Bounce, RefreshRun, Subuser
+from bounceadmin.bounces.refresh import RefreshAlreadyRunning, bounces_refresh_each
+from bounceadmin.bounces.subusers import subusers_sync
+from tests.test_refresh import assert_cache_equals_upstream, row
+
+pytestmark = pytest.mark.django_db
+
+SIZES = {"alpha": 1201, "beta": 3, "gamma": 0, "delta": 640}
+
+
+@pytest.fixture
+def four(upstream):
+    for name, n in SIZES.items():
+        upstream.store.add_subuser(name)
+        upstream.store.add_bounces(name, [row(i, domain=f"{name}.test") for i in range(n)])
+    subusers_sync()
+    return list(Subuser.objects.filter(username__in=SIZES).order_by("username"))
+
+
+def free(subuser: Subuser) -> bool:
+    subuser.refresh_from_db()
+    return subuser.lock_token == "" and subuser.lock_expires_at is None
+
+
+def test_each_subuser_is_refreshed_as_on_its_own(upstream, four, sg):
+    results = list(bounces_refresh_each(four, full=True, client=sg))
+
+    assert [sub.username for sub, _ in results] == [s.username for s in four]
+    for sub, run in results:
+        assert run.outcome == RefreshRun.Outcome.OK, run.error
+        assert run.fetched == run.created == SIZES[sub.username]
+        # Pages of 500 that re-read 10 entries of the one before; requests are each run's own.
+        assert run.requests == run.pages == max(1, -(-SIZES[sub.username] // 490))
+        assert_cache_equals_upstream(upstream, sub)
+        assert free(sub)
+
+    again = list(bounces_refresh_each(four, full=True, client=sg))
+    assert all((run.created, run.updated, run.removed) == (0, 0, 0) for _, run in again)
+
+
+def test_a_failing_subuser_fails_alone(upstream, four, sg):
+    upstream.store.add_subuser("beta", disabled=True)  # SendGrid now refuses it: 403
+
+    runs = {sub.username: run for sub, run in bounces_refresh_each(four, full=True, client=sg)}
+
+    assert runs["beta"].outcome == RefreshRun.Outcome.FAILED and "beta" in runs["beta"].error
+    assert not Bounce.objects.filter(subuser__username="beta").exists()
+    for name in ("alpha", "gamma", "delta"):
+        assert runs[name].outcome == RefreshRun.Outcome.OK
+    assert all(free(sub) for sub in four)
+
+
+def test_a_subuser_refreshing_elsewhere_is_skipped(upstream, four, sg):
+    held = SubuserLease(four[1].pk, seconds=60)
+    assert held.acquire()
+
+    results = dict(
+        (sub.username, run) for sub, run in bounces_refresh_each(four, full=True, client=sg)
+    )
+
+    assert isinstance(results[four[1].username], RefreshAlreadyRunning)
+    others = [run for name, run in results.items() if name != four[1].username]
+    assert all(run.outcome == RefreshRun.Outcome.OK for run in others)
+    four[1].refresh_from_db()
+    assert four[1].lock_token == held.token  # untouched
+
+
+def test_stopping_early_writes_nothing_of_the_refresh_begun_ahead(upstream, four, sg):
+    each = bounces_refresh_each(four, full=True, client=sg)
+    first_sub, first_run = next(each)
+    each.close()
+
+    assert first_run.outcome == RefreshRun.Outcome.OK
+    ahead = RefreshRun.objects.get(subuser=four[1])
+    assert ahead.outcome == RefreshRun.Outcome.FAILED and "Interrupted" in ahead.error
+    assert not Bounce.objects.filter(subuser=four[1]).exists()
+    assert not RefreshRun.objects.filter(subuser__in=four[2:]).exists()
+    assert all(free(sub) for sub in four)
