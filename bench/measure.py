@@ -30,8 +30,8 @@ from django.test.utils import CaptureQueriesContext  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
 from bench import bare_minimum  # noqa: E402
-from bounceadmin.bounces.models import Bounce, Subuser  # noqa: E402
-from bounceadmin.bounces.refresh import bounces_refresh  # noqa: E402
+from bounceadmin.bounces.models import Bounce, RefreshRun, Subuser  # noqa: E402
+from bounceadmin.bounces.refresh import bounces_refresh_each  # noqa: E402
 from bounceadmin.bounces.subusers import subusers_sync  # noqa: E402
 from bounceadmin.sendgrid import get_client  # noqa: E402
 
@@ -47,13 +47,14 @@ def timed(fn):
 
 
 def refresh_all(full: bool, names: list[str]) -> tuple[float, int]:
+    """Refresh every subuser as `manage.py refresh_bounces` does: one process, one subuser after
+    another, the next one's download overlapping this one's write."""
     client = get_client()
     subusers = list(Subuser.objects.filter(username__in=names))
     started = time.perf_counter()
     requests_made = 0
-    for sub in subusers:
-        run = bounces_refresh(subuser=sub, full=full, client=client)
-        assert run.outcome == "ok", run.error
+    for _, run in bounces_refresh_each(subusers, full=full, client=client):
+        assert isinstance(run, RefreshRun) and run.outcome == "ok", run
         requests_made += run.requests
     client.close()
     return time.perf_counter() - started, requests_made
