@@ -1,18 +1,28 @@
-"""What keeps the bounce list fast over a million cached rows: the searches' query plans use the
-indexes, and the searches that make an index usable still find exactly what they did."""
+"""What keeps the bounce list fast over a million cached rows: a capped count that says so, the
+searches' query plans using the indexes."""
 
+import re
 from datetime import timedelta
 
 import pytest
 from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from bounceadmin.bounces.filters import BounceFilter
 from bounceadmin.bounces.models import Bounce, Subuser
+from bounceadmin.bounces.views import BounceListView
 
 from .factories import make_bounce, make_subuser, make_user
 
 pytestmark = pytest.mark.django_db
+
+CAP = 30
+
+
+@pytest.fixture
+def small_cap(monkeypatch):
+    monkeypatch.setattr(BounceListView, "count_cap", CAP)
 
 
 def make_many(n, subuser=None, email="user{}@example.com"):
@@ -26,6 +36,58 @@ def make_many(n, subuser=None, email="user{}@example.com"):
         )
         for i in range(n)
     )  # fmt: skip
+
+
+def count_label(response) -> str:
+    return re.search(r'<p class="count".*?</p>', response.content.decode(), re.S).group(0)
+
+
+def test_bounce_list_count_beyond_the_cap_says_more_than(client, small_cap):
+    make_many(CAP + 15)
+    client.force_login(make_user(role="requester"))
+
+    response = client.get("/bounces/", {"per_page": 25})
+
+    paginator = response.context["table"].paginator
+    assert (paginator.count, paginator.capped, paginator.num_pages) == (CAP, True, 2)
+    assert "<strong>More than 30</strong> bounces match" in count_label(response)
+    assert "Request deletion of all (more than 30) matching" in response.content.decode()
+
+
+def test_bounce_list_count_at_the_cap_is_exact(client, small_cap):
+    make_many(CAP)
+    client.force_login(make_user(role="requester"))
+
+    response = client.get("/bounces/", {"per_page": 25})
+
+    paginator = response.context["table"].paginator
+    assert (paginator.count, paginator.capped) == (CAP, False)
+    assert "<strong>30</strong> bounces match" in count_label(response)
+    assert "Request deletion of all 30 matching" in response.content.decode()
+
+
+def test_bounce_list_pages_end_at_the_cap(client, small_cap):
+    rows = make_many(CAP + 15)  # newest first: rows[i] is i minutes old
+    client.force_login(make_user())
+
+    last = client.get("/bounces/", {"per_page": 25, "page": 2})
+    beyond = client.get("/bounces/", {"per_page": 25, "page": 3})
+
+    # The last page holds the rows up to the cap and has no next; a page beyond shows the last.
+    table = last.context["table"]
+    assert [b.pk for b in table.page.object_list.data] == [r.pk for r in rows[25:CAP]]
+    assert not table.page.has_next()
+    assert beyond.context["table"].page.number == 2
+
+
+def test_bounce_list_count_is_one_limited_query(client, small_cap):
+    make_many(CAP + 15)
+    client.force_login(make_user())
+    with CaptureQueriesContext(connection) as queries:
+        client.get("/bounces/")
+
+    counts = [q["sql"] for q in queries if "COUNT(" in q["sql"].upper()]
+    assert len(counts) == 1 and f"LIMIT {CAP + 1}" in counts[0]
 
 
 def test_bounce_list_reason_words_are_literal_and_case_insensitive(client):
