@@ -4,10 +4,13 @@ fail, the filter's own query string, and exports of exactly what the page lists.
 
 from __future__ import annotations
 
+from django import forms
 from django.core.paginator import EmptyPage, PageNotAnInteger, Paginator
 from django.db.models import QuerySet
+from django.forms.utils import flatatt
 from django.http import StreamingHttpResponse
 from django.utils import timezone
+from django.utils.html import format_html, format_html_join
 from django_tables2 import RequestConfig, SingleTableMixin
 
 from bounceadmin.accounts.scoping import visible_subusers
@@ -27,6 +30,26 @@ def choice(value: str | None, allowed: tuple[int, ...], default: int) -> int:
 
 def page_size(value: str | None) -> int:
     return choice(value, PAGE_SIZES, DEFAULT_PAGE_SIZE)
+
+
+class QuickSelectMultiple(forms.SelectMultiple):
+    """A multiple select with Django's markup, its options written here rather than through one
+    template each: for 200 subusers that took 30 ms of every list page."""
+
+    def render(self, name, value, attrs=None, renderer=None):
+        widget = self.get_context(name, value, attrs)["widget"]
+        options = format_html_join(
+            "\n",
+            '<option value="{}"{}>{}</option>',
+            (
+                (option["value"], flatatt(option["attrs"]), option["label"])
+                for _group, group_options, _index in widget["optgroups"]
+                for option in group_options
+            ),
+        )
+        return format_html(
+            '<select name="{}"{}>\n{}\n</select>', widget["name"], flatatt(widget["attrs"]), options
+        )
 
 
 def scoped_filterset(filterset_class, request, queryset):

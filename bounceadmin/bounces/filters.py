@@ -10,6 +10,8 @@ from django.db import connections
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from bounceadmin.listing import QuickSelectMultiple
+
 from .classification import Classification, Fault
 from .dates import local_midnight
 from .lookups import literal_prefix, prefix_range, sendgrid_email_pattern
@@ -23,7 +25,7 @@ class BounceFilter(filters.FilterSet):
     # distinct=False: each bounce has one subuser, so no duplicates to remove, and DISTINCT
     # would defeat indexes and aggregations.
     subuser = filters.MultipleChoiceFilter(
-        field_name="subuser__username", label="Subuser", widget=forms.SelectMultiple,
+        field_name="subuser__username", label="Subuser", widget=QuickSelectMultiple,
         distinct=False,
     )  # fmt: skip
     email = filters.CharFilter(
