@@ -84,7 +84,7 @@ class Bounce(models.Model):
         # low-cardinality columns (type, status, fault, ...) are filtered within these.
         indexes = [
             # Address lookups and prefix searches; text_pattern_ops (PostgreSQL only) lets LIKE
-            # 'john%' use it whatever the collation. `%` searches: a trigram index, see 0004.
+            # 'john%' use it whatever the collation. `%` searches: a trigram index, see 0005.
             models.Index(
                 fields=["email"], name="bounce_email_pattern", opclasses=["text_pattern_ops"]
             ),

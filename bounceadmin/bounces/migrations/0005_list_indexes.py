@@ -25,7 +25,7 @@ def drop_trigram_index(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('bounces', '0003_bounce_active_by_type'),
+        ('bounces', '0004_bounce_fillfactor'),
         ('deletions', '0001_initial'),
     ]
 
