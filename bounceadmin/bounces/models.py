@@ -57,7 +57,10 @@ class Bounce(models.Model):
         HARD = "hard", "Hard"
         SOFT = "soft", "Soft"
 
-    subuser = models.ForeignKey(Subuser, on_delete=models.CASCADE, related_name="bounces")
+    # No index of its own: bounce_unique_subuser_email and bounce_subuser_created start with it.
+    subuser = models.ForeignKey(
+        Subuser, on_delete=models.CASCADE, related_name="bounces", db_index=False
+    )
     email = models.CharField(max_length=320)  # stored lowercased
     status = models.CharField(max_length=32, blank=True)
     reason = models.TextField(blank=True)
