@@ -4,10 +4,13 @@ fail, the filter's own query string, and exports of exactly what the page lists.
 
 from __future__ import annotations
 
-from django.core.paginator import EmptyPage, PageNotAnInteger
+from django import forms
+from django.core.paginator import EmptyPage, PageNotAnInteger, Paginator
 from django.db.models import QuerySet
+from django.forms.utils import flatatt
 from django.http import StreamingHttpResponse
 from django.utils import timezone
+from django.utils.html import format_html, format_html_join
 from django_tables2 import RequestConfig, SingleTableMixin
 
 from bounceadmin.accounts.scoping import visible_subusers
@@ -27,6 +30,26 @@ def choice(value: str | None, allowed: tuple[int, ...], default: int) -> int:
 
 def page_size(value: str | None) -> int:
     return choice(value, PAGE_SIZES, DEFAULT_PAGE_SIZE)
+
+
+class QuickSelectMultiple(forms.SelectMultiple):
+    """A multiple select with Django's markup, its options written here rather than through one
+    template each: for 200 subusers that took 30 ms of every list page."""
+
+    def render(self, name, value, attrs=None, renderer=None):
+        widget = self.get_context(name, value, attrs)["widget"]
+        options = format_html_join(
+            "\n",
+            '<option value="{}"{}>{}</option>',
+            (
+                (option["value"], flatatt(option["attrs"]), option["label"])
+                for _group, group_options, _index in widget["optgroups"]
+                for option in group_options
+            ),
+        )
+        return format_html(
+            '<select name="{}"{}>\n{}\n</select>', widget["name"], flatatt(widget["attrs"]), options
+        )
 
 
 def scoped_filterset(filterset_class, request, queryset):
@@ -64,6 +87,25 @@ def _break_ties(table) -> None:
     table.data.data = queryset.order_by(*order, "-pk" if descending else "pk")
 
 
+class CappedPaginator(Paginator):
+    """A paginator given its count instead of counting: `count` is at most `cap`, and `capped`
+    says there are more rows than that. The pages reach the first `cap` rows only."""
+
+    def __init__(self, object_list, per_page, *, count: int, capped: bool, **kwargs):
+        super().__init__(object_list, per_page, **kwargs)
+        self.count = count  # overrides the cached_property: no COUNT(*) over the whole filter
+        self.capped = capped
+
+
+def capped_count(queryset: QuerySet, cap: int) -> tuple[int, bool]:
+    """How many rows `queryset` has, counting at most `cap` + 1 of them: (count, more_than_cap).
+
+    COUNT(*) over a LIMITed subquery stops after cap + 1 rows; a plain COUNT(*) of a million-row
+    filter reads every match, which an index cannot shorten when the filter is a `%` search."""
+    counted = queryset.order_by()[: cap + 1].count()
+    return min(counted, cap), counted > cap
+
+
 def filtered_for_export(
     filterset_class, request, queryset, *, sortable: dict[str, str], default: list[str]
 ):
@@ -82,6 +124,9 @@ def attachment(chunks, *, content_type: str, name: str, extension: str) -> Strea
 
 
 class FilteredTableMixin(SingleTableMixin):
+    # Count at most this many matches (and page through them); None counts them all.
+    count_cap: int | None = None
+
     def get_filterset_kwargs(self, filterset_class):
         kwargs = super().get_filterset_kwargs(filterset_class)
         kwargs["subusers"] = visible_subusers(self.request.user)
@@ -93,12 +138,17 @@ class FilteredTableMixin(SingleTableMixin):
         RequestConfig(self.request, paginate=False).configure(table)  # sorting from the URL
         _break_ties(table)
         per_page = page_size(self.request.GET.get("per_page"))
+        paginator = {}
+        queryset = getattr(table.data, "data", None)
+        if self.count_cap is not None and isinstance(queryset, QuerySet):
+            count, capped = capped_count(queryset, self.count_cap)
+            paginator = {"paginator_class": CappedPaginator, "count": count, "capped": capped}
         try:
-            table.paginate(page=self.request.GET.get("page") or 1, per_page=per_page)
+            table.paginate(page=self.request.GET.get("page") or 1, per_page=per_page, **paginator)
         except PageNotAnInteger:
-            table.paginate(page=1, per_page=per_page)
+            table.paginate(page=1, per_page=per_page, **paginator)
         except EmptyPage:
-            table.paginate(page=table.paginator.num_pages, per_page=per_page)
+            table.paginate(page=table.paginator.num_pages, per_page=per_page, **paginator)
         return table
 
     def get_context_data(self, **kwargs):

@@ -6,12 +6,15 @@ from datetime import date, timedelta
 
 import django_filters as filters
 from django import forms
+from django.db import connections
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from bounceadmin.listing import QuickSelectMultiple
+
 from .classification import Classification, Fault
 from .dates import local_midnight
-from .lookups import sendgrid_email_pattern
+from .lookups import literal_prefix, prefix_range, sendgrid_email_pattern
 from .models import Bounce
 
 MAX_DAYS = 3650
@@ -22,7 +25,7 @@ class BounceFilter(filters.FilterSet):
     # distinct=False: each bounce has one subuser, so no duplicates to remove, and DISTINCT
     # would defeat indexes and aggregations.
     subuser = filters.MultipleChoiceFilter(
-        field_name="subuser__username", label="Subuser", widget=forms.SelectMultiple,
+        field_name="subuser__username", label="Subuser", widget=QuickSelectMultiple,
         distinct=False,
     )  # fmt: skip
     email = filters.CharFilter(
@@ -69,15 +72,21 @@ class BounceFilter(filters.FilterSet):
         return super().filter_queryset(queryset)
 
     def filter_email(self, queryset, name, value):
-        return (
-            queryset.filter(email__like=sendgrid_email_pattern(value))
-            if value.strip()
-            else queryset
-        )
+        if not value.strip():
+            return queryset
+        pattern = sendgrid_email_pattern(value)
+        queryset = queryset.filter(email__like=pattern)
+        # SQLite cannot use an index for LIKE (it is case-insensitive there); an explicit range
+        # on the (lowercased) addresses can. PostgreSQL derives that range from the LIKE itself
+        # (text_pattern_ops), and a range in its collation's order would not be the same set.
+        bounds = prefix_range(literal_prefix(pattern))
+        if bounds and connections[queryset.db].vendor == "sqlite":
+            queryset = queryset.filter(email__gte=bounds[0], email__lt=bounds[1])
+        return queryset
 
     def filter_reason(self, queryset, name, value):
         for word in value.split():
-            queryset = queryset.filter(reason__icontains=word)
+            queryset = queryset.filter(reason__ilike_contains=word)
         return queryset
 
     def filter_start_date(self, queryset, name, value):

@@ -7,6 +7,8 @@ from django.utils.formats import date_format
 from django.utils.html import format_html
 from django.utils.timezone import localtime
 
+from bounceadmin.tablerows import FastBodyMixin
+
 from .models import Bounce
 
 REASON_PREVIEW = 100
@@ -24,7 +26,7 @@ class LocalTimeColumn(tables.Column):
         super().__init__(*args, **kwargs)
 
 
-class BounceTable(tables.Table):
+class BounceTable(FastBodyMixin, tables.Table):
     email = tables.Column(verbose_name="Address", attrs={"td": {"class": "email"}})
     subuser = tables.Column(
         accessor="subuser__username", order_by="subuser__username", verbose_name="Subuser",
@@ -47,6 +49,7 @@ class BounceTable(tables.Table):
                   "created", "last_seen", "removed_at")  # fmt: skip
         order_by = ("-created",)
         attrs = {"class": "table bounces"}
+        template_name = "_table.html"
         empty_text = "No bounces match these filters."
 
     def render_email(self, value, record):

@@ -25,6 +25,9 @@ from .tables import BounceTable
 from .tasks import enqueue_refresh
 
 CHART_RANGES = (30, 90)
+# The list counts (and pages through) at most this many matches: counting is what a filter that
+# no index narrows (`%smith`, reason words) costs most, and beyond this a number helps no one.
+LIST_COUNT_CAP = 1_000
 
 
 @role_required("viewer")
@@ -55,6 +58,7 @@ class BounceListView(FilteredTableMixin, FilterView):
     table_class = BounceTable
     filterset_class = BounceFilter
     template_name = "bounces/bounce_list.html"
+    count_cap = LIST_COUNT_CAP
 
     def get_queryset(self):
         return visible_bounces(self.request.user).select_related("subuser")
