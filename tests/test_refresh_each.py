@@ -1,7 +1,9 @@
 """Refreshing many subusers in one process, the next download overlapping this write."""
 
 import pytest
+from django.db import DatabaseError
 
+from bounceadmin.bounces import refresh as refresh_module
 from bounceadmin.bounces.locks import SubuserLease
 from bounceadmin.bounces.models import Bounce, RefreshRun, Subuser
 from bounceadmin.bounces.refresh import RefreshAlreadyRunning, bounces_refresh_each
@@ -70,14 +72,40 @@ def test_a_subuser_refreshing_elsewhere_is_skipped(upstream, four, sg):
     assert four[1].lock_token == held.token  # untouched
 
 
-def test_stopping_early_writes_nothing_of_the_refresh_begun_ahead(upstream, four, sg):
+def test_subusers_are_written_together_each_in_a_savepoint(upstream, four, sg, monkeypatch):
+    real = refresh_module._reconcile
+
+    def failing_for_beta(subuser, *args, **kwargs):
+        real(subuser, *args, **kwargs)  # written, then undone with its savepoint
+        if subuser.username == "beta":
+            raise DatabaseError("disk I/O error")
+
+    monkeypatch.setattr(refresh_module, "_reconcile", failing_for_beta)
+
+    runs = {sub.username: run for sub, run in bounces_refresh_each(four, full=True, client=sg)}
+
+    assert runs["beta"].outcome == RefreshRun.Outcome.FAILED and "disk I/O" in runs["beta"].error
+    assert runs["beta"].created == 0
+    assert not Bounce.objects.filter(subuser__username="beta").exists()
+    for name in ("alpha", "delta"):
+        assert runs[name].outcome == RefreshRun.Outcome.OK
+        assert Bounce.objects.filter(subuser__username=name).count() == SIZES[name]
+    assert all(free(sub) for sub in four)
+
+
+def test_stopping_early_writes_nothing_of_the_refreshes_begun_ahead(
+    upstream, four, sg, monkeypatch
+):
+    monkeypatch.setattr(refresh_module, "GROUP_ROWS", 1)  # write each subuser on its own
     each = bounces_refresh_each(four, full=True, client=sg)
     first_sub, first_run = next(each)
     each.close()
 
-    assert first_run.outcome == RefreshRun.Outcome.OK
-    ahead = RefreshRun.objects.get(subuser=four[1])
-    assert ahead.outcome == RefreshRun.Outcome.FAILED and "Interrupted" in ahead.error
-    assert not Bounce.objects.filter(subuser=four[1]).exists()
-    assert not RefreshRun.objects.filter(subuser__in=four[2:]).exists()
+    assert first_sub == four[0] and first_run.outcome == RefreshRun.Outcome.OK
+    assert Bounce.objects.filter(subuser=four[0]).count() == SIZES[four[0].username]
+    for sub in four[1:]:
+        # Begun ahead (run recorded, lease taken, maybe downloaded), never written.
+        ahead = RefreshRun.objects.get(subuser=sub)
+        assert ahead.outcome == RefreshRun.Outcome.FAILED and "Interrupted" in ahead.error
+        assert not Bounce.objects.filter(subuser=sub).exists()
     assert all(free(sub) for sub in four)

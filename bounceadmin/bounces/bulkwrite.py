@@ -57,11 +57,16 @@ def bounces_insert(rows: Sequence[tuple]) -> None:
                 for row in rows:
                     copy.write_row(row)
             return
-        placeholders = ", ".join(["%s"] * len(INSERT_FIELDS))
-        # Names come from the model's metadata, quoted; every value is a parameter.
-        sql = f"INSERT INTO {table} ({columns}) VALUES ({placeholders})"  # noqa: S608
-        for i in range(0, len(rows), _BATCH):
-            cursor.executemany(sql, rows[i : i + _BATCH])
+        # Many rows per statement rather than executemany: each statement runs without the GIL,
+        # and a download thread beside it must not get the GIL back after every single row.
+        per_statement = max(1, connection.features.max_query_params // len(INSERT_FIELDS))
+        row_sql = "(" + ", ".join(["%s"] * len(INSERT_FIELDS)) + ")"
+        for i in range(0, len(rows), per_statement):
+            batch = rows[i : i + per_statement]
+            values = ", ".join([row_sql] * len(batch))
+            # Names come from the model's metadata, quoted; every value is a parameter.
+            sql = f"INSERT INTO {table} ({columns}) VALUES {values}"  # noqa: S608
+            cursor.execute(sql, [value for row in batch for value in row])
 
 
 def bounces_update(rows: Sequence[tuple]) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
@@ -47,6 +48,11 @@ PAGE_OVERLAP = 10
 # listing that confirms many removals). A list that will not hold still for this many fails the
 # refresh, which writes nothing, rather than let a torn listing decide what was removed.
 MAX_LISTINGS = 3
+# bounces_refresh_each: subusers whose refreshes begin ahead of the one being written, the
+# entries that may wait in memory to be written, and the most written in one transaction.
+AHEAD = 32
+AHEAD_ROWS = 100_000
+GROUP_ROWS = 50_000
 _IN_CHUNK = 500
 _INTERRUPTED = "Interrupted: the refresh was stopped before it was written. Nothing was written."
 
@@ -57,6 +63,10 @@ class RefreshAlreadyRunning(Exception):
 
 class ListKeptChanging(Exception):
     """No listing joined up within MAX_LISTINGS: the list changed under every one of them."""
+
+
+# What a download may fail with that fails only its own refresh.
+_FAILURES = (SendGridError, ListKeptChanging)
 
 
 class Cached(NamedTuple):
@@ -119,49 +129,119 @@ def bounces_refresh(
 def bounces_refresh_each(
     subusers: Iterable[Subuser], *, full: bool, client: SendGridClient
 ) -> Iterator[tuple[Subuser, RefreshRun | RefreshAlreadyRunning]]:
-    """Refresh subusers one after another, each as `bounces_refresh` does, but download the next
-    one's list while this one's is written, so that one process keeps the network and the
-    database busy at once. Yields each subuser with its run, or with the RefreshAlreadyRunning
-    that skipped it.
+    """Refresh subusers one after another, each as `bounces_refresh` does, in a pipeline that
+    keeps one process busy on both ends. Yields each subuser with its run, or with the
+    RefreshAlreadyRunning that skipped it.
 
-    Only the downloads run in the background thread, and they never touch the database: this
-    thread begins each refresh, keeps the lease of the one downloading, and writes.
+    - Lists download one after another in a background thread (which never touches the
+      database) while this thread writes the ones already downloaded.
+    - Whatever has downloaded when this thread is ready to write is written in one
+      transaction, each subuser in a savepoint of its own, so a failure still undoes only its
+      own subuser. On a large cache most of a write's cost is the index pages it touches; one
+      commit for many subusers writes each page once.
+    - Memory stays bounded: refreshes begin ahead only while fewer than AHEAD_ROWS entries wait
+      to be written, and a group holds at most GROUP_ROWS.
     """
+    pending = iter(subusers)
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="refresh-download") as pool:
-        ahead: tuple[_Refresh, Future] | None = None
+        downloading: deque[tuple[_Refresh, Future]] = deque()
+        downloaded: list[_Refresh] = []
+        more = True
         try:
-            for subuser in subusers:
-                try:
-                    refresh = _Refresh(subuser, full=full, client=client)
-                except RefreshAlreadyRunning as exc:
-                    yield subuser, exc
-                    continue
-                previous, ahead = ahead, (refresh, pool.submit(refresh.download))
-                if previous is not None:
-                    yield previous[0].subuser, _complete_when_downloaded(*previous)
-            if ahead is not None:
-                last, ahead = ahead, None
-                yield last[0].subuser, _complete_when_downloaded(*last)
+            while True:
+                while (
+                    more
+                    and len(downloading) < AHEAD
+                    and _held(downloading, downloaded) < AHEAD_ROWS
+                ):
+                    subuser = next(pending, None)
+                    if subuser is None:
+                        more = False
+                        break
+                    try:
+                        refresh = _Refresh(subuser, full=full, client=client)
+                    except RefreshAlreadyRunning as exc:
+                        yield subuser, exc
+                        continue
+                    downloading.append((refresh, pool.submit(refresh.download)))
+                if not downloading:
+                    break
+                downloaded.append(_downloaded(*downloading.popleft(), waiting=downloaded))
+                # Write now if the next download would keep us waiting, or the group is big.
+                if (
+                    not (downloading and downloading[0][1].done())
+                    or _rows(downloaded) >= GROUP_ROWS
+                ):
+                    yield from _write_group(downloaded)
+            yield from _write_group(downloaded)
         finally:
-            if ahead is not None:  # stopped early: the refresh begun ahead is not written
-                ahead[1].cancel()
-                ahead[0].abandon()
+            # Stopped early: what was begun and not written is recorded as not written.
+            for _, download in downloading:
+                download.cancel()
+            for refresh in [*downloaded, *(refresh for refresh, _ in downloading)]:
+                refresh.failure = refresh.failure or Interrupted(_INTERRUPTED)
+                refresh.finish()
 
 
-def _complete_when_downloaded(refresh: _Refresh, download: Future) -> RefreshRun:
-    def wait() -> None:
-        while True:
-            try:
-                return download.result(timeout=refresh.lease.seconds / 4)
-            except FutureTimeout:
-                refresh.lease.extend()  # a long download keeps its lease
+def _rows(refreshes: Iterable[_Refresh]) -> int:
+    return sum(len(refresh.upstream.rows) for refresh in refreshes)
 
-    return refresh.complete(wait)
+
+def _held(downloading: deque[tuple[_Refresh, Future]], downloaded: list[_Refresh]) -> int:
+    """Entries in memory waiting to be written."""
+    return _rows(downloaded) + _rows(refresh for refresh, done in downloading if done.done())
+
+
+def _downloaded(refresh: _Refresh, download: Future, *, waiting: list[_Refresh]) -> _Refresh:
+    """Wait for a download, keeping its lease and those of the refreshes waiting to be
+    written; a download that failed is recorded on its refresh."""
+    while True:
+        try:
+            download.result(timeout=refresh.lease.seconds / 4)
+            return refresh
+        except FutureTimeout:
+            for each in (refresh, *waiting):
+                try:
+                    each.lease.extend()
+                except LockLost as exc:
+                    each.failure = each.failure or exc
+        except _FAILURES as exc:
+            refresh.failure = exc
+            return refresh
+        except BaseException as exc:
+            refresh.failure = exc
+            refresh.finish()
+            raise
+
+
+def _write_group(group: list[_Refresh]) -> Iterator[tuple[Subuser, RefreshRun]]:
+    """Write the downloaded refreshes in one transaction, one savepoint each; then record them."""
+    if not group:
+        return
+    try:
+        with transaction.atomic():
+            for refresh in group:
+                if refresh.failure is None:
+                    try:
+                        with transaction.atomic():
+                            refresh.write()
+                    except (LockLost, DatabaseError) as exc:
+                        refresh.failure = exc
+    except DatabaseError as exc:  # the commit failed: nothing of the group was written
+        for refresh in group:
+            refresh.failure = refresh.failure or exc
+    finished = [(refresh.subuser, refresh.finish()) for refresh in group]
+    group.clear()  # recorded: nothing left for the caller to mark as interrupted
+    yield from finished
+
+
+class Interrupted(Exception):
+    """The refresh was stopped after it began and before it was written."""
 
 
 class _Refresh:
-    """One subuser's refresh in its three steps: begin (here), download, write (`complete`).
-    Beginning and writing use the database; downloading only the network."""
+    """One subuser's refresh in its steps: begin (here), download, write, finish. Beginning,
+    writing and finishing use the database; downloading only the network."""
 
     def __init__(self, subuser: Subuser, *, full: bool, client: SendGridClient) -> None:
         self.lease = SubuserLease(subuser.pk)
@@ -169,6 +249,7 @@ class _Refresh:
             raise RefreshAlreadyRunning(f"a refresh of {subuser.username} is already running")
         self.subuser, self.full, self.client = subuser, full, client
         self.requests = 0
+        self.failure: BaseException | None = None
         self.run = run = RefreshRun.objects.create(
             subuser=subuser,
             kind=RefreshRun.Kind.FULL if full else RefreshRun.Kind.INCREMENTAL,
@@ -183,7 +264,8 @@ class _Refresh:
             self.upstream = Upstream(rows={}, cached=_existing(subuser, None) if full else {})
             self.start_time = None if full else _incremental_start(subuser)
         except BaseException as exc:
-            self.abandon(exc)
+            self.failure = exc
+            self.finish()
             raise
 
     def download(self, keep_alive: Callable[[], None] = lambda: None) -> None:
@@ -195,36 +277,40 @@ class _Refresh:
         finally:
             self.requests += self.client.requests_made - before
 
+    def write(self) -> None:
+        """Reconcile the cache with the download; the caller holds the transaction."""
+        self.lease.extend()  # still ours: nobody else wrote this subuser meanwhile
+        _reconcile(self.subuser, self.upstream, full=self.full, run=self.run)
+
     def complete(self, download: Callable[[], None]) -> RefreshRun:
-        """Download (by calling `download`), write, and record the run; always frees the lease."""
-        run = self.run
+        """Download (by calling `download`), write in a transaction of its own, and finish."""
         try:
             download()
             with transaction.atomic():
-                self.lease.extend()  # still ours: nobody else wrote this subuser meanwhile
-                _reconcile(self.subuser, self.upstream, full=self.full, run=run)
-        except (SendGridError, LockLost, ListKeptChanging, DatabaseError) as exc:
-            _finish(run, self.requests, error=_describe(exc))
-            log.warning("refresh of %s failed: %s", self.subuser.username, run.error)
-            return run
+                self.write()
+        except (*_FAILURES, LockLost, DatabaseError) as exc:
+            self.failure = exc
         except BaseException as exc:
-            _finish(run, self.requests, error=_describe(exc))
+            self.failure = exc
+            self.finish()
             raise
-        finally:
-            self.lease.release()
-        _finish(run, self.requests)
-        log.info(
-            "refresh of %s: fetched %d, created %d, updated %d, removed %d",
-            self.subuser.username, run.fetched, run.created, run.updated, run.removed,
-        )  # fmt: skip
-        return run
+        return self.finish()
 
-    def abandon(self, exc: BaseException | None = None) -> None:
-        """Record the run as failed without writing anything, and free the lease."""
+    def finish(self) -> RefreshRun:
+        """Record the run, ok or failed (then nothing was written), and free the lease."""
+        run = self.run
         try:
-            _finish(self.run, self.requests, error=_describe(exc) if exc else _INTERRUPTED)
+            _finish(run, self.requests, error=_describe(self.failure) if self.failure else "")
         finally:
             self.lease.release()
+        if self.failure:
+            log.warning("refresh of %s failed: %s", self.subuser.username, run.error)
+        else:
+            log.info(
+                "refresh of %s: fetched %d, created %d, updated %d, removed %d",
+                self.subuser.username, run.fetched, run.created, run.updated, run.removed,
+            )  # fmt: skip
+        return run
 
 
 class _Renewer:
@@ -436,7 +522,7 @@ def _finish(run: RefreshRun, requests: int, *, error: str = "") -> None:
 
 
 def _describe(exc: BaseException) -> str:
-    if isinstance(exc, SendGridError | LockLost | ListKeptChanging):
+    if isinstance(exc, SendGridError | LockLost | ListKeptChanging | Interrupted):
         return str(exc)
     return f"{type(exc).__name__}: {exc}"[:1000]
 
