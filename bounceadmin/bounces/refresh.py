@@ -26,6 +26,7 @@ from bounceadmin.sendgrid import SendGridClient, SendGridError, UpstreamBounce, 
 from .classification import bounce_type, classify
 from .locks import LockLost, SubuserLease
 from .models import Bounce, BounceChange, RefreshRun, Subuser
+from .summaries import bounce_summaries_rebuild
 
 log = logging.getLogger(__name__)
 
@@ -262,6 +263,7 @@ def _reconcile(subuser: Subuser, upstream: Upstream, *, full: bool, run: Refresh
             Bounce.objects.filter(subuser=subuser, email__in=chunk).update(last_seen=now)
 
     BounceChange.objects.bulk_create(history, batch_size=_insert_batch())
+    bounce_summaries_rebuild(subuser_id=subuser.pk)
     run.pages = upstream.pages
     run.fetched = len(upstream.rows)
     run.created = len(new)
