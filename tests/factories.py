@@ -11,6 +11,7 @@ from django.utils import timezone
 from bounceadmin.accounts.models import Operator
 from bounceadmin.bounces.classification import bounce_type, classify
 from bounceadmin.bounces.models import Bounce, Subuser
+from bounceadmin.bounces.summaries import bounce_summaries_rebuild
 
 
 def make_subuser(username: str = "acme", **fields) -> Subuser:
@@ -26,9 +27,10 @@ def make_bounce(
     created: datetime | None = None,
     removed: bool = False,
 ) -> Bounce:
+    """A cached bounce, with its subuser's summaries rebuilt as every writer of bounces does."""
     now = timezone.now()
     classification, fault = classify(status, reason)
-    return Bounce.objects.create(
+    bounce = Bounce.objects.create(
         subuser=subuser,
         email=email.lower(),
         status=status,
@@ -41,6 +43,8 @@ def make_bounce(
         last_seen=now,
         removed_at=now if removed else None,
     )
+    bounce_summaries_rebuild(subuser_id=subuser.pk)
+    return bounce
 
 
 def make_user(

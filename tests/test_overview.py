@@ -121,7 +121,7 @@ def test_daily_chart_counts_hard_and_soft_per_local_day(settings):
     make_bounce(sub, "s1@x.test", status="4.2.2", reason="452 full", created=today_noon)
     make_bounce(sub, "old@x.test", created=today_noon - timedelta(days=40))
 
-    chart = daily_chart(sub.bounces.all(), days=30)
+    chart = daily_chart([sub.pk], days=30)
 
     assert len(chart.days) == 30 and chart.days[-1] == timezone.localdate()
     assert (chart.hard[-1], chart.soft[-1], chart.hard[-2]) == (1, 1, 1)

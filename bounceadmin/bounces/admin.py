@@ -1,8 +1,10 @@
 from django.contrib import admin
+from django.db import transaction
 
 from bounceadmin.accounts.scoping import visible_subuser_ids
 
 from .models import Bounce, BounceChange, RefreshRun, Subuser
+from .summaries import bounce_summaries_rebuild
 
 
 class ScopedAdmin(admin.ModelAdmin):
@@ -48,6 +50,19 @@ class BounceAdmin(ReadOnlyAdmin):
     list_select_related = ["subuser"]
     date_hierarchy = "created"
     show_full_result_count = False
+
+    # Deleting here changes the counts: rebuild the overview's summaries of the subusers touched.
+    def delete_model(self, request, obj):
+        with transaction.atomic():
+            super().delete_model(request, obj)
+            bounce_summaries_rebuild(subuser_id=obj.subuser_id)
+
+    def delete_queryset(self, request, queryset):
+        with transaction.atomic():
+            subuser_ids = set(queryset.values_list("subuser_id", flat=True).distinct())
+            super().delete_queryset(request, queryset)
+            for subuser_id in sorted(subuser_ids):
+                bounce_summaries_rebuild(subuser_id=subuser_id)
 
 
 @admin.register(RefreshRun)

@@ -113,6 +113,62 @@ class Bounce(models.Model):
         return self.removed_at is None
 
 
+class BounceDailyCount(models.Model):
+    """A subuser's bounces created on one local day, of one type, removed or not: the overview's
+    chart. Days are counted in the zone of the subuser's BounceSummaryState."""
+
+    subuser = models.ForeignKey(Subuser, on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+    type = models.CharField(max_length=4, choices=Bounce.Type.choices)
+    count = models.PositiveIntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["subuser", "day", "type"], name="bouncedaily_unique")
+        ]
+        # Covers the chart over every subuser: read from the index alone.
+        indexes = [models.Index(fields=["day", "subuser", "type", "count"], name="bouncedaily_day")]
+
+    def __str__(self) -> str:
+        return f"{self.count} {self.type} of {self.subuser_id} on {self.day}"
+
+
+class BounceActiveCount(models.Model):
+    """A subuser's active bounces of one classification and type, and the newest of them: the
+    overview's counts and its classification panel."""
+
+    subuser = models.ForeignKey(Subuser, on_delete=models.CASCADE, related_name="+")
+    classification = models.CharField(max_length=32, choices=Classification.choices)
+    type = models.CharField(max_length=4, choices=Bounce.Type.choices)
+    count = models.PositiveIntegerField()
+    newest = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["subuser", "classification", "type"], name="bounceactive_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.count} active {self.type} {self.classification} of {self.subuser_id}"
+
+
+class BounceSummaryState(models.Model):
+    """That a subuser's BounceDailyCount and BounceActiveCount rows were built, and in which time
+    zone the days were counted: a subuser without one, or with a zone other than the current
+    one (TIME_ZONE changed), is rebuilt before the overview reads them."""
+
+    subuser = models.OneToOneField(
+        Subuser, on_delete=models.CASCADE, primary_key=True, related_name="summary"
+    )
+    zone = models.CharField(max_length=64)
+    rebuilt_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"summaries of {self.subuser_id} in {self.zone}"
+
+
 class BounceChange(models.Model):
     """History of a cached bounce: when it left the list, came back, or changed."""
 

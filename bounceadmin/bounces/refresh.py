@@ -33,6 +33,7 @@ from .bulkwrite import bounces_insert, bounces_update, datetime_to_db
 from .classification import bounce_type, classify
 from .locks import LockLost, SubuserLease
 from .models import Bounce, BounceChange, RefreshRun, Subuser
+from .summaries import bounce_summaries_rebuild
 
 log = logging.getLogger(__name__)
 
@@ -461,6 +462,7 @@ def _reconcile(subuser: Subuser, upstream: Upstream, *, full: bool, run: Refresh
     )  # fmt: skip
     bounces_insert(new)
     BounceChange.objects.bulk_create(history, batch_size=_insert_batch())
+    bounce_summaries_rebuild(subuser_id=subuser.pk)
     run.pages = upstream.pages
     run.fetched = len(upstream.rows)
     run.created = len(new)

@@ -5,24 +5,25 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from django.db.models import Count, Max, QuerySet
-from django.db.models.functions import TruncDate
+from django.db.models import Max, QuerySet, Sum
 from django.utils import timezone
 
-from .dates import local_midnight
-from .models import Bounce, Subuser
+from .models import BounceActiveCount, BounceDailyCount, Subuser
 from .refresh import stale_before
+from .summaries import bounce_summaries_ensure
 
 
 def overview_rows(subusers: QuerySet[Subuser]) -> list[Subuser]:
-    """Subusers with counts of their active bounces: one grouped query over the active-bounce
-    index (subuser, type, created), not a join of every subuser with every bounce."""
-    rows = list(subusers.select_related("last_refresh"))
+    """Subusers with counts of their active bounces, from their summaries (BounceActiveCount):
+    a few thousand rows at most, however many bounces are cached. Summaries missing or counted
+    in another time zone are rebuilt first."""
+    rows = list(subusers.select_related("last_refresh", "summary"))
+    bounce_summaries_ensure(rows)
     counts = (
-        Bounce.objects.filter(subuser__in=[r.pk for r in rows], removed_at__isnull=True)
+        BounceActiveCount.objects.filter(subuser__in=[r.pk for r in rows])
         .order_by()
         .values("subuser_id", "type")
-        .annotate(n=Count("id"), newest=Max("created"))
+        .annotate(n=Sum("count"), newest=Max("newest"))
     )
     by_subuser: dict[int, dict[str, tuple[int, object]]] = {}
     for c in counts:
@@ -43,14 +44,15 @@ def overview_rows(subusers: QuerySet[Subuser]) -> list[Subuser]:
     return rows
 
 
-def classification_counts(bounces: QuerySet[Bounce]) -> list[tuple[str, int]]:
+def classification_counts(subuser_ids: list[int]) -> list[tuple[str, int]]:
+    """Active bounces per classification over these subusers, most first."""
     rows = (
-        bounces.filter(removed_at__isnull=True)
+        BounceActiveCount.objects.filter(subuser__in=subuser_ids)
         .order_by()
         .values("classification")
-        .annotate(n=Count("id"))
+        .annotate(n=Sum("count"))
     )
-    return sorted(((r["classification"], r["n"]) for r in rows), key=lambda r: -r[1])
+    return sorted(((r["classification"], r["n"]) for r in rows), key=lambda r: (-r[1], r[0]))
 
 
 @dataclass
@@ -62,17 +64,19 @@ class DailyChart:
     bars: list[dict] = field(default_factory=list)
 
 
-def daily_chart(bounces: QuerySet[Bounce], *, days: int, width: int = 720, height: int = 160):
-    """Bounces created per local day over the last `days` days, hard and soft, as SVG bars."""
+def daily_chart(
+    subuser_ids: list[int], *, days: int, width: int = 720, height: int = 160
+) -> DailyChart:
+    """Bounces of these subusers created per local day over the last `days` days, hard and soft,
+    removed or not, as SVG bars. From BounceDailyCount, whose days are local days in the current
+    zone once overview_rows has ensured the summaries."""
     today = timezone.localdate()
     first = today - timedelta(days=days - 1)
-    start = local_midnight(first)
     counts = (
-        bounces.filter(created__gte=start)
+        BounceDailyCount.objects.filter(subuser__in=subuser_ids, day__gte=first, day__lte=today)
         .order_by()
-        .annotate(day=TruncDate("created", tzinfo=timezone.get_current_timezone()))
         .values("day", "type")
-        .annotate(n=Count("id"))
+        .annotate(n=Sum("count"))
     )
     by_day: dict[tuple[date, str], int] = {(c["day"], c["type"]): c["n"] for c in counts}
     chart = DailyChart(days=[first + timedelta(days=i) for i in range(days)], hard=[], soft=[])

@@ -32,20 +32,20 @@ LIST_COUNT_CAP = 1_000
 
 @role_required("viewer")
 def overview(request: HttpRequest) -> HttpResponse:
-    subusers = visible_subusers(request.user)
-    bounces = visible_bounces(request.user)
     days = choice(request.GET.get("days"), CHART_RANGES, CHART_RANGES[0])
-    rows = selectors.overview_rows(subusers)
+    rows = selectors.overview_rows(visible_subusers(request.user))
     chart_subuser = next((r for r in rows if r.username == request.GET.get("subuser")), None)
-    chart_bounces = bounces.filter(subuser=chart_subuser) if chart_subuser else bounces
+    visible_ids = [r.pk for r in rows]
     context = {
         "rows": rows,
         "totals": {
             key: sum(getattr(r, key) for r in rows)
             for key in ("active_count", "hard_count", "soft_count")
         },
-        "classifications": selectors.classification_counts(bounces),
-        "chart": selectors.daily_chart(chart_bounces, days=days),
+        "classifications": selectors.classification_counts(visible_ids),
+        "chart": selectors.daily_chart(
+            [chart_subuser.pk] if chart_subuser else visible_ids, days=days
+        ),
         "chart_subuser": chart_subuser,
         "days": days,
         "chart_ranges": CHART_RANGES,

@@ -20,6 +20,7 @@ from bounceadmin.audit.models import AuditEvent
 from bounceadmin.audit.services import audit_record
 from bounceadmin.bounces.locks import SubuserLease
 from bounceadmin.bounces.models import Bounce, BounceChange
+from bounceadmin.bounces.summaries import bounce_summaries_rebuild
 from bounceadmin.sendgrid import SendGridClient, SendGridError, get_client
 from bounceadmin.sendgrid.client import DELETE_BATCH_SIZE
 
@@ -108,7 +109,7 @@ def _push_delete_all(request: DeletionRequest, client: SendGridClient) -> None:
     _confirm(request, items)
     # delete_all also took whatever bounced since the request: upstream's list is empty now.
     others = Bounce.objects.filter(subuser=request.subuser, removed_at__isnull=True)
-    _remove_from_cache(list(others.values_list("pk", flat=True)))
+    _remove_from_cache(request.subuser_id, list(others.values_list("pk", flat=True)))
 
 
 @transaction.atomic
@@ -116,15 +117,20 @@ def _confirm(request: DeletionRequest, items: list[tuple[int, str, int | None]])
     now = timezone.now()
     pks = [pk for pk, _, _ in items]
     DeletionItem.objects.filter(pk__in=pks).update(state=ItemState.DONE, pushed_at=now, error="")
-    _remove_from_cache([bounce_id for _, _, bounce_id in items if bounce_id], now=now)
+    _remove_from_cache(
+        request.subuser_id, [bounce_id for _, _, bounce_id in items if bounce_id], now=now
+    )
 
 
-def _remove_from_cache(bounce_ids: list[int], *, now=None) -> None:
+@transaction.atomic
+def _remove_from_cache(subuser_id: int, bounce_ids: list[int], *, now=None) -> None:
+    """Mark the bounces removed, with their history, and rebuild the subuser's summaries."""
     now = now or timezone.now()
+    removed = 0
     for chunk in _chunks(bounce_ids, 500):
         active = Bounce.objects.filter(pk__in=chunk, removed_at__isnull=True)
         rows = list(active.values_list("pk", "status", "reason", "created"))
-        active.update(removed_at=now)
+        removed += active.update(removed_at=now)
         BounceChange.objects.bulk_create(
             BounceChange(
                 bounce_id=pk,
@@ -136,6 +142,8 @@ def _remove_from_cache(bounce_ids: list[int], *, now=None) -> None:
             )  # fmt: skip
             for pk, status, reason, created in rows
         )
+    if removed:
+        bounce_summaries_rebuild(subuser_id=subuser_id)
 
 
 def _mark(pks: list[int], state: str) -> None:
