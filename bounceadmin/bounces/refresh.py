@@ -462,7 +462,8 @@ def _reconcile(subuser: Subuser, upstream: Upstream, *, full: bool, run: Refresh
     )  # fmt: skip
     bounces_insert(new)
     BounceChange.objects.bulk_create(history, batch_size=_insert_batch())
-    bounce_summaries_rebuild(subuser_id=subuser.pk)
+    if new or changed or history:  # history holds the removals too
+        bounce_summaries_rebuild(subuser_id=subuser.pk)
     run.pages = upstream.pages
     run.fetched = len(upstream.rows)
     run.created = len(new)

@@ -57,7 +57,7 @@ def build_summaries(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('bounces', '0003_bounce_active_by_type'),
+        ('bounces', '0005_list_indexes'),
     ]
 
     operations = [
