@@ -4,9 +4,11 @@ import pytest
 from django.db import DatabaseError
 
 from bounceadmin.bounces import refresh as refresh_module
+from bounceadmin.bounces import refresh_pipeline
 from bounceadmin.bounces.locks import SubuserLease
 from bounceadmin.bounces.models import Bounce, RefreshRun, Subuser
-from bounceadmin.bounces.refresh import RefreshAlreadyRunning, bounces_refresh_each
+from bounceadmin.bounces.refresh import RefreshAlreadyRunning
+from bounceadmin.bounces.refresh_pipeline import bounces_refresh_each
 from bounceadmin.bounces.subusers import subusers_sync
 from tests.test_refresh import assert_cache_equals_upstream, row
 
@@ -96,7 +98,7 @@ def test_subusers_are_written_together_each_in_a_savepoint(upstream, four, sg, m
 def test_stopping_early_writes_nothing_of_the_refreshes_begun_ahead(
     upstream, four, sg, monkeypatch
 ):
-    monkeypatch.setattr(refresh_module, "GROUP_ROWS", 1)  # write each subuser on its own
+    monkeypatch.setattr(refresh_pipeline, "GROUP_ROWS", 1)  # write each subuser on its own
     each = bounces_refresh_each(four, full=True, client=sg)
     first_sub, first_run = next(each)
     each.close()

@@ -11,10 +11,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
-from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import NamedTuple
@@ -49,13 +46,8 @@ PAGE_OVERLAP = 10
 # listing that confirms many removals). A list that will not hold still for this many fails the
 # refresh, which writes nothing, rather than let a torn listing decide what was removed.
 MAX_LISTINGS = 3
-# bounces_refresh_each: subusers whose refreshes begin ahead of the one being written, the
-# entries that may wait in memory to be written, and the most written in one transaction.
-AHEAD = 32
-AHEAD_ROWS = 100_000
-GROUP_ROWS = 50_000
 _IN_CHUNK = 500
-_INTERRUPTED = "Interrupted: the refresh was stopped before it was written. Nothing was written."
+INTERRUPTED = "Interrupted: the refresh was stopped before it was written. Nothing was written."
 
 
 class RefreshAlreadyRunning(Exception):
@@ -67,7 +59,7 @@ class ListKeptChanging(Exception):
 
 
 # What a download may fail with that fails only its own refresh.
-_FAILURES = (SendGridError, ListKeptChanging)
+DOWNLOAD_FAILURES = (SendGridError, ListKeptChanging)
 
 
 class Cached(NamedTuple):
@@ -120,129 +112,21 @@ def bounces_refresh(
     own_client = client is None
     client = client or get_client()
     try:
-        refresh = _Refresh(subuser, full=full, client=client)
+        refresh = SubuserRefresh(subuser, full=full, client=client)
         return refresh.complete(lambda: refresh.download(keep_alive=_Renewer(refresh.lease)))
     finally:
         if own_client:
             client.close()
 
 
-def bounces_refresh_each(
-    subusers: Iterable[Subuser], *, full: bool, client: SendGridClient
-) -> Iterator[tuple[Subuser, RefreshRun | RefreshAlreadyRunning]]:
-    """Refresh subusers one after another, each as `bounces_refresh` does, in a pipeline that
-    keeps one process busy on both ends. Yields each subuser with its run, or with the
-    RefreshAlreadyRunning that skipped it.
-
-    - Lists download one after another in a background thread (which never touches the
-      database) while this thread writes the ones already downloaded.
-    - Whatever has downloaded when this thread is ready to write is written in one
-      transaction, each subuser in a savepoint of its own, so a failure still undoes only its
-      own subuser. On a large cache most of a write's cost is the index pages it touches; one
-      commit for many subusers writes each page once.
-    - Memory stays bounded: refreshes begin ahead only while fewer than AHEAD_ROWS entries wait
-      to be written, and a group holds at most GROUP_ROWS.
-    """
-    pending = iter(subusers)
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="refresh-download") as pool:
-        downloading: deque[tuple[_Refresh, Future]] = deque()
-        downloaded: list[_Refresh] = []
-        more = True
-        try:
-            while True:
-                while (
-                    more
-                    and len(downloading) < AHEAD
-                    and _held(downloading, downloaded) < AHEAD_ROWS
-                ):
-                    subuser = next(pending, None)
-                    if subuser is None:
-                        more = False
-                        break
-                    try:
-                        refresh = _Refresh(subuser, full=full, client=client)
-                    except RefreshAlreadyRunning as exc:
-                        yield subuser, exc
-                        continue
-                    downloading.append((refresh, pool.submit(refresh.download)))
-                if not downloading:
-                    break
-                downloaded.append(_downloaded(*downloading.popleft(), waiting=downloaded))
-                # Write now if the next download would keep us waiting, or the group is big.
-                if (
-                    not (downloading and downloading[0][1].done())
-                    or _rows(downloaded) >= GROUP_ROWS
-                ):
-                    yield from _write_group(downloaded)
-            yield from _write_group(downloaded)
-        finally:
-            # Stopped early: what was begun and not written is recorded as not written.
-            for _, download in downloading:
-                download.cancel()
-            for refresh in [*downloaded, *(refresh for refresh, _ in downloading)]:
-                refresh.failure = refresh.failure or Interrupted(_INTERRUPTED)
-                refresh.finish()
-
-
-def _rows(refreshes: Iterable[_Refresh]) -> int:
-    return sum(len(refresh.upstream.rows) for refresh in refreshes)
-
-
-def _held(downloading: deque[tuple[_Refresh, Future]], downloaded: list[_Refresh]) -> int:
-    """Entries in memory waiting to be written."""
-    return _rows(downloaded) + _rows(refresh for refresh, done in downloading if done.done())
-
-
-def _downloaded(refresh: _Refresh, download: Future, *, waiting: list[_Refresh]) -> _Refresh:
-    """Wait for a download, keeping its lease and those of the refreshes waiting to be
-    written; a download that failed is recorded on its refresh."""
-    while True:
-        try:
-            download.result(timeout=refresh.lease.seconds / 4)
-            return refresh
-        except FutureTimeout:
-            for each in (refresh, *waiting):
-                try:
-                    each.lease.extend()
-                except LockLost as exc:
-                    each.failure = each.failure or exc
-        except _FAILURES as exc:
-            refresh.failure = exc
-            return refresh
-        except BaseException as exc:
-            refresh.failure = exc
-            refresh.finish()
-            raise
-
-
-def _write_group(group: list[_Refresh]) -> Iterator[tuple[Subuser, RefreshRun]]:
-    """Write the downloaded refreshes in one transaction, one savepoint each; then record them."""
-    if not group:
-        return
-    try:
-        with transaction.atomic():
-            for refresh in group:
-                if refresh.failure is None:
-                    try:
-                        with transaction.atomic():
-                            refresh.write()
-                    except (LockLost, DatabaseError) as exc:
-                        refresh.failure = exc
-    except DatabaseError as exc:  # the commit failed: nothing of the group was written
-        for refresh in group:
-            refresh.failure = refresh.failure or exc
-    finished = [(refresh.subuser, refresh.finish()) for refresh in group]
-    group.clear()  # recorded: nothing left for the caller to mark as interrupted
-    yield from finished
-
-
 class Interrupted(Exception):
     """The refresh was stopped after it began and before it was written."""
 
 
-class _Refresh:
+class SubuserRefresh:
     """One subuser's refresh in its steps: begin (here), download, write, finish. Beginning,
-    writing and finishing use the database; downloading only the network."""
+    writing and finishing use the database; downloading only the network, so that
+    `refresh_pipeline` can download one subuser while it writes others."""
 
     def __init__(self, subuser: Subuser, *, full: bool, client: SendGridClient) -> None:
         self.lease = SubuserLease(subuser.pk)
@@ -289,7 +173,7 @@ class _Refresh:
             download()
             with transaction.atomic():
                 self.write()
-        except (*_FAILURES, LockLost, DatabaseError) as exc:
+        except (*DOWNLOAD_FAILURES, LockLost, DatabaseError) as exc:
             self.failure = exc
         except BaseException as exc:
             self.failure = exc
@@ -327,7 +211,7 @@ class _Renewer:
             self.renewed = time.monotonic()
 
 
-def _list_until_joined(refresh: _Refresh, keep_alive: Callable[[], None]) -> None:
+def _list_until_joined(refresh: SubuserRefresh, keep_alive: Callable[[], None]) -> None:
     """List (again) until one listing's pages all join up; every listing adds to the rows.
 
     A listing whose pages joined saw every entry that was upstream, unchanged, from its first
@@ -344,7 +228,7 @@ def _list_until_joined(refresh: _Refresh, keep_alive: Callable[[], None]) -> Non
     )
 
 
-def _list_once(refresh: _Refresh, keep_alive: Callable[[], None]) -> bool:
+def _list_once(refresh: SubuserRefresh, keep_alive: Callable[[], None]) -> bool:
     """One walk through the list, merged into the upstream rows; True when every page joined."""
     upstream = refresh.upstream
     upstream.listings += 1
@@ -380,7 +264,7 @@ def _incremental_start(subuser: Subuser) -> int | None:
     return int(newest.timestamp()) - settings.REFRESH_OVERLAP_SECONDS
 
 
-def _confirm_removals(refresh: _Refresh, keep_alive: Callable[[], None]) -> None:
+def _confirm_removals(refresh: SubuserRefresh, keep_alive: Callable[[], None]) -> None:
     """Re-check addresses the listing lacks before they are marked removed.
 
     A listing whose pages joined up still misses entries that moved behind the cursor while it

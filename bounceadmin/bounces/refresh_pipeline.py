@@ -1,0 +1,146 @@
+"""Refreshing many subusers in one process (`manage.py refresh_bounces`), as a pipeline.
+
+Each subuser is refreshed exactly as `bounces_refresh` does it (the same begin, download, write
+and finish of a `SubuserRefresh`); only the order of the steps changes, so that the network and
+the database are busy at the same time.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
+
+from django.db import DatabaseError, transaction
+
+from bounceadmin.sendgrid import SendGridClient
+
+from .locks import LockLost
+from .models import RefreshRun, Subuser
+from .refresh import (
+    DOWNLOAD_FAILURES,
+    INTERRUPTED,
+    Interrupted,
+    RefreshAlreadyRunning,
+    SubuserRefresh,
+)
+
+# Subusers whose refreshes begin ahead of the one being written, the entries that may wait in
+# memory to be written, and the most written in one transaction.
+AHEAD = 32
+AHEAD_ROWS = 100_000
+GROUP_ROWS = 50_000
+
+
+def bounces_refresh_each(
+    subusers: Iterable[Subuser], *, full: bool, client: SendGridClient
+) -> Iterator[tuple[Subuser, RefreshRun | RefreshAlreadyRunning]]:
+    """Refresh subusers one after another, each as `bounces_refresh` does, in a pipeline that
+    keeps one process busy on both ends. Yields each subuser with its run, or with the
+    RefreshAlreadyRunning that skipped it.
+
+    - Lists download one after another in a background thread (which never touches the
+      database) while this thread writes the ones already downloaded.
+    - Whatever has downloaded when this thread is ready to write is written in one
+      transaction, each subuser in a savepoint of its own, so a failure still undoes only its
+      own subuser. On a large cache most of a write's cost is the index pages it touches; one
+      commit for many subusers writes each page once.
+    - Memory stays bounded: refreshes begin ahead only while fewer than AHEAD_ROWS entries wait
+      to be written, and a group holds at most GROUP_ROWS.
+    """
+    pending = iter(subusers)
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="refresh-download") as pool:
+        downloading: deque[tuple[SubuserRefresh, Future]] = deque()
+        downloaded: list[SubuserRefresh] = []
+        more = True
+        try:
+            while True:
+                while (
+                    more
+                    and len(downloading) < AHEAD
+                    and _held(downloading, downloaded) < AHEAD_ROWS
+                ):
+                    subuser = next(pending, None)
+                    if subuser is None:
+                        more = False
+                        break
+                    try:
+                        refresh = SubuserRefresh(subuser, full=full, client=client)
+                    except RefreshAlreadyRunning as exc:
+                        yield subuser, exc
+                        continue
+                    downloading.append((refresh, pool.submit(refresh.download)))
+                if not downloading:
+                    break
+                downloaded.append(_downloaded(*downloading.popleft(), waiting=downloaded))
+                # Write now if the next download would keep us waiting, or the group is big.
+                if (
+                    not (downloading and downloading[0][1].done())
+                    or _rows(downloaded) >= GROUP_ROWS
+                ):
+                    yield from _write_group(downloaded)
+            yield from _write_group(downloaded)
+        finally:
+            # Stopped early: what was begun and not written is recorded as not written.
+            for _, download in downloading:
+                download.cancel()
+            for refresh in [*downloaded, *(refresh for refresh, _ in downloading)]:
+                refresh.failure = refresh.failure or Interrupted(INTERRUPTED)
+                refresh.finish()
+
+
+def _rows(refreshes: Iterable[SubuserRefresh]) -> int:
+    return sum(len(refresh.upstream.rows) for refresh in refreshes)
+
+
+def _held(
+    downloading: deque[tuple[SubuserRefresh, Future]], downloaded: list[SubuserRefresh]
+) -> int:
+    """Entries in memory waiting to be written."""
+    return _rows(downloaded) + _rows(refresh for refresh, done in downloading if done.done())
+
+
+def _downloaded(
+    refresh: SubuserRefresh, download: Future, *, waiting: list[SubuserRefresh]
+) -> SubuserRefresh:
+    """Wait for a download, keeping its lease and those of the refreshes waiting to be
+    written; a download that failed is recorded on its refresh."""
+    while True:
+        try:
+            download.result(timeout=refresh.lease.seconds / 4)
+            return refresh
+        except FutureTimeout:
+            for each in (refresh, *waiting):
+                try:
+                    each.lease.extend()
+                except LockLost as exc:
+                    each.failure = each.failure or exc
+        except DOWNLOAD_FAILURES as exc:
+            refresh.failure = exc
+            return refresh
+        except BaseException as exc:
+            refresh.failure = exc
+            refresh.finish()
+            raise
+
+
+def _write_group(group: list[SubuserRefresh]) -> Iterator[tuple[Subuser, RefreshRun]]:
+    """Write the downloaded refreshes in one transaction, one savepoint each; then record them."""
+    if not group:
+        return
+    try:
+        with transaction.atomic():
+            for refresh in group:
+                if refresh.failure is None:
+                    try:
+                        with transaction.atomic():
+                            refresh.write()
+                    except (LockLost, DatabaseError) as exc:
+                        refresh.failure = exc
+    except DatabaseError as exc:  # the commit failed: nothing of the group was written
+        for refresh in group:
+            refresh.failure = refresh.failure or exc
+    finished = [(refresh.subuser, refresh.finish()) for refresh in group]
+    group.clear()  # recorded: nothing left for the caller to mark as interrupted
+    yield from finished
