@@ -157,9 +157,11 @@ def measure_export() -> dict:
         [sys.executable, "-c", EXPORT_CHILD],
         capture_output=True,
         text=True,
-        check=True,
         env=os.environ,
     )
+    if out.returncode != 0:
+        sys.stderr.write(out.stderr[-5000:])
+        raise SystemExit("the export measurement failed")
     rows, size, seconds, rss, cursor_seconds, cursor_rows = out.stdout.split()[-6:]
     return {
         "rows": int(rows),
