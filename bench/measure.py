@@ -123,7 +123,7 @@ def measure_pages() -> dict:
     return results
 
 
-EXPORT_CHILD = """
+EXPORT_CHILD = r"""
 import os, resource, sys, time, django
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bounceadmin.settings")
 django.setup()
