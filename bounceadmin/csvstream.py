@@ -91,7 +91,7 @@ def datetime_text(tz: tzinfo) -> Callable[[datetime | str | None], str]:
                     found = value.replace(tzinfo=UTC).astimezone(tz).isoformat("T", "seconds")
             else:
                 found = value.astimezone(tz).isoformat("T", "seconds")
-            if len(memo) >= 50_000:
+            if len(memo) >= 10_000:
                 memo.clear()
             memo[key] = found
         return found

@@ -99,13 +99,9 @@ DATABASES = {
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Web, worker and beat share the file: WAL lets readers run beside the writer, IMMEDIATE
     # transactions take the write lock up front instead of failing on upgrade, and the timeout
-    # makes a writer wait for another rather than raise "database is locked". A page cache of
-    # up to 64 MB per connection (SQLite's default is 2 MB) keeps the hot index pages of a
-    # million-row cache in memory: inserting a refresh's rows took half as long.
+    # makes a writer wait for another rather than raise "database is locked".
     DATABASES["default"]["OPTIONS"] = {
-        "init_command": (
-            "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA cache_size=-65536;"
-        ),
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
         "transaction_mode": "IMMEDIATE",
         "timeout": 30,
     }

@@ -34,6 +34,16 @@ def _column(field: str) -> str:
     return connection.ops.quote_name(Bounce._meta.get_field(field.removesuffix("_id")).column)
 
 
+def writer_cache() -> None:
+    """SQLite: give this connection a page cache of up to 64 MB (the default is 2 MB), so the
+    index pages a refresh's inserts touch in a million-row cache stay in memory: inserting took
+    half as long. Only connections that write refreshes ask for it; a web process need not
+    hold that much per connection."""
+    if connection.vendor == "sqlite":
+        with connection.cursor() as cursor:
+            cursor.execute("PRAGMA cache_size = -65536")
+
+
 def datetime_to_db() -> Callable[[datetime], object]:
     """A function from an aware UTC datetime to what the database layer stores for it.
 

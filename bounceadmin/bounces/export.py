@@ -23,7 +23,7 @@ CSV_COLUMNS = ["subuser", "email", "status", "reason", "created", "type", "class
 _FIELDS = ["subuser__username", "email", "status", "reason", "created", "type", "classification",
            "fault", "first_seen", "last_seen", "removed_at"]  # fmt: skip
 _DATETIMES = {"created", "first_seen", "last_seen", "removed_at"}
-_CHUNK = 5000
+_CHUNK = 2000
 
 
 def csv_rows(queryset: QuerySet) -> Iterator[str]:

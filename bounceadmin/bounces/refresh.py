@@ -26,7 +26,7 @@ from bounceadmin.audit.services import audit_record
 from bounceadmin.prefetch import prefetched
 from bounceadmin.sendgrid import SendGridClient, SendGridError, UpstreamBounce, get_client
 
-from .bulkwrite import bounces_insert, bounces_update, datetime_to_db
+from .bulkwrite import bounces_insert, bounces_update, datetime_to_db, writer_cache
 from .classification import bounce_type, classify
 from .locks import LockLost, SubuserLease
 from .models import Bounce, BounceChange, RefreshRun, Subuser
@@ -164,6 +164,7 @@ class SubuserRefresh:
 
     def write(self) -> None:
         """Reconcile the cache with the download; the caller holds the transaction."""
+        writer_cache()
         self.lease.extend()  # still ours: nobody else wrote this subuser meanwhile
         _reconcile(self.subuser, self.upstream, full=self.full, run=self.run)
 
