@@ -2,11 +2,12 @@
 
 import pytest
 from django.db import DatabaseError
+from django.db.models import Sum
 
 from bounceadmin.bounces import refresh as refresh_module
 from bounceadmin.bounces import refresh_pipeline
 from bounceadmin.bounces.locks import SubuserLease
-from bounceadmin.bounces.models import Bounce, RefreshRun, Subuser
+from bounceadmin.bounces.models import Bounce, BounceActiveCount, RefreshRun, Subuser
 from bounceadmin.bounces.refresh import RefreshAlreadyRunning
 from bounceadmin.bounces.refresh_pipeline import bounces_refresh_each
 from bounceadmin.bounces.subusers import subusers_sync
@@ -78,9 +79,10 @@ def test_subusers_are_written_together_each_in_a_savepoint(upstream, four, sg, m
     real = refresh_module._reconcile
 
     def failing_for_beta(subuser, *args, **kwargs):
-        real(subuser, *args, **kwargs)  # written, then undone with its savepoint
+        changed = real(subuser, *args, **kwargs)  # beta's: written, then undone (savepoint)
         if subuser.username == "beta":
             raise DatabaseError("disk I/O error")
+        return changed
 
     monkeypatch.setattr(refresh_module, "_reconcile", failing_for_beta)
 
@@ -92,6 +94,13 @@ def test_subusers_are_written_together_each_in_a_savepoint(upstream, four, sg, m
     for name in ("alpha", "delta"):
         assert runs[name].outcome == RefreshRun.Outcome.OK
         assert Bounce.objects.filter(subuser__username=name).count() == SIZES[name]
+    # The summaries were rebuilt with the group: what was written, and nothing of beta.
+    counted = dict(
+        BounceActiveCount.objects.values("subuser__username")
+        .annotate(n=Sum("count"))
+        .values_list("subuser__username", "n")
+    )
+    assert counted == {"alpha": SIZES["alpha"], "delta": SIZES["delta"]}
     assert all(free(sub) for sub in four)
 
 

@@ -162,11 +162,16 @@ class SubuserRefresh:
         finally:
             self.requests += self.client.requests_made - before
 
-    def write(self) -> None:
-        """Reconcile the cache with the download; the caller holds the transaction."""
+    def write(self, *, summaries: bool = True) -> bool:
+        """Reconcile the cache with the download; the caller holds the transaction. Rebuilds
+        the overview's summaries when anything changed, unless the caller does that itself
+        (`summaries=False`). True when anything changed."""
         writer_cache()
         self.lease.extend()  # still ours: nobody else wrote this subuser meanwhile
-        _reconcile(self.subuser, self.upstream, full=self.full, run=self.run)
+        changed = _reconcile(self.subuser, self.upstream, full=self.full, run=self.run)
+        if changed and summaries:
+            bounce_summaries_rebuild(subuser_id=self.subuser.pk)
+        return changed
 
     def complete(self, download: Callable[[], None]) -> RefreshRun:
         """Download (by calling `download`), write in a transaction of its own, and finish."""
@@ -295,7 +300,9 @@ def _missing(upstream: Upstream) -> list[str]:
     ]
 
 
-def _reconcile(subuser: Subuser, upstream: Upstream, *, full: bool, run: RefreshRun) -> None:
+def _reconcile(subuser: Subuser, upstream: Upstream, *, full: bool, run: RefreshRun) -> bool:
+    """Write what the download found; True when the subuser's bounces changed (the overview's
+    summaries are then out of date)."""
     now = timezone.now()
     to_db = datetime_to_db()
     stamp = to_db(now)
@@ -347,12 +354,11 @@ def _reconcile(subuser: Subuser, upstream: Upstream, *, full: bool, run: Refresh
     )  # fmt: skip
     bounces_insert(new)
     BounceChange.objects.bulk_create(history, batch_size=_insert_batch())
-    if new or changed or history:  # history holds the removals too
-        bounce_summaries_rebuild(subuser_id=subuser.pk)
     run.pages = upstream.pages
     run.fetched = len(upstream.rows)
     run.created = len(new)
     run.updated = len(changed)
+    return bool(new or changed or history)  # history holds the removals too
 
 
 def _repeats_of(reappeared: list[Cached], subuser: Subuser) -> dict[int, int]:

@@ -25,6 +25,7 @@ from .refresh import (
     RefreshAlreadyRunning,
     SubuserRefresh,
 )
+from .summaries import bounce_summaries_rebuild_many
 
 # Subusers whose refreshes begin ahead of the one being written, the entries that may wait in
 # memory to be written, and the most written in one transaction.
@@ -126,19 +127,23 @@ def _downloaded(
 
 
 def _write_group(group: list[SubuserRefresh]) -> Iterator[tuple[Subuser, RefreshRun]]:
-    """Write the downloaded refreshes in one transaction, one savepoint each; then record them."""
+    """Write the downloaded refreshes in one transaction, one savepoint each, and rebuild the
+    summaries of those that changed together; then record them."""
     if not group:
         return
     try:
         with transaction.atomic():
+            changed = []
             for refresh in group:
                 if refresh.failure is None:
                     try:
                         with transaction.atomic():
-                            refresh.write()
+                            if refresh.write(summaries=False):
+                                changed.append(refresh.subuser.pk)
                     except (LockLost, DatabaseError) as exc:
                         refresh.failure = exc
-    except DatabaseError as exc:  # the commit failed: nothing of the group was written
+            bounce_summaries_rebuild_many(changed)
+    except DatabaseError as exc:  # nothing of the group was written
         for refresh in group:
             refresh.failure = refresh.failure or exc
     finished = [(refresh.subuser, refresh.finish()) for refresh in group]

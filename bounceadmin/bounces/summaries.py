@@ -18,40 +18,59 @@ from django.utils import timezone
 
 from .models import Bounce, BounceActiveCount, BounceDailyCount, BounceSummaryState, Subuser
 
+_BATCH = 1000
 
-@transaction.atomic
+
 def bounce_summaries_rebuild(*, subuser_id: int) -> None:
     """Replace one subuser's summaries with counts of its bounces as they are now."""
+    bounce_summaries_rebuild_many([subuser_id])
+
+
+@transaction.atomic
+def bounce_summaries_rebuild_many(subuser_ids: Iterable[int]) -> None:
+    """Replace the summaries of these subusers with counts of their bounces as they are now: two
+    grouped queries for all of them (the refresh pipeline rebuilds a whole group at once)."""
     # One rebuild of a subuser at a time (PostgreSQL; SQLite writes one at a time anyway): two
     # concurrent delete-then-insert would collide on the unique constraints.
-    if not Subuser.objects.select_for_update().filter(pk=subuser_id).exists():
+    ids = list(
+        Subuser.objects.select_for_update()
+        .filter(pk__in=list(subuser_ids))
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    if not ids:
         return
     zone = timezone.get_current_timezone()
-    bounces = Bounce.objects.filter(subuser_id=subuser_id).order_by()
+    bounces = Bounce.objects.filter(subuser_id__in=ids).order_by()
     days = (
         bounces.annotate(day=TruncDate("created", tzinfo=zone))
-        .values("day", "type")
+        .values("subuser_id", "day", "type")
         .annotate(n=Count("id"))
     )
     active = (
         bounces.filter(removed_at__isnull=True)
-        .values("classification", "type")
+        .values("subuser_id", "classification", "type")
         .annotate(n=Count("id"), newest=Max("created"))
     )
-    BounceDailyCount.objects.filter(subuser_id=subuser_id).delete()
+    BounceDailyCount.objects.filter(subuser_id__in=ids).delete()
     BounceDailyCount.objects.bulk_create(
-        BounceDailyCount(subuser_id=subuser_id, day=r["day"], type=r["type"], count=r["n"])
-        for r in days
-    )
-    BounceActiveCount.objects.filter(subuser_id=subuser_id).delete()
-    BounceActiveCount.objects.bulk_create(
-        BounceActiveCount(subuser_id=subuser_id, classification=r["classification"],
-                          type=r["type"], count=r["n"], newest=r["newest"])
-        for r in active
+        (BounceDailyCount(subuser_id=r["subuser_id"], day=r["day"], type=r["type"], count=r["n"])
+         for r in days),
+        batch_size=_BATCH,
     )  # fmt: skip
-    BounceSummaryState.objects.update_or_create(
-        subuser_id=subuser_id,
-        defaults={"zone": timezone.get_current_timezone_name(), "rebuilt_at": timezone.now()},
+    BounceActiveCount.objects.filter(subuser_id__in=ids).delete()
+    BounceActiveCount.objects.bulk_create(
+        (BounceActiveCount(subuser_id=r["subuser_id"], classification=r["classification"],
+                           type=r["type"], count=r["n"], newest=r["newest"])
+         for r in active),
+        batch_size=_BATCH,
+    )  # fmt: skip
+    now, name = timezone.now(), timezone.get_current_timezone_name()
+    BounceSummaryState.objects.bulk_create(
+        [BounceSummaryState(subuser_id=pk, zone=name, rebuilt_at=now) for pk in ids],
+        update_conflicts=True,
+        unique_fields=["subuser"],
+        update_fields=["zone", "rebuilt_at"],
     )
 
 
