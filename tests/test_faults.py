@@ -49,7 +49,7 @@ def client(upstream, waits):
         api_key=upstream.api_key,
         base_url=upstream.url,
         connect_timeout=1,
-        read_timeout=0.15,
+        read_timeout=0.4,  # well past a page at 50 ms latency, even on a loaded machine
         max_retries=MAX_RETRIES,
         backoff=0.01,
         sleep=waits,
@@ -108,7 +108,7 @@ S502 = {"kind": "status", "status": 502}
 RESET = {"kind": "reset"}
 TRUNCATED = {"kind": "truncated"}
 BAD_JSON = {"kind": "bad_json"}
-TIMEOUT = {"kind": "timeout", "seconds": 0.5}  # past the client's 0.15 s read timeout
+TIMEOUT = {"kind": "timeout", "seconds": 1.0}  # past the client's 0.4 s read timeout
 
 
 def test_full_refresh_converges_through_a_mix_of_faults(upstream, acme, client, waits):
@@ -181,7 +181,7 @@ PERSISTENT = [
     pytest.param(TRUNCATED, 2, id="truncated-first-listing"),
     pytest.param(BAD_JSON, 2, id="bad_json-first-listing"),
     pytest.param(S503, 6, id="503-second-listing"),
-    pytest.param(TIMEOUT | {"seconds": 0.3}, 6, id="timeout-second-listing"),
+    pytest.param(TIMEOUT | {"seconds": 0.6}, 6, id="timeout-second-listing"),
 ]
 
 
