@@ -74,7 +74,7 @@ def bounces_refresh_each(
                     downloading.append((refresh, pool.submit(refresh.download)))
                 if not downloading:
                     break
-                downloaded.append(_downloaded(*downloading.popleft(), waiting=downloaded))
+                downloaded.append(_downloaded(*downloading.popleft(), queued=downloading))
                 # Write now if the next download would keep us waiting, or the group is big.
                 if (
                     not (downloading and downloading[0][1].done())
@@ -103,16 +103,17 @@ def _held(
 
 
 def _downloaded(
-    refresh: SubuserRefresh, download: Future, *, waiting: list[SubuserRefresh]
+    refresh: SubuserRefresh, download: Future, *, queued: deque[tuple[SubuserRefresh, Future]]
 ) -> SubuserRefresh:
-    """Wait for a download, keeping its lease and those of the refreshes waiting to be
-    written; a download that failed is recorded on its refresh."""
+    """Wait for a download, keeping its lease and those of the refreshes begun and queued behind
+    it (a long download must not let their leases lapse); a download that failed is recorded on
+    its refresh. Nothing downloaded waits here: it is written before a wait."""
     while True:
         try:
             download.result(timeout=refresh.lease.seconds / 4)
             return refresh
         except FutureTimeout:
-            for each in (refresh, *waiting):
+            for each in (refresh, *(later for later, _ in queued)):
                 try:
                     each.lease.extend()
                 except LockLost as exc:
