@@ -2,10 +2,10 @@
 
 Django's bulk_create and bulk_update run every value of every row through the field machinery
 (model instances, get_db_prep_save, one placeholder expression per value). Profiled on a full
-refresh into an empty cache, that was most of the refresh: about 10× what the database itself
-spent. These functions take plain tuples and hand them to the driver in one executemany per
-batch, or to PostgreSQL's COPY, which is faster still. Values are adapted the way Django would
-(`connection.ops`), so the rows read back exactly as if the ORM had written them.
+refresh of 50,000 rows into an empty SQLite cache (under cProfile), bulk_create took 13.7 s; SQLite
+itself spent 1.8 s. These functions take plain tuples and hand them to the driver: many rows per
+INSERT on SQLite, COPY on PostgreSQL. Values are adapted the way Django would (`connection.ops`),
+so the rows read back exactly as if the ORM had written them.
 """
 
 from __future__ import annotations
