@@ -81,6 +81,5 @@ def bounce_summaries_ensure(subusers: Iterable[Subuser]) -> int:
     stale = [
         s.pk for s in subusers if getattr(s, "summary", None) is None or s.summary.zone != zone
     ]
-    for pk in stale:
-        bounce_summaries_rebuild(subuser_id=pk)
+    bounce_summaries_rebuild_many(stale)
     return len(stale)
