@@ -12,10 +12,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from django.db import transaction
-from django.db.models import Count, Max
-from django.db.models.functions import TruncDate
+from django.db.models import Count, Max, Min
 from django.utils import timezone
 
+from .localday import LocalDay
 from .models import Bounce, BounceActiveCount, BounceDailyCount, BounceSummaryState, Subuser
 
 _BATCH = 1000
@@ -42,8 +42,11 @@ def bounce_summaries_rebuild_many(subuser_ids: Iterable[int]) -> None:
         return
     zone = timezone.get_current_timezone()
     bounces = Bounce.objects.filter(subuser_id__in=ids).order_by()
+    span = bounces.aggregate(earliest=Min("created"), latest=Max("created"))
+    if span["earliest"] is None:
+        span = {"earliest": timezone.now(), "latest": timezone.now()}
     days = (
-        bounces.annotate(day=TruncDate("created", tzinfo=zone))
+        bounces.annotate(day=LocalDay("created", zone=zone, **span))
         .values("subuser_id", "day", "type")
         .annotate(n=Count("id"))
     )
