@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
 
 
 class BouncesConfig(AppConfig):
@@ -7,3 +8,6 @@ class BouncesConfig(AppConfig):
 
     def ready(self) -> None:
         from . import lookups  # noqa: F401  registers the `like` lookup
+        from .list_indexes import list_indexes_after_migrate
+
+        post_migrate.connect(list_indexes_after_migrate, sender=self)

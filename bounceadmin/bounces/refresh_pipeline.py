@@ -16,6 +16,7 @@ from django.db import DatabaseError, transaction
 
 from bounceadmin.sendgrid import SendGridClient
 
+from .list_indexes import list_indexes_deferred_if_empty
 from .locks import LockLost
 from .models import RefreshRun, Subuser
 from .refresh import (
@@ -49,9 +50,14 @@ def bounces_refresh_each(
       commit for many subusers writes each page once.
     - Memory stays bounded: refreshes begin ahead only while fewer than AHEAD_ROWS entries wait
       to be written, and a group holds at most GROUP_ROWS.
+    - The first load of an empty cache runs without the list indexes and builds them at the
+      end (see `list_indexes`).
     """
     pending = iter(subusers)
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="refresh-download") as pool:
+    with (
+        list_indexes_deferred_if_empty(),
+        ThreadPoolExecutor(max_workers=1, thread_name_prefix="refresh-download") as pool,
+    ):
         downloading: deque[tuple[SubuserRefresh, Future]] = deque()
         downloaded: list[SubuserRefresh] = []
         more = True

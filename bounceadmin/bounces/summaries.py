@@ -11,14 +11,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from django.db import transaction
-from django.db.models import Count, Max, Min
+from django.db import connection, transaction
+from django.db.models import Count, Max, Min, Model, QuerySet
 from django.utils import timezone
 
 from .localday import LocalDay
 from .models import Bounce, BounceActiveCount, BounceDailyCount, BounceSummaryState, Subuser
-
-_BATCH = 1000
 
 
 def bounce_summaries_rebuild(*, subuser_id: int) -> None:
@@ -43,8 +41,8 @@ def bounce_summaries_rebuild_many(subuser_ids: Iterable[int]) -> None:
     zone = timezone.get_current_timezone()
     bounces = Bounce.objects.filter(subuser_id__in=ids).order_by()
     span = bounces.aggregate(earliest=Min("created"), latest=Max("created"))
-    if span["earliest"] is None:
-        span = {"earliest": timezone.now(), "latest": timezone.now()}
+    if span["earliest"] is None:  # no bounces: nothing to count
+        span = dict.fromkeys(span, timezone.now())
     days = (
         bounces.annotate(day=LocalDay("created", zone=zone, **span))
         .values("subuser_id", "day", "type")
@@ -56,17 +54,16 @@ def bounce_summaries_rebuild_many(subuser_ids: Iterable[int]) -> None:
         .annotate(n=Count("id"), newest=Max("created"))
     )
     BounceDailyCount.objects.filter(subuser_id__in=ids).delete()
-    BounceDailyCount.objects.bulk_create(
-        (BounceDailyCount(subuser_id=r["subuser_id"], day=r["day"], type=r["type"], count=r["n"])
-         for r in days),
-        batch_size=_BATCH,
-    )  # fmt: skip
+    _insert_grouped(
+        BounceDailyCount,
+        days,
+        {"subuser": "subuser_id", "day": "day", "type": "type", "count": "n"},
+    )
     BounceActiveCount.objects.filter(subuser_id__in=ids).delete()
-    BounceActiveCount.objects.bulk_create(
-        (BounceActiveCount(subuser_id=r["subuser_id"], classification=r["classification"],
-                           type=r["type"], count=r["n"], newest=r["newest"])
-         for r in active),
-        batch_size=_BATCH,
+    _insert_grouped(
+        BounceActiveCount, active,
+        {"subuser": "subuser_id", "classification": "classification", "type": "type",
+         "count": "n", "newest": "newest"},
     )  # fmt: skip
     now, name = timezone.now(), timezone.get_current_timezone_name()
     BounceSummaryState.objects.bulk_create(
@@ -75,6 +72,23 @@ def bounce_summaries_rebuild_many(subuser_ids: Iterable[int]) -> None:
         unique_fields=["subuser"],
         update_fields=["zone", "rebuilt_at"],
     )
+
+
+def _insert_grouped(model: type[Model], grouped: QuerySet, columns: dict[str, str]) -> None:
+    """Insert the rows of a grouped values() query into `model`'s table in the database itself
+    (INSERT ... SELECT): `columns` maps each field to the query's name for it. Brought into
+    Python and bulk-created, the day counts of a million bounces cost 10 s of a refresh."""
+    quote = connection.ops.quote_name
+    select, params = grouped.query.sql_with_params()
+    targets = ", ".join(quote(model._meta.get_field(f).column) for f in columns)
+    sources = ", ".join(quote(name) for name in columns.values())
+    table = quote(model._meta.db_table)
+    with connection.cursor() as cursor:
+        # Every name is quoted from the models' metadata; the values stay parameters.
+        cursor.execute(
+            f"INSERT INTO {table} ({targets}) SELECT {sources} FROM ({select}) AS grouped",  # noqa: S608
+            params,
+        )
 
 
 def bounce_summaries_ensure(subusers: Iterable[Subuser]) -> int:
