@@ -13,7 +13,6 @@ from tests.test_refresh import row
 pytestmark = pytest.mark.django_db
 
 
-
 @pytest.fixture
 def three(upstream):
     for name in ("alpha", "beta", "gamma"):
