@@ -10,8 +10,11 @@ so the rows read back exactly as if the ORM had written them.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
+from functools import cache
+from itertools import chain
 
 from django.db import connection
 
@@ -28,6 +31,7 @@ UPDATE_FIELDS = (
     "repeat_of_id", "last_seen",
 )  # fmt: skip
 _BATCH = 2000
+_YEAR_10000 = 253402300800
 
 
 def _column(field: str) -> str:
@@ -55,6 +59,24 @@ def datetime_to_db() -> Callable[[datetime], object]:
     return connection.ops.adapt_datetimefield_value
 
 
+def epoch_to_db() -> Callable[[float], object]:
+    """A function from Unix seconds to what the database layer stores for that instant: the
+    same as `datetime_to_db` of `datetime.fromtimestamp(seconds, UTC)`, made faster for whole
+    seconds on SQLite (a refresh converts every new row's creation time)."""
+    if connection.vendor != "sqlite":
+        return lambda seconds: datetime.fromtimestamp(seconds, tz=UTC)
+    gmtime, strftime, to_db = time.gmtime, time.strftime, datetime_to_db()
+
+    def text(seconds: float) -> str:
+        # Whole seconds from 1970 to 9999 (strftime pads years below 1000 differently, and
+        # datetime refuses years after 9999).
+        if 0 <= seconds < _YEAR_10000 and not seconds % 1:
+            return strftime("%Y-%m-%d %H:%M:%S", gmtime(seconds))
+        return to_db(datetime.fromtimestamp(seconds, tz=UTC))
+
+    return text
+
+
 def bounces_insert(rows: Sequence[tuple]) -> None:
     """Insert new bounces: tuples in INSERT_FIELDS order, datetimes through `datetime_to_db`."""
     if not rows:
@@ -70,13 +92,20 @@ def bounces_insert(rows: Sequence[tuple]) -> None:
         # Many rows per statement rather than executemany: each statement runs without the GIL,
         # and a download thread beside it must not get the GIL back after every single row.
         per_statement = max(1, connection.features.max_query_params // len(INSERT_FIELDS))
-        row_sql = "(" + ", ".join(["%s"] * len(INSERT_FIELDS)) + ")"
-        for i in range(0, len(rows), per_statement):
-            batch = rows[i : i + per_statement]
-            values = ", ".join([row_sql] * len(batch))
+        row_sql = "(" + ", ".join(["?"] * len(INSERT_FIELDS)) + ")"
+
+        @cache
+        def statement(n: int) -> str:
             # Names come from the model's metadata, quoted; every value is a parameter.
-            sql = f"INSERT INTO {table} ({columns}) VALUES {values}"  # noqa: S608
-            cursor.execute(sql, [value for row in batch for value in row])
+            return f"INSERT INTO {table} ({columns}) VALUES {', '.join([row_sql] * n)}"  # noqa: S608
+
+        # The driver's own connection: Django's cursor would rewrite the statement's thousand
+        # placeholders from %s to ? every time (a tenth of the insert's time).
+        driver = connection.connection
+        with connection.wrap_database_errors:
+            for i in range(0, len(rows), per_statement):
+                batch = rows[i : i + per_statement]
+                driver.execute(statement(len(batch)), list(chain.from_iterable(batch)))
 
 
 def bounces_update(rows: Sequence[tuple]) -> None:

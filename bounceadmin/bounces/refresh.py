@@ -26,7 +26,13 @@ from bounceadmin.audit.services import audit_record
 from bounceadmin.prefetch import prefetched
 from bounceadmin.sendgrid import SendGridClient, SendGridError, UpstreamBounce, get_client
 
-from .bulkwrite import bounces_insert, bounces_update, datetime_to_db, writer_cache
+from .bulkwrite import (
+    bounces_insert,
+    bounces_update,
+    datetime_to_db,
+    epoch_to_db,
+    writer_cache,
+)
 from .classification import bounce_type, classify
 from .locks import LockLost, SubuserLease
 from .models import Bounce, BounceChange, RefreshRun, Subuser
@@ -304,7 +310,7 @@ def _reconcile(subuser: Subuser, upstream: Upstream, *, full: bool, run: Refresh
     """Write what the download found; True when the subuser's bounces changed (the overview's
     summaries are then out of date)."""
     now = timezone.now()
-    to_db = datetime_to_db()
+    to_db, epoch_db = datetime_to_db(), epoch_to_db()
     stamp = to_db(now)
     existing = upstream.cached if full else _existing(subuser, list(upstream.rows))
     new: list[tuple] = []
@@ -312,14 +318,14 @@ def _reconcile(subuser: Subuser, upstream: Upstream, *, full: bool, run: Refresh
     unchanged: list[int] = []
     history: list[BounceChange] = []
     for email, up in upstream.rows.items():
-        created = datetime.fromtimestamp(up.created, tz=UTC)
         row = existing.get(email)
         if row is None:
             new.append(
-                (subuser.pk, email, up.status, up.reason, to_db(created), *upstream.derive(up),
-                 stamp, stamp)
+                (subuser.pk, email, up.status, up.reason, epoch_db(up.created),
+                 *upstream.derive(up), stamp, stamp)
             )  # fmt: skip
             continue
+        created = datetime.fromtimestamp(up.created, tz=UTC)
         same = (row.status, row.reason, row.created) == (up.status, up.reason, created)
         if row.removed_at is None and same:
             unchanged.append(row.pk)
