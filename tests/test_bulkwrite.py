@@ -1,5 +1,6 @@
 """The refresh's tuple writes store exactly what the ORM would."""
 
+import random
 from datetime import UTC, datetime
 
 import pytest
@@ -27,6 +28,14 @@ def test_epoch_to_db_equals_the_datetime_path(seconds):
     as_datetime = datetime.fromtimestamp(seconds, tz=UTC)
     assert epoch_to_db()(seconds) == datetime_to_db()(as_datetime)
     assert epoch_to_db()(float(seconds)) == datetime_to_db()(as_datetime)
+
+
+def test_epoch_to_db_equals_the_datetime_path_over_many_instants():
+    rng = random.Random(7)
+    to_text, to_db = epoch_to_db(), datetime_to_db()
+    for _ in range(20_000):
+        seconds = float(rng.randrange(0, 253402300800))
+        assert to_text(seconds) == to_db(datetime.fromtimestamp(seconds, tz=UTC)), seconds
 
 
 def test_inserted_rows_read_back_as_the_orm_writes_them():

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import NamedTuple
@@ -33,7 +34,7 @@ from .bulkwrite import (
     epoch_to_db,
     writer_cache,
 )
-from .classification import bounce_type, classify
+from .derivation import Derived, Deriver, Key, collect, derive
 from .locks import LockLost, SubuserLease
 from .models import Bounce, BounceChange, RefreshRun, Subuser
 from .summaries import bounce_summaries_rebuild
@@ -86,29 +87,40 @@ class Upstream:
     # A full refresh reads the subuser's cached rows once, before listing (the lease keeps every
     # other writer out until the reconcile): listing compares pages with them as they come.
     cached: dict[str, Cached] = field(default_factory=dict)
-    # What we work out from each (status, reason) seen: type, classification, fault. Filled
-    # while the next page downloads, so the reconcile finds it done.
-    derived: dict[tuple[str, str], tuple[str, str, str]] = field(default_factory=dict)
+    # Type, classification and fault of each (status, reason) seen. Pages are handed to the
+    # deriver as they arrive, and what it worked out is collected before the reconcile.
+    derived: dict[Key, Derived] = field(default_factory=dict)
+    deriver: Deriver = field(default_factory=Deriver)
+    submitted: list[tuple[list[Key], Future]] = field(default_factory=list)
+    asked: set[Key] = field(default_factory=set)
     pages: int = 0
     listings: int = 0
 
-    def derive(self, up: UpstreamBounce) -> tuple[str, str, str]:
+    def derive(self, up: UpstreamBounce) -> Derived:
         """Type, classification and fault of a bounce, worked out once per (status, reason)."""
         key = (up.status, up.reason)
         found = self.derived.get(key)
         if found is None:
-            found = self.derived[key] = (
-                bounce_type(up.status, up.reason),
-                *classify(up.status, up.reason),
-            )
+            found = self.derived[key] = derive(*key)
         return found
 
     def derive_changed(self, page: list[UpstreamBounce]) -> None:
-        """Work out what the reconcile will need for entries that are new or changed."""
+        """Hand the deriver what the reconcile will need for entries that are new or changed."""
+        keys = []
         for up in page:
             row = self.cached.get(up.email)
             if row is None or row.status != up.status or row.reason != up.reason:
-                self.derive(up)
+                key = (up.status, up.reason)
+                if key not in self.asked:
+                    self.asked.add(key)
+                    keys.append(key)
+        if keys:
+            self.submitted.append((keys, self.deriver.submit(keys)))
+
+    def collect(self) -> None:
+        """Take in what the deriver has worked out (waiting for it): before the reconcile."""
+        collect(self.submitted, into=self.derived)
+        self.submitted.clear()
 
 
 def bounces_refresh(
@@ -134,7 +146,14 @@ class SubuserRefresh:
     writing and finishing use the database; downloading only the network, so that
     `refresh_pipeline` can download one subuser while it writes others."""
 
-    def __init__(self, subuser: Subuser, *, full: bool, client: SendGridClient) -> None:
+    def __init__(
+        self,
+        subuser: Subuser,
+        *,
+        full: bool,
+        client: SendGridClient,
+        deriver: Deriver | None = None,
+    ) -> None:
         self.lease = SubuserLease(subuser.pk)
         if not self.lease.acquire():
             raise RefreshAlreadyRunning(f"a refresh of {subuser.username} is already running")
@@ -152,7 +171,11 @@ class SubuserRefresh:
             details={"kind": run.kind, "run": run.pk}, key=f"refresh:{run.pk}:started",
         )  # fmt: skip
         try:
-            self.upstream = Upstream(rows={}, cached=_existing(subuser, None) if full else {})
+            self.upstream = Upstream(
+                rows={},
+                cached=_existing(subuser, None) if full else {},
+                deriver=deriver or Deriver(),
+            )
             self.start_time = None if full else _incremental_start(subuser)
         except BaseException as exc:
             self.failure = exc
@@ -173,6 +196,7 @@ class SubuserRefresh:
         the overview's summaries when anything changed, unless the caller does that itself
         (`summaries=False`). True when anything changed."""
         writer_cache()
+        self.upstream.collect()
         self.lease.extend()  # still ours: nobody else wrote this subuser meanwhile
         changed = _reconcile(self.subuser, self.upstream, full=self.full, run=self.run)
         if changed and summaries:

@@ -11,11 +11,13 @@ from collections import deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
+from contextlib import closing
 
 from django.db import DatabaseError, transaction
 
 from bounceadmin.sendgrid import SendGridClient
 
+from .derivation import Deriver
 from .list_indexes import list_indexes_deferred_if_empty
 from .locks import LockLost
 from .models import RefreshRun, Subuser
@@ -54,8 +56,10 @@ def bounces_refresh_each(
       end (see `list_indexes`).
     """
     pending = iter(subusers)
+    deriver = Deriver(worker=True)
     with (
         list_indexes_deferred_if_empty(),
+        closing(deriver),
         ThreadPoolExecutor(max_workers=1, thread_name_prefix="refresh-download") as pool,
     ):
         downloading: deque[tuple[SubuserRefresh, Future]] = deque()
@@ -73,7 +77,7 @@ def bounces_refresh_each(
                         more = False
                         break
                     try:
-                        refresh = SubuserRefresh(subuser, full=full, client=client)
+                        refresh = SubuserRefresh(subuser, full=full, client=client, deriver=deriver)
                     except RefreshAlreadyRunning as exc:
                         yield subuser, exc
                         continue
