@@ -38,9 +38,9 @@ def derive_many(keys: list[Key]) -> list[Derived]:
 class Deriver:
     """Derives batches of keys, here or (with `worker=True`, past `inline_max`) in a process."""
 
-    def __init__(self, *, worker: bool = False, inline_max: int = INLINE_MAX) -> None:
+    def __init__(self, *, worker: bool = False, inline_max: int | None = None) -> None:
         self.worker = worker
-        self.inline_left = inline_max
+        self.inline_left = INLINE_MAX if inline_max is None else inline_max
         self._pool: ProcessPoolExecutor | None = None
 
     def submit(self, keys: list[Key]) -> Future:
