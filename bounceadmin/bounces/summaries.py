@@ -74,6 +74,12 @@ def bounce_summaries_rebuild_many(subuser_ids: Iterable[int]) -> None:
     )
 
 
+def bounce_summaries_forget(subuser_ids: Iterable[int]) -> None:
+    """Mark these subusers' summaries as out of date: the overview recounts them before it
+    reads them (as for a subuser never counted), or a later rebuild does."""
+    BounceSummaryState.objects.filter(subuser_id__in=list(subuser_ids)).delete()
+
+
 def _insert_grouped(model: type[Model], grouped: QuerySet, columns: dict[str, str]) -> None:
     """Insert the rows of a grouped values() query into `model`'s table in the database itself
     (INSERT ... SELECT): `columns` maps each field to the query's name for it. Brought into
