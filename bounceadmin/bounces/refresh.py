@@ -160,16 +160,17 @@ class SubuserRefresh:
         self.subuser, self.full, self.client = subuser, full, client
         self.requests = 0
         self.failure: BaseException | None = None
-        self.run = run = RefreshRun.objects.create(
-            subuser=subuser,
-            kind=RefreshRun.Kind.FULL if full else RefreshRun.Kind.INCREMENTAL,
-            started_at=timezone.now(),
-        )
-        Subuser.objects.filter(pk=subuser.pk).update(last_refresh=run, refresh_queued_at=None)
-        audit_record(
-            AuditEvent.Action.REFRESH_STARTED, subuser=subuser.username,
-            details={"kind": run.kind, "run": run.pk}, key=f"refresh:{run.pk}:started",
-        )  # fmt: skip
+        with transaction.atomic():  # one commit, not three
+            self.run = run = RefreshRun.objects.create(
+                subuser=subuser,
+                kind=RefreshRun.Kind.FULL if full else RefreshRun.Kind.INCREMENTAL,
+                started_at=timezone.now(),
+            )
+            Subuser.objects.filter(pk=subuser.pk).update(last_refresh=run, refresh_queued_at=None)
+            audit_record(
+                AuditEvent.Action.REFRESH_STARTED, subuser=subuser.username,
+                details={"kind": run.kind, "run": run.pk}, key=f"refresh:{run.pk}:started",
+            )  # fmt: skip
         try:
             self.upstream = Upstream(
                 rows={},
@@ -221,7 +222,8 @@ class SubuserRefresh:
         """Record the run, ok or failed (then nothing was written), and free the lease."""
         run = self.run
         try:
-            _finish(run, self.requests, error=_describe(self.failure) if self.failure else "")
+            with transaction.atomic():  # one commit, not three
+                _finish(run, self.requests, error=_describe(self.failure) if self.failure else "")
         finally:
             self.lease.release()
         if self.failure:

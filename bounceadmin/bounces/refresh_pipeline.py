@@ -187,6 +187,7 @@ def _write_group(
     except DatabaseError as exc:  # nothing of the group was written
         for refresh in group:
             refresh.failure = refresh.failure or exc
-    finished = [(refresh.subuser, refresh.finish()) for refresh in group]
+    with transaction.atomic():  # the group's runs recorded in one commit
+        finished = [(refresh.subuser, refresh.finish()) for refresh in group]
     group.clear()  # recorded: nothing left for the caller to mark as interrupted
     yield from finished
