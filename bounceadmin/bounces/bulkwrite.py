@@ -94,7 +94,11 @@ def bounces_insert(rows: Sequence[tuple]) -> None:
     columns = ", ".join(_column(f) for f in INSERT_FIELDS)
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+            # The driver's cursor: its errors become Django's (IntegrityError, ...) here too.
+            with (
+                connection.wrap_database_errors,
+                cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy,
+            ):
                 for row in rows:
                     copy.write_row(row)
             return
