@@ -24,15 +24,23 @@ def bounce_summaries_rebuild(*, subuser_id: int) -> None:
     bounce_summaries_rebuild_many([subuser_id])
 
 
-@transaction.atomic
 def bounce_summaries_rebuild_many(subuser_ids: Iterable[int]) -> None:
     """Replace the summaries of these subusers with counts of their bounces as they are now: two
     grouped queries for all of them (the refresh pipeline rebuilds a whole group at once)."""
+    subuser_ids = list(subuser_ids)
+    # Nothing to do starts no transaction: on SQLite that would take the write lock, on every
+    # view of the overview.
+    if subuser_ids:
+        _rebuild(subuser_ids)
+
+
+@transaction.atomic
+def _rebuild(subuser_ids: list[int]) -> None:
     # One rebuild of a subuser at a time (PostgreSQL; SQLite writes one at a time anyway): two
     # concurrent delete-then-insert would collide on the unique constraints.
     ids = list(
         Subuser.objects.select_for_update()
-        .filter(pk__in=list(subuser_ids))
+        .filter(pk__in=subuser_ids)
         .order_by("pk")
         .values_list("pk", flat=True)
     )
