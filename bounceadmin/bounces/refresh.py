@@ -24,6 +24,7 @@ from django.utils import timezone
 
 from bounceadmin.audit.models import AuditEvent
 from bounceadmin.audit.services import audit_record
+from bounceadmin.csvstream import raw_chunks
 from bounceadmin.prefetch import prefetched
 from bounceadmin.sendgrid import SendGridClient, SendGridError, UpstreamBounce, get_client
 
@@ -418,8 +419,12 @@ def _change(row: Cached, kind: str, now: datetime, run: RefreshRun) -> BounceCha
 
 def _existing(subuser: Subuser, emails: list[str] | None) -> dict[str, Cached]:
     """The subuser's cached rows by email: all of them, or those of `emails`."""
-    qs = Bounce.objects.filter(subuser=subuser).values_list(*Cached._fields)
+    qs = Bounce.objects.filter(subuser=subuser).order_by().values_list(*Cached._fields)
     if emails is None:
+        if connection.vendor == "postgresql":
+            # Plain tuples through psycopg's own timestamp loader, in C: Django's, in Python,
+            # was half of a no-change full refresh of a million rows.
+            return {row[1]: Cached(*row) for chunk in raw_chunks(qs, 5000) for row in chunk}
         return {row[1]: Cached(*row) for row in qs.iterator(chunk_size=5000)}
     found: dict[str, Cached] = {}
     for chunk in _chunks(emails):
