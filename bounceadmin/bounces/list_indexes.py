@@ -52,7 +52,7 @@ def list_indexes_missing() -> list[str]:
 def list_indexes_ensure() -> list[str]:
     """Build the list indexes that are missing; returns their names."""
     missing = list_indexes_missing()
-    if missing and connection.in_atomic_block:
+    if missing and connection.in_atomic_block and connection.vendor == "postgresql":
         # PostgreSQL refuses to index a table with foreign-key checks still deferred in the
         # same transaction: run them now.
         connection.check_constraints()
@@ -68,18 +68,17 @@ def list_indexes_ensure() -> list[str]:
 
 
 @contextmanager
-def list_indexes_deferred_if_empty() -> Iterator[bool]:
-    """Within: the list indexes are dropped if the bounce cache is empty (yields whether they
-    were). After, however it ends: every list index exists."""
+def list_indexes_deferred_if_empty() -> Iterator[None]:
+    """Within: the list indexes are dropped if the bounce cache is empty. After, however it
+    ends: every list index exists."""
     list_indexes_ensure()
-    empty = not Bounce.objects.exists()
-    if empty:
+    if not Bounce.objects.exists():
         quote = connection.ops.quote_name
         with connection.cursor() as cursor:
             for name in list_index_sql():
                 cursor.execute(f"DROP INDEX IF EXISTS {quote(name)}")
     try:
-        yield empty
+        yield
     finally:
         list_indexes_ensure()
 

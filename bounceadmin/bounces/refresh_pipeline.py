@@ -28,7 +28,7 @@ from .refresh import (
     RefreshAlreadyRunning,
     SubuserRefresh,
 )
-from .summaries import bounce_summaries_forget, bounce_summaries_rebuild_many
+from .summaries import bounce_summaries_rebuild_many
 
 # Subusers whose refreshes begin ahead of the one being written, the entries that may wait in
 # memory to be written, and the most written in one transaction.
@@ -53,33 +53,17 @@ def bounces_refresh_each(
     - Memory stays bounded: refreshes begin ahead only while fewer than AHEAD_ROWS entries wait
       to be written, and a group holds at most GROUP_ROWS.
     - The first load of an empty cache runs without the list indexes and builds them at the
-      end (see `list_indexes`); then it counts the overview's summaries, once.
+      end (see `list_indexes`).
     - Texts to classify go to a worker process (see `derivation`).
     """
     pending = iter(subusers)
     deriver = Deriver(worker=True)
-    # The first load marks its subusers' summaries stale as it writes them (the overview
-    # recounts a stale one if viewed meanwhile) and counts them once at its end, over the
-    # indexed table: half what they cost group by group.
-    first_load: list[int] | None = None
-    try:
-        with (
-            list_indexes_deferred_if_empty() as deferred,
-            closing(deriver),
-            ThreadPoolExecutor(max_workers=1, thread_name_prefix="refresh-download") as pool,
-        ):
-            first_load = [] if deferred else None
-            yield from _pipeline(
-                pending,
-                full=full,
-                client=client,
-                pool=pool,
-                deriver=deriver,
-                summarise_later=first_load,
-            )
-    finally:
-        if first_load:
-            bounce_summaries_rebuild_many(first_load)
+    with (
+        list_indexes_deferred_if_empty(),
+        closing(deriver),
+        ThreadPoolExecutor(max_workers=1, thread_name_prefix="refresh-download") as pool,
+    ):
+        yield from _pipeline(pending, full=full, client=client, pool=pool, deriver=deriver)
 
 
 def _pipeline(
@@ -89,7 +73,6 @@ def _pipeline(
     client: SendGridClient,
     pool: ThreadPoolExecutor,
     deriver: Deriver,
-    summarise_later: list[int] | None,
 ) -> Iterator[tuple[Subuser, RefreshRun | RefreshAlreadyRunning]]:
     downloading: deque[tuple[SubuserRefresh, Future]] = deque()
     downloaded: list[SubuserRefresh] = []
@@ -112,8 +95,8 @@ def _pipeline(
             downloaded.append(_downloaded(*downloading.popleft(), queued=downloading))
             # Write now if the next download would keep us waiting, or the group is big.
             if not (downloading and downloading[0][1].done()) or _rows(downloaded) >= GROUP_ROWS:
-                yield from _write_group(downloaded, summarise_later)
-        yield from _write_group(downloaded, summarise_later)
+                yield from _write_group(downloaded)
+        yield from _write_group(downloaded)
     finally:
         # Stopped early: what was begun and not written is recorded as not written.
         for _, download in downloading:
@@ -159,12 +142,9 @@ def _downloaded(
             raise
 
 
-def _write_group(
-    group: list[SubuserRefresh], summarise_later: list[int] | None
-) -> Iterator[tuple[Subuser, RefreshRun]]:
+def _write_group(group: list[SubuserRefresh]) -> Iterator[tuple[Subuser, RefreshRun]]:
     """Write the downloaded refreshes in one transaction, one savepoint each, and rebuild the
-    summaries of those that changed together (or, given `summarise_later`, mark them stale and
-    add them to it); then record them."""
+    summaries of those that changed together; then record them."""
     if not group:
         return
     try:
@@ -178,12 +158,7 @@ def _write_group(
                                 changed.append(refresh.subuser.pk)
                     except (LockLost, DatabaseError) as exc:
                         refresh.failure = exc
-            if summarise_later is None:
-                bounce_summaries_rebuild_many(changed)
-            else:
-                bounce_summaries_forget(changed)
-        if summarise_later is not None:
-            summarise_later.extend(changed)
+            bounce_summaries_rebuild_many(changed)
     except DatabaseError as exc:  # nothing of the group was written
         for refresh in group:
             refresh.failure = refresh.failure or exc

@@ -13,6 +13,7 @@ from collections.abc import Iterable
 
 from django.db import connection, transaction
 from django.db.models import Count, Max, Min, Model, QuerySet
+from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from .localday import LocalDay
@@ -46,13 +47,9 @@ def _rebuild(subuser_ids: list[int]) -> None:
     )
     if not ids:
         return
-    zone = timezone.get_current_timezone()
     bounces = Bounce.objects.filter(subuser_id__in=ids).order_by()
-    span = bounces.aggregate(earliest=Min("created"), latest=Max("created"))
-    if span["earliest"] is None:  # no bounces: nothing to count
-        span = dict.fromkeys(span, timezone.now())
     days = (
-        bounces.annotate(day=LocalDay("created", zone=zone, **span))
+        bounces.annotate(day=_local_day(bounces))
         .values("subuser_id", "day", "type")
         .annotate(n=Count("id"))
     )
@@ -82,10 +79,16 @@ def _rebuild(subuser_ids: list[int]) -> None:
     )
 
 
-def bounce_summaries_forget(subuser_ids: Iterable[int]) -> None:
-    """Mark these subusers' summaries as out of date: the overview recounts them before it
-    reads them (as for a subuser never counted), or a later rebuild does."""
-    BounceSummaryState.objects.filter(subuser_id__in=list(subuser_ids)).delete()
+def _local_day(bounces: QuerySet) -> TruncDate:
+    """The local day of each bounce's creation. On SQLite LocalDay needs the span of the rows
+    (one more query); elsewhere the database converts time zones itself."""
+    zone = timezone.get_current_timezone()
+    if connection.vendor != "sqlite":
+        return TruncDate("created", tzinfo=zone)
+    span = bounces.aggregate(earliest=Min("created"), latest=Max("created"))
+    if span["earliest"] is None:  # no bounces: nothing to count
+        span = dict.fromkeys(span, timezone.now())
+    return LocalDay("created", zone=zone, **span)
 
 
 def _insert_grouped(model: type[Model], grouped: QuerySet, columns: dict[str, str]) -> None:
