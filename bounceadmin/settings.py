@@ -9,6 +9,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
 from celery.schedules import crontab
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -136,6 +137,10 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_VERBOSE = False
+# The address throttling keys on, and the audit records: the real client's behind the proxies.
+# Failed logins recorded in the audit log per address and hour; beyond, only every power of ten.
+LOGIN_FAILURE_AUDIT_PER_HOUR = env.int("LOGIN_FAILURE_AUDIT_PER_HOUR", default=20)
+AXES_CLIENT_IP_CALLABLE = "bounceadmin.accounts.client_address.client_address"
 
 # --- I18N / time --------------------------------------------------------------------------------
 LANGUAGE_CODE = "en-us"
@@ -161,6 +166,10 @@ WHITENOISE_AUTOREFRESH = DEBUG
 
 # --- HTTPS behind a proxy -----------------------------------------------------------------------
 BEHIND_HTTPS = env.bool("BEHIND_HTTPS", default=False)
+# Proxies in front of the app, each appending to X-Forwarded-For (read only with BEHIND_HTTPS).
+PROXY_COUNT = env.int("PROXY_COUNT", default=1)
+if PROXY_COUNT < 1:
+    raise ImproperlyConfigured("PROXY_COUNT must be 1 or more (the proxies in front).")
 if BEHIND_HTTPS:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_SSL_REDIRECT = True
@@ -172,8 +181,6 @@ if BEHIND_HTTPS:
     SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=True)
     if not SECURE_HSTS_PRELOAD:
         SILENCED_SYSTEM_CHECKS = ["security.W021"]  # preload declined on purpose
-    AXES_IPWARE_PROXY_COUNT = env.int("PROXY_COUNT", default=1)
-    AXES_IPWARE_META_PRECEDENCE_ORDER = ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"]
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SESSION_COOKIE_HTTPONLY = True
 # Everything the pages use ships from this origin; nothing inline, nothing from elsewhere.

@@ -6,6 +6,8 @@ from collections.abc import Iterable
 
 from django.db import IntegrityError, transaction
 
+from bounceadmin.accounts.client_address import client_address
+
 from .context import current_request
 from .models import AuditEvent
 
@@ -39,7 +41,7 @@ def audit_record(
         subuser=subuser,
         addresses=addresses,
         details=details,
-        source_ip=client_ip(request),
+        source_ip=client_address(request),
         deletion_request_id=deletion_request_id,
         key=key,
     )
@@ -52,16 +54,3 @@ def audit_record(
     except IntegrityError:
         return None  # already recorded
     return event
-
-
-def client_ip(request) -> str | None:
-    if request is None:
-        return None
-    # REMOTE_ADDR is the proxy behind BEHIND_HTTPS; the proxy must set X-Forwarded-For.
-    from django.conf import settings
-
-    if getattr(settings, "BEHIND_HTTPS", False):
-        forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
-        if forwarded:
-            return forwarded.split(",")[-1].strip() or None
-    return request.META.get("REMOTE_ADDR") or None

@@ -3,6 +3,7 @@
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
 from django.dispatch import receiver
 
+from .login_failures import login_failure_record
 from .models import AuditEvent
 from .services import audit_record
 
@@ -20,5 +21,4 @@ def _logged_out(sender, request, user, **kwargs):
 
 @receiver(user_login_failed)
 def _login_failed(sender, credentials, request=None, **kwargs):
-    username = str(credentials.get("username", ""))[:150]
-    audit_record(AuditEvent.Action.LOGIN_FAILED, details={"username": username}, request=request)
+    login_failure_record(request=request, username=str(credentials.get("username", "")))

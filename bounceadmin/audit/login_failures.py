@@ -1,0 +1,59 @@
+"""Failed logins into the audit log, bounded.
+
+Every failure is an event until an address has failed LOGIN_FAILURE_AUDIT_PER_HOUR times within
+the hour; after that only each power of ten (100th, 1000th, ...) is, with the count so far. The
+same holds for all addresses together (ten times the limit), so a spray of guesses from many
+addresses cannot grow the append-only log without bound either. The counts live in the shared
+cache; if it is lost, counting starts again, which only records a little more.
+"""
+
+from __future__ import annotations
+
+import time
+
+from django.conf import settings
+from django.core.cache import cache
+
+from bounceadmin.accounts.client_address import client_address
+
+from .models import AuditEvent
+from .services import audit_record
+
+_WINDOW = 3600
+
+
+def login_failure_record(*, request, username: str) -> AuditEvent | None:
+    """Record one failed login, or only count it once its address (or everyone) is past the
+    limit this hour. Returns the event, or None when only counted."""
+    address = client_address(request)
+    hour = int(time.time()) // _WINDOW
+    limit = settings.LOGIN_FAILURE_AUDIT_PER_HOUR
+    from_address = _count(f"audit:login-failed:{hour}:{address or '-'}")
+    overall = _count(f"audit:login-failed:{hour}:*")
+    if not (_recorded(from_address, limit) and _recorded(overall, limit * 10)):
+        return None
+    details = {"username": username[:150], "failures_from_address_this_hour": from_address}
+    if from_address >= limit:
+        details["note"] = (
+            f"more than {limit} failures from this address this hour: only every power of ten"
+            " is recorded"
+        )
+    return audit_record(AuditEvent.Action.LOGIN_FAILED, details=details, request=request)
+
+
+def _recorded(count: int, limit: int) -> bool:
+    """The first `limit`, then the 100th, 1000th, ..."""
+    if count <= limit:
+        return True
+    while count % 10 == 0:
+        count //= 10
+    return count == 1
+
+
+def _count(key: str) -> int:
+    cache.add(key, 0, timeout=_WINDOW * 2)
+    try:
+        return cache.incr(key)
+    except ValueError:  # expired between add and incr
+        cache.add(key, 1, timeout=_WINDOW * 2)
+        return 1
