@@ -1,10 +1,18 @@
 import pytest
+from django.core.cache import cache
 
 from bounceadmin.sendgrid import SendGridClient
 
 from .workers import purge_broker, start_worker, stop_worker, worker_env
 
 pytest_plugins = ["tests.sandbox_fixtures", "tests.browser"]
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Each test starts with an empty shared cache: no rate-gate pause or failed-login count of
+    the hour left by another test."""
+    cache.clear()
 
 
 class SleepRecorder:

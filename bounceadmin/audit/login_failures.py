@@ -32,12 +32,11 @@ def login_failure_record(*, request, username: str) -> AuditEvent | None:
     overall = _count(f"audit:login-failed:{hour}:*")
     if not (_recorded(from_address, limit) and _recorded(overall, limit * 10)):
         return None
-    details = {"username": username[:150], "failures_from_address_this_hour": from_address}
-    if from_address >= limit:
-        details["note"] = (
-            f"more than {limit} failures from this address this hour: only every power of ten"
-            " is recorded"
-        )
+    details: dict = {"username": username[:150]}
+    if from_address > limit or overall > limit * 10:
+        details["failures_from_address_this_hour"] = from_address
+        details["failures_this_hour"] = overall
+        details["note"] = "past the hour's limit: only every power of ten is recorded"
     return audit_record(AuditEvent.Action.LOGIN_FAILED, details=details, request=request)
 
 

@@ -219,6 +219,12 @@ class RefreshRun(models.Model):
     reappeared = models.PositiveIntegerField(default=0)
     outcome = models.CharField(max_length=16, choices=Outcome.choices, default=Outcome.RUNNING)
     error = models.TextField(blank=True)
+    # Upstream entries stored other than as sent (e.g. NUL removed from a reason), and entries
+    # that could not be stored at all (e.g. an address of 5,000 characters): counts, and the
+    # first notes ({"entry", "what", "set_aside"}) for the pages.
+    adjusted = models.PositiveIntegerField(default=0)
+    set_aside = models.PositiveIntegerField(default=0)
+    adjustments = models.JSONField(default=list, blank=True)
 
     class Meta:
         ordering = ["-started_at", "-id"]

@@ -26,7 +26,13 @@ from bounceadmin.audit.models import AuditEvent
 from bounceadmin.audit.services import audit_record
 from bounceadmin.csvstream import raw_chunks
 from bounceadmin.prefetch import prefetched
-from bounceadmin.sendgrid import SendGridClient, SendGridError, UpstreamBounce, get_client
+from bounceadmin.sendgrid import (
+    Adjustment,
+    SendGridClient,
+    SendGridError,
+    UpstreamBounce,
+    get_client,
+)
 
 from .bulkwrite import (
     bounces_insert,
@@ -55,6 +61,7 @@ PAGE_OVERLAP = 10
 # refresh, which writes nothing, rather than let a torn listing decide what was removed.
 MAX_LISTINGS = 3
 _IN_CHUNK = 500
+RUN_ADJUSTMENTS_KEPT = 100
 INTERRUPTED = "Interrupted: the refresh was stopped before it was written. Nothing was written."
 
 
@@ -94,6 +101,8 @@ class Upstream:
     deriver: Deriver = field(default_factory=Deriver)
     submitted: list[tuple[list[Key], Future]] = field(default_factory=list)
     asked: set[Key] = field(default_factory=set)
+    # Entries the client adjusted or set aside, once each however often they were listed.
+    adjustments: dict[Adjustment, None] = field(default_factory=dict)
     pages: int = 0
     listings: int = 0
 
@@ -281,11 +290,12 @@ def _list_once(refresh: SubuserRefresh, keep_alive: Callable[[], None]) -> bool:
         upstream.pages += 1
         # The page re-reads the end of the one before; if the previous last entry is not on it,
         # the offsets moved by more than the overlap and entries in between may be skipped.
-        if last is not None and all(b.email != last for b in page):
+        if last is not None and not page.has_email(last):
             joined = False
         _merge(upstream.rows, page)
         upstream.derive_changed(page)
-        last = page[-1].email if page else None
+        upstream.adjustments.update(dict.fromkeys(page.adjustments))
+        last = page.last_email
     return joined
 
 
@@ -388,6 +398,7 @@ def _reconcile(subuser: Subuser, upstream: Upstream, *, full: bool, run: Refresh
     bounces_insert(new)
     BounceChange.objects.bulk_create(history, batch_size=_insert_batch())
     run.pages = upstream.pages
+    run_adjustments_note(run, list(upstream.adjustments))
     run.fetched = len(upstream.rows)
     run.created = len(new)
     run.updated = len(changed)
@@ -440,16 +451,28 @@ def _finish(run: RefreshRun, requests: int, *, error: str = "") -> None:
     if error:
         # Nothing of the failed attempt was written: report the counts as zero.
         run.fetched = run.created = run.updated = run.removed = run.reappeared = 0
+        run_adjustments_note(run, [])
     run.save()
     if not error:
         Subuser.objects.filter(pk=run.subuser_id).update(last_success_at=run.finished_at)
+    details = {"kind": run.kind, "run": run.pk, "fetched": run.fetched, "created": run.created,
+               "updated": run.updated, "removed": run.removed, "error": error}  # fmt: skip
+    if run.adjusted or run.set_aside:
+        details.update(adjusted=run.adjusted, set_aside=run.set_aside)
     audit_record(
         AuditEvent.Action.REFRESH_FAILED if error else AuditEvent.Action.REFRESH_FINISHED,
         subuser=run.subuser.username,
-        details={"kind": run.kind, "run": run.pk, "fetched": run.fetched, "created": run.created,
-                 "updated": run.updated, "removed": run.removed, "error": error},
+        details=details,
         key=f"refresh:{run.pk}:finished",
-    )  # fmt: skip
+    )
+
+
+def run_adjustments_note(run: RefreshRun, adjustments: list[Adjustment]) -> None:
+    """What the run stored other than as sent, or set aside: counts of entries, and the first
+    RUN_ADJUSTMENTS_KEPT notes to show."""
+    run.adjusted = len({a.entry for a in adjustments if not a.set_aside})
+    run.set_aside = len({a.entry for a in adjustments if a.set_aside})
+    run.adjustments = [a._asdict() for a in adjustments[:RUN_ADJUSTMENTS_KEPT]]
 
 
 def _describe(exc: BaseException) -> str:

@@ -2,10 +2,12 @@
 
 from django.conf import settings
 
-from .client import SendGridClient, UpstreamBounce, UpstreamSubuser
+from .client import SendGridClient, UpstreamSubuser
+from .entries import Adjustment, BouncePage, UpstreamBounce
 from .errors import SendGridError
 
-__all__ = ["SendGridClient", "SendGridError", "UpstreamBounce", "UpstreamSubuser", "get_client"]
+__all__ = ["Adjustment", "BouncePage", "SendGridClient", "SendGridError", "UpstreamBounce",
+           "UpstreamSubuser", "get_client"]  # fmt: skip
 
 
 def get_client() -> SendGridClient:

@@ -13,12 +13,13 @@ import random
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any, NamedTuple, Protocol
+from typing import Any, Protocol
 from urllib.parse import quote
 
 import requests
 from requests.adapters import HTTPAdapter
 
+from .entries import BouncePage, UpstreamBounce, parse_bounces
 from .errors import (
     AuthError,
     BadRequest,
@@ -38,16 +39,6 @@ DELETE_BATCH_SIZE = 500
 # reset". Values below this are read as a delta.
 _EPOCH_THRESHOLD = 1_000_000_000
 _ERROR_TEXT_LIMIT = 200
-
-
-class UpstreamBounce(NamedTuple):
-    """One entry of a bounce list. A named tuple: a refresh makes a million of them, and a
-    frozen dataclass costs four times as much to make."""
-
-    email: str
-    status: str
-    reason: str
-    created: float  # Unix seconds; SendGrid declares it a number, not an integer
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,8 +116,9 @@ class SendGridClient:
         email: str | None = None,
         page_size: int = PAGE_SIZE,
         overlap: int = 0,
-    ) -> Iterator[list[UpstreamBounce]]:
-        """Yield the subuser's bounce list page by page, until a short page.
+    ) -> Iterator[BouncePage]:
+        """Yield the subuser's bounce list page by page, until a short page. Entries that
+        cannot be stored as sent are adjusted or set aside, and reported with their page.
 
         With `overlap`, each page starts that many entries before the previous one ended, so the
         caller can check that consecutive pages join up (the list did not shift in between).
@@ -145,7 +137,7 @@ class SendGridClient:
             data = self._json("GET", "/v3/suppression/bounces", subuser=subuser, params=params)
             page = _parse_bounces(data, subuser)
             yield page
-            if len(page) < page_size:
+            if page.received < page_size:
                 return
             offset += page_size - overlap
 
@@ -352,24 +344,10 @@ def _reset_wait(value: str | None, now: float | None = None) -> float:
     return max(0.0, reset) + 0.1  # a little past the boundary, so the new window has begun
 
 
-def _parse_bounces(data: Any, subuser: str) -> list[UpstreamBounce]:
+def _parse_bounces(data: Any, subuser: str) -> BouncePage:
     if not isinstance(data, list):
         raise BadResponse(f"bounce list for subuser {subuser!r}: expected a JSON array")
-    try:
-        return [
-            UpstreamBounce(
-                str(item["email"]).strip().lower(),
-                str(item.get("status") or ""),
-                str(item.get("reason") or ""),
-                float(item["created"]),
-            )
-            for item in data
-        ]
-    except (KeyError, TypeError, ValueError) as exc:
-        raise BadResponse(
-            f"bounce list for subuser {subuser!r}: malformed item ({type(exc).__name__})",
-            subuser=subuser,
-        ) from None
+    return parse_bounces(data)
 
 
 def _path(email: str) -> str:
