@@ -1,5 +1,6 @@
-"""The bounce list table. Every text cell is escaped by Django; reasons are shortened here and
-shown whole on the detail page."""
+"""The bounce list table. Every text cell is escaped by Django, addresses and reasons with their
+hidden characters shown (templatetags/untrusted.py); reasons are shortened here and shown whole on
+the detail page."""
 
 import django_tables2 as tables
 from django.template.defaultfilters import truncatechars
@@ -10,6 +11,7 @@ from django.utils.timezone import localtime
 from bounceadmin.tablerows import FastBodyMixin
 
 from .models import Bounce
+from .templatetags.untrusted import visible, visible_text
 
 REASON_PREVIEW = 100
 REPEAT = "Bounced again after we removed it"
@@ -53,7 +55,7 @@ class BounceTable(FastBodyMixin, tables.Table):
         empty_text = "No bounces match these filters."
 
     def render_email(self, value, record):
-        link = format_html('<a href="{}">{}</a>', record.get_absolute_url(), value)
+        link = format_html('<a href="{}">{}</a>', record.get_absolute_url(), visible(value))
         if record.repeat_of_id:
             return format_html('{} <span class="badge warn" title="{}">repeat</span>', link, REPEAT)
         return link
@@ -63,7 +65,9 @@ class BounceTable(FastBodyMixin, tables.Table):
 
     def render_reason(self, value):
         if len(value) <= REASON_PREVIEW:
-            return value
+            return visible(value)
         return format_html(
-            '<span title="{}">{}</span>', value[:1000], truncatechars(value, REASON_PREVIEW)
+            '<span title="{}">{}</span>',
+            visible_text(value[:1000]),
+            visible(truncatechars(value, REASON_PREVIEW)),
         )

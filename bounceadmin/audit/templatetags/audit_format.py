@@ -1,7 +1,7 @@
 """How an event's addresses and details are shown, in the log's table and in the partial.
 
 Both are untrusted text (addresses come from upstream, a failed login's username from anyone):
-everything goes through format_html, which escapes.
+everything is escaped, with hidden characters shown (bounces/templatetags/untrusted.py).
 """
 
 from __future__ import annotations
@@ -11,6 +11,8 @@ import json
 from django import template
 from django.template.defaultfilters import truncatechars
 from django.utils.html import format_html
+
+from bounceadmin.bounces.templatetags.untrusted import visible, visible_text
 
 register = template.Library()
 
@@ -50,8 +52,8 @@ def audit_addresses(event):
     addresses = event.addresses if isinstance(event.addresses, list) else []
     if len(addresses) > ADDRESSES_SHOWN:
         title = truncatechars(" ".join(str(a) for a in addresses), TITLE_LIMIT)
-        return format_html('<span title="{}">{}</span>', title, text)
-    return format_html("{}", text)
+        return format_html('<span title="{}">{}</span>', visible_text(title), visible(text))
+    return visible(text)
 
 
 @register.filter
@@ -62,10 +64,10 @@ def audit_details(details):
     if len(text) > DETAILS_PREVIEW:
         return format_html(
             '<span title="{}">{}</span>',
-            truncatechars(text, TITLE_LIMIT),
-            truncatechars(text, DETAILS_PREVIEW),
+            visible_text(truncatechars(text, TITLE_LIMIT)),
+            visible(truncatechars(text, DETAILS_PREVIEW)),
         )
-    return format_html("{}", text)
+    return visible(text)
 
 
 @register.filter
