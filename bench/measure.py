@@ -31,7 +31,7 @@ from django.utils import timezone  # noqa: E402
 
 from bench import bare_minimum  # noqa: E402
 from bounceadmin.bounces.models import Bounce, RefreshRun, Subuser  # noqa: E402
-from bounceadmin.bounces.refresh_pipeline import bounces_refresh_each  # noqa: E402
+from bounceadmin.bounces.refresh import bounces_refresh_each  # noqa: E402
 from bounceadmin.bounces.subusers import subusers_sync  # noqa: E402
 from bounceadmin.sendgrid import get_client  # noqa: E402
 

@@ -11,7 +11,7 @@ from django.utils import timezone
 from bounceadmin.accounts.models import Operator
 from bounceadmin.bounces.classification import bounce_type, classify
 from bounceadmin.bounces.models import Bounce, Subuser
-from bounceadmin.bounces.summaries import bounce_summaries_rebuild
+from bounceadmin.bounces.refresh.summaries import bounce_summaries_rebuild
 
 
 def make_subuser(username: str = "acme", **fields) -> Subuser:

@@ -7,13 +7,13 @@ import pytest
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from bounceadmin.bounces.bulkwrite import (
+from bounceadmin.bounces.models import Bounce
+from bounceadmin.bounces.refresh.bulkwrite import (
     INSERT_FIELDS,
     bounces_insert,
     datetime_to_db,
     epoch_to_db,
 )
-from bounceadmin.bounces.models import Bounce
 
 from .factories import make_subuser
 

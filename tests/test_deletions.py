@@ -4,9 +4,9 @@ import pytest
 from django.db.models import Count
 
 from bounceadmin.audit.models import AuditEvent
-from bounceadmin.bounces.locks import SubuserLease
 from bounceadmin.bounces.models import Bounce, Subuser
 from bounceadmin.bounces.refresh import bounces_refresh
+from bounceadmin.bounces.refresh.locks import SubuserLease
 from bounceadmin.bounces.subusers import subusers_sync
 from bounceadmin.deletions import services
 from bounceadmin.deletions.models import DeletionItem, DeletionRequest

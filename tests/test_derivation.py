@@ -4,11 +4,11 @@ import random
 
 import pytest
 
-from bounceadmin.bounces import derivation
-from bounceadmin.bounces.derivation import Deriver, derive
 from bounceadmin.bounces.models import Bounce, Subuser
-from bounceadmin.bounces.refresh import Upstream
-from bounceadmin.bounces.refresh_pipeline import bounces_refresh_each
+from bounceadmin.bounces.refresh import derivation
+from bounceadmin.bounces.refresh.derivation import Deriver, derive
+from bounceadmin.bounces.refresh.listing import Upstream
+from bounceadmin.bounces.refresh.pipeline import bounces_refresh_each
 from bounceadmin.bounces.subusers import subusers_sync
 from bounceadmin.sendgrid import UpstreamBounce
 

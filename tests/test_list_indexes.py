@@ -4,9 +4,9 @@ import pytest
 from django.core.management import call_command
 from django.db import connection
 
-from bounceadmin.bounces.list_indexes import list_index_sql, list_indexes_missing
 from bounceadmin.bounces.models import Bounce, Subuser
-from bounceadmin.bounces.refresh_pipeline import bounces_refresh_each
+from bounceadmin.bounces.refresh.list_indexes import list_index_sql, list_indexes_missing
+from bounceadmin.bounces.refresh.pipeline import bounces_refresh_each
 from bounceadmin.bounces.subusers import subusers_sync
 from tests.test_refresh import row
 from tests.test_summaries import assert_summaries_exact

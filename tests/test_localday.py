@@ -7,8 +7,8 @@ import pytest
 from django.db.models import Max, Min
 from django.utils import timezone
 
-from bounceadmin.bounces.localday import LocalDay, offsets_between
 from bounceadmin.bounces.models import Bounce
+from bounceadmin.bounces.refresh.localday import LocalDay, offsets_between
 
 from .factories import make_subuser
 

@@ -6,7 +6,7 @@ import threading
 
 import pytest
 
-from bounceadmin.prefetch import prefetched
+from bounceadmin.bounces.refresh.prefetch import prefetched
 
 
 def test_yields_everything_in_order_and_fetches_one_ahead():

@@ -5,9 +5,9 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.utils import timezone
 
-from bounceadmin.bounces.locks import SubuserLease
 from bounceadmin.bounces.models import Bounce, BounceChange, RefreshRun, Subuser
 from bounceadmin.bounces.refresh import RefreshAlreadyRunning, bounces_refresh
+from bounceadmin.bounces.refresh.locks import SubuserLease
 from bounceadmin.bounces.subusers import subusers_sync
 from bounceadmin.sendgrid import BouncePage
 

@@ -4,12 +4,11 @@ import pytest
 from django.db import DatabaseError
 from django.db.models import Sum
 
-from bounceadmin.bounces import refresh as refresh_module
-from bounceadmin.bounces import refresh_pipeline
-from bounceadmin.bounces.locks import SubuserLease
 from bounceadmin.bounces.models import Bounce, BounceActiveCount, RefreshRun, Subuser
-from bounceadmin.bounces.refresh import RefreshAlreadyRunning
-from bounceadmin.bounces.refresh_pipeline import bounces_refresh_each
+from bounceadmin.bounces.refresh import RefreshAlreadyRunning, pipeline
+from bounceadmin.bounces.refresh import subuser as subuser_module
+from bounceadmin.bounces.refresh.locks import SubuserLease
+from bounceadmin.bounces.refresh.pipeline import bounces_refresh_each
 from bounceadmin.bounces.subusers import subusers_sync
 from tests.test_refresh import assert_cache_equals_upstream, row
 
@@ -76,7 +75,7 @@ def test_a_subuser_refreshing_elsewhere_is_skipped(upstream, four, sg):
 
 
 def test_subusers_are_written_together_each_in_a_savepoint(upstream, four, sg, monkeypatch):
-    real = refresh_module._reconcile
+    real = subuser_module.reconcile
 
     def failing_for_beta(subuser, *args, **kwargs):
         changed = real(subuser, *args, **kwargs)  # beta's: written, then undone (savepoint)
@@ -84,7 +83,7 @@ def test_subusers_are_written_together_each_in_a_savepoint(upstream, four, sg, m
             raise DatabaseError("disk I/O error")
         return changed
 
-    monkeypatch.setattr(refresh_module, "_reconcile", failing_for_beta)
+    monkeypatch.setattr(subuser_module, "reconcile", failing_for_beta)
 
     runs = {sub.username: run for sub, run in bounces_refresh_each(four, full=True, client=sg)}
 
@@ -107,7 +106,7 @@ def test_subusers_are_written_together_each_in_a_savepoint(upstream, four, sg, m
 def test_stopping_early_writes_nothing_of_the_refreshes_begun_ahead(
     upstream, four, sg, monkeypatch
 ):
-    monkeypatch.setattr(refresh_pipeline, "GROUP_ROWS", 1)  # write each subuser on its own
+    monkeypatch.setattr(pipeline, "GROUP_ROWS", 1)  # write each subuser on its own
     each = bounces_refresh_each(four, full=True, client=sg)
     first_sub, first_run = next(each)
     each.close()

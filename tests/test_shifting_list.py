@@ -12,7 +12,8 @@ from __future__ import annotations
 import pytest
 
 from bounceadmin.bounces.models import Bounce, BounceChange, RefreshRun, Subuser
-from bounceadmin.bounces.refresh import CONFIRM_ONE_BY_ONE_MAX, bounces_refresh
+from bounceadmin.bounces.refresh import bounces_refresh
+from bounceadmin.bounces.refresh.listing import CONFIRM_ONE_BY_ONE_MAX
 from bounceadmin.bounces.subusers import subusers_sync
 
 pytestmark = pytest.mark.django_db

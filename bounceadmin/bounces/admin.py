@@ -4,7 +4,7 @@ from django.db import transaction
 from bounceadmin.accounts.scoping import visible_subuser_ids
 
 from .models import Bounce, BounceChange, RefreshRun, Subuser
-from .summaries import bounce_summaries_rebuild
+from .refresh.summaries import bounce_summaries_rebuild
 
 
 class ScopedAdmin(admin.ModelAdmin):

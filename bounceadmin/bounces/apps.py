@@ -8,6 +8,6 @@ class BouncesConfig(AppConfig):
 
     def ready(self) -> None:
         from . import lookups  # noqa: F401  registers the `like` lookup
-        from .list_indexes import list_indexes_after_migrate
+        from .refresh.list_indexes import list_indexes_after_migrate
 
         post_migrate.connect(list_indexes_after_migrate, sender=self)

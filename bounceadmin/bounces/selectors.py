@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from .models import BounceActiveCount, BounceDailyCount, Subuser
 from .refresh import stale_before
-from .summaries import bounce_summaries_ensure
+from .refresh.summaries import bounce_summaries_ensure
 
 
 def overview_rows(subusers: QuerySet[Subuser]) -> list[Subuser]:

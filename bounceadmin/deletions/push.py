@@ -18,9 +18,9 @@ from django.utils import timezone
 
 from bounceadmin.audit.models import AuditEvent
 from bounceadmin.audit.services import audit_record
-from bounceadmin.bounces.locks import SubuserLease
 from bounceadmin.bounces.models import Bounce, BounceChange
-from bounceadmin.bounces.summaries import bounce_summaries_rebuild
+from bounceadmin.bounces.refresh.locks import SubuserLease
+from bounceadmin.bounces.refresh.summaries import bounce_summaries_rebuild
 from bounceadmin.sendgrid import SendGridClient, SendGridError, get_client
 from bounceadmin.sendgrid.client import DELETE_BATCH_SIZE
 

@@ -1,7 +1,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from bounceadmin.bounces.models import Subuser
-from bounceadmin.bounces.summaries import bounce_summaries_rebuild
+from bounceadmin.bounces.refresh.summaries import bounce_summaries_rebuild
 
 
 class Command(BaseCommand):

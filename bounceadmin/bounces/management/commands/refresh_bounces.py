@@ -4,8 +4,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
 from bounceadmin.bounces.models import RefreshRun, Subuser
-from bounceadmin.bounces.refresh import RefreshAlreadyRunning
-from bounceadmin.bounces.refresh_pipeline import bounces_refresh_each
+from bounceadmin.bounces.refresh import RefreshAlreadyRunning, bounces_refresh_each
 from bounceadmin.bounces.tasks import refresh_subuser
 from bounceadmin.queue import publish
 from bounceadmin.sendgrid import get_client

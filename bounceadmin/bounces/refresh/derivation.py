@@ -15,7 +15,7 @@ import multiprocessing
 from collections.abc import Iterable
 from concurrent.futures import Future, ProcessPoolExecutor
 
-from .classification import bounce_type, classify
+from ..classification import bounce_type, classify
 
 log = logging.getLogger(__name__)
 

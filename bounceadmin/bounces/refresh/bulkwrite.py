@@ -18,7 +18,7 @@ from itertools import chain
 
 from django.db import connection
 
-from .models import Bounce
+from ..models import Bounce
 
 # The columns of a new row, in the order `bounce_values` returns them.
 INSERT_FIELDS = (

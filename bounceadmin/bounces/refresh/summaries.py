@@ -16,8 +16,8 @@ from django.db.models import Count, Max, Min, Model, QuerySet
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
+from ..models import Bounce, BounceActiveCount, BounceDailyCount, BounceSummaryState, Subuser
 from .localday import LocalDay
-from .models import Bounce, BounceActiveCount, BounceDailyCount, BounceSummaryState, Subuser
 
 
 def bounce_summaries_rebuild(*, subuser_id: int) -> None:

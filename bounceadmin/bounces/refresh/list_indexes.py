@@ -23,7 +23,7 @@ from contextlib import contextmanager
 from django.db import DEFAULT_DB_ALIAS, connection
 from django.db.migrations.executor import MigrationExecutor
 
-from .models import Bounce
+from ..models import Bounce
 
 log = logging.getLogger(__name__)
 

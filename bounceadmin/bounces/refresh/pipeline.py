@@ -17,17 +17,12 @@ from django.db import DatabaseError, transaction
 
 from bounceadmin.sendgrid import SendGridClient
 
+from ..models import RefreshRun, Subuser
 from .derivation import Deriver
+from .errors import DOWNLOAD_FAILURES, INTERRUPTED, Interrupted, RefreshAlreadyRunning
 from .list_indexes import list_indexes_deferred_if_empty
 from .locks import LockLost
-from .models import RefreshRun, Subuser
-from .refresh import (
-    DOWNLOAD_FAILURES,
-    INTERRUPTED,
-    Interrupted,
-    RefreshAlreadyRunning,
-    SubuserRefresh,
-)
+from .subuser import SubuserRefresh
 from .summaries import bounce_summaries_rebuild_many
 
 # Subusers whose refreshes begin ahead of the one being written, the entries that may wait in

@@ -15,7 +15,7 @@ from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
 
-from .models import Subuser
+from ..models import Subuser
 
 
 class LockLost(Exception):

@@ -1,0 +1,155 @@
+"""Refreshing the cache of one subuser's bounce list from SendGrid.
+
+A refresh downloads first and writes after: every page is fetched into memory, then one
+transaction reconciles the cache. The subuser's lease, which every writer of its cached rows
+holds (refreshes and deletion pushes), keeps the rows read before the download valid until then.
+A refresh that fails anywhere (upstream, lease, database) records the failure and leaves the
+cached rows exactly as they were.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+
+from django.db import DatabaseError, transaction
+from django.utils import timezone
+
+from bounceadmin.audit.models import AuditEvent
+from bounceadmin.audit.services import audit_record
+from bounceadmin.sendgrid import SendGridClient, get_client
+
+from ..models import RefreshRun, Subuser
+from .bulkwrite import writer_cache
+from .derivation import Deriver
+from .errors import DOWNLOAD_FAILURES, RefreshAlreadyRunning
+from .listing import Upstream, confirm_removals, incremental_start, list_until_joined
+from .locks import LockLost, SubuserLease
+from .reconcile import cached_rows, reconcile
+from .runs import describe, run_finish
+from .summaries import bounce_summaries_rebuild
+
+log = logging.getLogger(__name__)
+
+
+def bounces_refresh(
+    *, subuser: Subuser, full: bool, client: SendGridClient | None = None
+) -> RefreshRun:
+    """Refresh one subuser's cached bounces; returns the recorded run (ok or failed)."""
+    own_client = client is None
+    client = client or get_client()
+    try:
+        refresh = SubuserRefresh(subuser, full=full, client=client)
+        return refresh.complete(lambda: refresh.download(keep_alive=_Renewer(refresh.lease)))
+    finally:
+        if own_client:
+            client.close()
+
+
+class SubuserRefresh:
+    """One subuser's refresh in its steps: begin (here), download, write, finish. Beginning,
+    writing and finishing use the database; downloading only the network, so that
+    `refresh_pipeline` can download one subuser while it writes others."""
+
+    def __init__(
+        self,
+        subuser: Subuser,
+        *,
+        full: bool,
+        client: SendGridClient,
+        deriver: Deriver | None = None,
+    ) -> None:
+        self.lease = SubuserLease(subuser.pk)
+        if not self.lease.acquire():
+            raise RefreshAlreadyRunning(f"a refresh of {subuser.username} is already running")
+        self.subuser, self.full, self.client = subuser, full, client
+        self.requests = 0
+        self.failure: BaseException | None = None
+        with transaction.atomic():  # one commit, not three
+            self.run = run = RefreshRun.objects.create(
+                subuser=subuser,
+                kind=RefreshRun.Kind.FULL if full else RefreshRun.Kind.INCREMENTAL,
+                started_at=timezone.now(),
+            )
+            Subuser.objects.filter(pk=subuser.pk).update(last_refresh=run, refresh_queued_at=None)
+            audit_record(
+                AuditEvent.Action.REFRESH_STARTED, subuser=subuser.username,
+                details={"kind": run.kind, "run": run.pk}, key=f"refresh:{run.pk}:started",
+            )  # fmt: skip
+        try:
+            self.upstream = Upstream(
+                rows={},
+                cached=cached_rows(subuser, None) if full else {},
+                deriver=deriver or Deriver(),
+            )
+            self.start_time = None if full else incremental_start(subuser)
+        except BaseException as exc:
+            self.failure = exc
+            self.finish()
+            raise
+
+    def download(self, keep_alive: Callable[[], None] = lambda: None) -> None:
+        before = self.client.requests_made
+        try:
+            list_until_joined(self, keep_alive)
+            if self.full:
+                confirm_removals(self, keep_alive)
+        finally:
+            self.requests += self.client.requests_made - before
+
+    def write(self, *, summaries: bool = True) -> bool:
+        """Reconcile the cache with the download; the caller holds the transaction. Rebuilds
+        the overview's summaries when anything changed, unless the caller does that itself
+        (`summaries=False`). True when anything changed."""
+        writer_cache()
+        self.upstream.collect()
+        self.lease.extend()  # still ours: nobody else wrote this subuser meanwhile
+        changed = reconcile(self.subuser, self.upstream, full=self.full, run=self.run)
+        if changed and summaries:
+            bounce_summaries_rebuild(subuser_id=self.subuser.pk)
+        return changed
+
+    def complete(self, download: Callable[[], None]) -> RefreshRun:
+        """Download (by calling `download`), write in a transaction of its own, and finish."""
+        try:
+            download()
+            with transaction.atomic():
+                self.write()
+        except (*DOWNLOAD_FAILURES, LockLost, DatabaseError) as exc:
+            self.failure = exc
+        except BaseException as exc:
+            self.failure = exc
+            self.finish()
+            raise
+        return self.finish()
+
+    def finish(self) -> RefreshRun:
+        """Record the run, ok or failed (then nothing was written), and free the lease."""
+        run = self.run
+        try:
+            with transaction.atomic():  # one commit, not three
+                run_finish(run, self.requests, error=describe(self.failure) if self.failure else "")
+        finally:
+            self.lease.release()
+        if self.failure:
+            log.warning("refresh of %s failed: %s", self.subuser.username, run.error)
+        else:
+            log.info(
+                "refresh of %s: fetched %d, created %d, updated %d, removed %d",
+                self.subuser.username, run.fetched, run.created, run.updated, run.removed,
+            )  # fmt: skip
+        return run
+
+
+class _Renewer:
+    """Renews a lease when called, at most every quarter of its length."""
+
+    def __init__(self, lease: SubuserLease) -> None:
+        self.lease = lease
+        self.renewed = time.monotonic()
+
+    def __call__(self) -> None:
+        if time.monotonic() - self.renewed > self.lease.seconds / 4:
+            self.lease.extend()
+            self.renewed = time.monotonic()
