@@ -8,12 +8,8 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from bounceadmin.bounces.models import Bounce
-from bounceadmin.bounces.refresh.bulkwrite import (
-    INSERT_FIELDS,
-    bounces_insert,
-    datetime_to_db,
-    epoch_to_db,
-)
+from bounceadmin.bounces.refresh.bulkwrite import INSERT_FIELDS, bounces_insert
+from bounceadmin.bounces.refresh.database import datetime_to_db, epoch_to_db
 
 from .factories import make_subuser
 

@@ -16,7 +16,6 @@ every `migrate` build whatever is missing.
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -24,23 +23,16 @@ from django.db import DEFAULT_DB_ALIAS, connection
 from django.db.migrations.executor import MigrationExecutor
 
 from ..models import Bounce
+from .database import before_index_build, extra_indexes
 
 log = logging.getLogger(__name__)
-
-# The same index as migration 0005 creates (a migration must not import app code).
-_TRIGRAM = (
-    "bounce_email_trgm",
-    "CREATE INDEX IF NOT EXISTS bounce_email_trgm ON bounces_bounce USING gin (email gin_trgm_ops)",
-)
 
 
 def list_index_sql() -> dict[str, str]:
     """Each list index's name and the statement that creates it, on this database."""
     editor = connection.schema_editor()
     found = {index.name: str(index.create_sql(Bounce, editor)) for index in Bounce._meta.indexes}
-    if connection.vendor == "postgresql":
-        found[_TRIGRAM[0]] = _TRIGRAM[1]
-    return found
+    return found | extra_indexes()
 
 
 def list_indexes_missing() -> list[str]:
@@ -52,15 +44,11 @@ def list_indexes_missing() -> list[str]:
 def list_indexes_ensure() -> list[str]:
     """Build the list indexes that are missing; returns their names."""
     missing = list_indexes_missing()
-    if missing and connection.in_atomic_block and connection.vendor == "postgresql":
-        # PostgreSQL refuses to index a table with foreign-key checks still deferred in the
-        # same transaction: run them now.
-        connection.check_constraints()
+    if not missing:
+        return []
     statements = list_index_sql()
     with connection.cursor() as cursor:
-        if missing and connection.vendor == "sqlite":
-            # Let SQLite's sorter use the other cores (a million-row build: 6.8 s -> 6.1 s).
-            cursor.execute(f"PRAGMA threads = {os.cpu_count() or 1}")
+        before_index_build(cursor)
         for name in missing:
             log.info("building the bounce list index %s", name)
             cursor.execute(statements[name])

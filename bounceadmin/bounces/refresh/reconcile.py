@@ -7,14 +7,13 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import NamedTuple
 
-from django.db import connection
 from django.utils import timezone
 
-from bounceadmin.csvstream import raw_chunks
 from bounceadmin.sendgrid import UpstreamBounce
 
 from ..models import Bounce, BounceChange, RefreshRun, Subuser
-from .bulkwrite import bounces_insert, bounces_update, datetime_to_db, epoch_to_db
+from .bulkwrite import bounces_insert, bounces_update
+from .database import bulk_create_batch, datetime_to_db, epoch_to_db, rows_read
 from .listing import Upstream, missing_from_listing
 from .runs import run_adjustments_note
 
@@ -86,7 +85,7 @@ def reconcile(subuser: Subuser, upstream: Upstream, *, full: bool, run: RefreshR
         ]
     )  # fmt: skip
     bounces_insert(new)
-    BounceChange.objects.bulk_create(history, batch_size=_insert_batch())
+    BounceChange.objects.bulk_create(history, batch_size=bulk_create_batch())
     run.pages = upstream.pages
     run_adjustments_note(run, list(upstream.adjustments))
     run.fetched = len(upstream.rows)
@@ -122,11 +121,7 @@ def cached_rows(subuser: Subuser, emails: list[str] | None) -> dict[str, Cached]
     """The subuser's cached rows by email: all of them, or those of `emails`."""
     qs = Bounce.objects.filter(subuser=subuser).order_by().values_list(*Cached._fields)
     if emails is None:
-        if connection.vendor == "postgresql":
-            # Plain tuples through psycopg's own timestamp loader, in C: Django's, in Python,
-            # was half of a no-change full refresh of a million rows.
-            return {row[1]: Cached(*row) for chunk in raw_chunks(qs, 5000) for row in chunk}
-        return {row[1]: Cached(*row) for row in qs.iterator(chunk_size=5000)}
+        return {row[1]: Cached(*row) for row in rows_read(qs)}
     found: dict[str, Cached] = {}
     for chunk in chunks(emails):
         found.update((row[1], Cached(*row)) for row in qs.filter(email__in=chunk))
@@ -136,8 +131,3 @@ def cached_rows(subuser: Subuser, emails: list[str] | None) -> dict[str, Cached]
 def chunks(items: list, size: int = _IN_CHUNK) -> Iterator[list]:
     for i in range(0, len(items), size):
         yield items[i : i + size]
-
-
-def _insert_batch() -> int | None:
-    # SQLite: let Django size batches to its variable limit; elsewhere keep statements moderate.
-    return None if connection.vendor == "sqlite" else 2000

@@ -21,7 +21,7 @@ from bounceadmin.audit.services import audit_record
 from bounceadmin.sendgrid import SendGridClient, get_client
 
 from ..models import RefreshRun, Subuser
-from .bulkwrite import writer_cache
+from .database import writer_cache
 from .derivation import Deriver
 from .errors import DOWNLOAD_FAILURES, RefreshAlreadyRunning
 from .listing import Upstream, confirm_removals, incremental_start, list_until_joined

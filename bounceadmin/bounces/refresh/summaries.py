@@ -12,12 +12,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from django.db import connection, transaction
-from django.db.models import Count, Max, Min, Model, QuerySet
-from django.db.models.functions import TruncDate
+from django.db.models import Count, Max, Model, QuerySet
 from django.utils import timezone
 
 from ..models import Bounce, BounceActiveCount, BounceDailyCount, BounceSummaryState, Subuser
-from .localday import LocalDay
+from .database import local_day
 
 
 def bounce_summaries_rebuild(*, subuser_id: int) -> None:
@@ -49,7 +48,7 @@ def _rebuild(subuser_ids: list[int]) -> None:
         return
     bounces = Bounce.objects.filter(subuser_id__in=ids).order_by()
     days = (
-        bounces.annotate(day=_local_day(bounces))
+        bounces.annotate(day=local_day(bounces))
         .values("subuser_id", "day", "type")
         .annotate(n=Count("id"))
     )
@@ -77,18 +76,6 @@ def _rebuild(subuser_ids: list[int]) -> None:
         unique_fields=["subuser"],
         update_fields=["zone", "rebuilt_at"],
     )
-
-
-def _local_day(bounces: QuerySet) -> TruncDate:
-    """The local day of each bounce's creation. On SQLite LocalDay needs the span of the rows
-    (one more query); elsewhere the database converts time zones itself."""
-    zone = timezone.get_current_timezone()
-    if connection.vendor != "sqlite":
-        return TruncDate("created", tzinfo=zone)
-    span = bounces.aggregate(earliest=Min("created"), latest=Max("created"))
-    if span["earliest"] is None:  # no bounces: nothing to count
-        span = dict.fromkeys(span, timezone.now())
-    return LocalDay("created", zone=zone, **span)
 
 
 def _insert_grouped(model: type[Model], grouped: QuerySet, columns: dict[str, str]) -> None:
