@@ -38,29 +38,33 @@ class ListsAddress(Func):
     def __init__(self, field: str, address: str):
         super().__init__(F(field), Value(address.strip().lower()))
 
-    def as_sql(self, compiler, connection, **extra_context):
+    def _compiled(self, compiler):
         # Only compiled SQL (a column, a placeholder) goes into the text; the address is a param.
-        field_sql, field_params = compiler.compile(self.source_expressions[0])
-        value_sql, value_params = compiler.compile(self.source_expressions[1])
-        if connection.vendor == "postgresql":
-            array = (
-                f"CASE WHEN jsonb_typeof({field_sql}) = 'array' THEN {field_sql} "
-                "ELSE '[]'::jsonb END"
-            )
-            sql = (
-                f"EXISTS (SELECT 1 FROM jsonb_array_elements_text({array}) AS _a(v) "  # noqa: S608
-                f"WHERE lower(_a.v) = {value_sql})"
-            )
-            params = (*field_params, *field_params, *value_params)
-        elif connection.vendor == "sqlite":
-            sql = (
-                f"EXISTS (SELECT 1 FROM json_each({field_sql}) AS _a "  # noqa: S608
-                f"WHERE _a.type = 'text' AND lower(_a.value) = {value_sql})"
-            )
-            params = (*field_params, *value_params)
-        else:  # pragma: no cover - the app runs on SQLite or PostgreSQL
-            raise NotImplementedError(f"address lookup on {connection.vendor}")
-        return sql, params
+        field = compiler.compile(self.source_expressions[0])
+        value = compiler.compile(self.source_expressions[1])
+        return field, value
+
+    def as_postgresql(self, compiler, connection, **extra_context):
+        (field_sql, field_params), (value_sql, value_params) = self._compiled(compiler)
+        array = (
+            f"CASE WHEN jsonb_typeof({field_sql}) = 'array' THEN {field_sql} ELSE '[]'::jsonb END"
+        )
+        sql = (
+            f"EXISTS (SELECT 1 FROM jsonb_array_elements_text({array}) AS _a(v) "  # noqa: S608
+            f"WHERE lower(_a.v) = {value_sql})"
+        )
+        return sql, (*field_params, *field_params, *value_params)
+
+    def as_sqlite(self, compiler, connection, **extra_context):
+        (field_sql, field_params), (value_sql, value_params) = self._compiled(compiler)
+        sql = (
+            f"EXISTS (SELECT 1 FROM json_each({field_sql}) AS _a "  # noqa: S608
+            f"WHERE _a.type = 'text' AND lower(_a.value) = {value_sql})"
+        )
+        return sql, (*field_params, *value_params)
+
+    def as_sql(self, compiler, connection, **extra_context):  # pragma: no cover
+        raise NotImplementedError("the address lookup is written for SQLite and PostgreSQL")
 
 
 def with_address(queryset: QuerySet[AuditEvent], address: str) -> QuerySet[AuditEvent]:

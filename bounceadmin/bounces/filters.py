@@ -6,7 +6,6 @@ from datetime import date, timedelta
 
 import django_filters as filters
 from django import forms
-from django.db import connections
 from django.db.models import QuerySet
 from django.utils import timezone
 
@@ -14,7 +13,7 @@ from bounceadmin.listing import QuickSelectMultiple
 
 from .classification import Classification, Fault
 from .dates import local_midnight
-from .lookups import literal_prefix, prefix_range, sendgrid_email_pattern
+from .lookups import sendgrid_email_pattern
 from .models import Bounce
 
 MAX_DAYS = 3650
@@ -74,15 +73,7 @@ class BounceFilter(filters.FilterSet):
     def filter_email(self, queryset, name, value):
         if not value.strip():
             return queryset
-        pattern = sendgrid_email_pattern(value)
-        queryset = queryset.filter(email__like=pattern)
-        # SQLite cannot use an index for LIKE (it is case-insensitive there); an explicit range
-        # on the (lowercased) addresses can. PostgreSQL derives that range from the LIKE itself
-        # (text_pattern_ops), and a range in its collation's order would not be the same set.
-        bounds = prefix_range(literal_prefix(pattern))
-        if bounds and connections[queryset.db].vendor == "sqlite":
-            queryset = queryset.filter(email__gte=bounds[0], email__lt=bounds[1])
-        return queryset
+        return queryset.filter(email__like_indexed=sendgrid_email_pattern(value))
 
     def filter_reason(self, queryset, name, value):
         for word in value.split():

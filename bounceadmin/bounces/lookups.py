@@ -1,5 +1,6 @@
 """Lookups for the list's searches: `like` (SQL LIKE with the caller's own `%` wildcards,
-everything else literal) and `ilike_contains` (icontains that PostgreSQL can estimate)."""
+everything else literal), `like_indexed` (the same, using the index on SQLite too) and
+`ilike_contains` (icontains that PostgreSQL can estimate)."""
 
 from django.db.models import CharField, Lookup, TextField
 from django.db.models.lookups import IContains
@@ -13,6 +14,27 @@ class Like(Lookup):
         lhs, lhs_params = self.process_lhs(compiler, connection)
         rhs, rhs_params = self.process_rhs(compiler, connection)
         return f"{lhs} LIKE {rhs} ESCAPE '\\'", [*lhs_params, *rhs_params]
+
+
+@CharField.register_lookup
+class LikeIndexed(Like):
+    """`like` that an index on the column serves on SQLite too. SQLite cannot use an index for
+    LIKE (it is case-insensitive there); an explicit range on the (lowercased) values of the
+    pattern's literal prefix can. PostgreSQL derives that range from the LIKE itself
+    (text_pattern_ops), and a range in its collation's order would not be the same set."""
+
+    lookup_name = "like_indexed"
+
+    def as_sqlite(self, compiler, connection):
+        sql, params = self.as_sql(compiler, connection)
+        bounds = prefix_range(literal_prefix(str(self.rhs)))
+        if bounds is None:
+            return sql, params
+        lhs, lhs_params = self.process_lhs(compiler, connection)
+        return (
+            f"({sql} AND {lhs} >= %s AND {lhs} < %s)",
+            [*params, *lhs_params, bounds[0], *lhs_params, bounds[1]],
+        )
 
 
 @CharField.register_lookup
