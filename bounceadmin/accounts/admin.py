@@ -1,7 +1,9 @@
 from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
+from django.db import router, transaction
 
+from .changes import operator_changes
 from .models import Operator
 
 
@@ -28,3 +30,9 @@ class OperatorUserAdmin(UserAdmin):
         from .roles import role_of
 
         return role_of(obj) or "—"
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        # One audit event per operator for the whole form (user, role, scope), in its
+        # transaction.
+        with transaction.atomic(using=router.db_for_write(self.model)), operator_changes():
+            return super().changeform_view(request, object_id, form_url, extra_context)
