@@ -6,12 +6,16 @@ from types import SimpleNamespace
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group, Permission
 from django.core.management import call_command
 
+from bounceadmin.accounts.roles import role_of
+from bounceadmin.accounts.scoping import visible_subusers
 from bounceadmin.accounts.services import operator_save
 from bounceadmin.audit.models import AuditEvent
+from bounceadmin.bounces.models import Subuser
 
-from .adminforms import submit
+from .adminforms import form_fields, submit
 from .factories import make_subuser, make_user
 
 pytestmark = pytest.mark.django_db
@@ -37,6 +41,15 @@ def world(client):
                            otto=otto, abby=abby)  # fmt: skip
 
 
+def group(name: str) -> Group:
+    return Group.objects.get_or_create(name=name)[0]
+
+
+def scope_of(user) -> set[str]:
+    user = User.objects.get(pk=user.pk)  # fresh: the scope is memoised on the object
+    return {s.username for s in visible_subusers(user)}
+
+
 def events_about(username: str, after: int) -> list[AuditEvent]:
     events = AuditEvent.objects.filter(pk__gt=after).order_by("pk")
     return [e for e in events if e.details.get("operator") == username]
@@ -47,7 +60,142 @@ def last_event_id() -> int:
     return last.pk if last else 0
 
 
+# --- what an admin-role operator may change ------------------------------------------------
+
+
+@pytest.mark.parametrize("target", ["ada", "vic"])
+def test_admin_role_cannot_grant_superuser_staff_groups_or_permissions(client, world, target):
+    user = getattr(world, target)
+    raw = group("raw-powers")
+    raw.permissions.add(Permission.objects.get(codename="change_group"))
+    url = f"{USERS}{user.pk}/change/"
+    offered = form_fields(client.get(url).content.decode())[1]
+
+    submit(client, url, is_superuser=True, is_staff=True, groups=[group("admin").pk, raw.pk],
+           user_permissions=[Permission.objects.get(codename="delete_user").pk])  # fmt: skip
+
+    user.refresh_from_db()
+    assert not user.is_superuser
+    assert user.is_staff == (target == "ada")
+    assert not user.user_permissions.exists()
+    assert "raw-powers" not in set(user.groups.values_list("name", flat=True))
+    assert role_of(user) == ("admin" if target == "ada" else "viewer")
+    assert not {"is_superuser", "is_staff", "groups", "user_permissions"} & offered
+
+
+@pytest.mark.parametrize("how", ["list", "all"])
+def test_admin_role_cannot_widen_their_own_scope(client, world, how):
+    ids = [world.alpha.pk, world.beta.pk] + ([world.gamma.pk] if how == "list" else [])
+
+    submit(client, f"{USERS}{world.ada.pk}/change/", subusers=ids, all_subusers=how == "all")
+
+    assert scope_of(world.ada) == {"alpha", "beta"}
+
+
+def test_admin_role_lists_only_users_within_their_scope(client, world):
+    response = client.get(USERS)
+
+    listed = {u.username for u in response.context["cl"].result_list}
+    assert listed == {"ada", "vic"}
+
+
+@pytest.mark.parametrize("target", ["root", "otto", "abby"])
+def test_admin_role_gets_404_on_users_beyond_their_scope(client, world, target):
+    user = getattr(world, target)
+
+    statuses = {
+        page: client.get(f"{USERS}{user.pk}/{page}/").status_code
+        for page in ("change", "password", "history", "delete")
+    }
+
+    assert all(status in (403, 404) for status in statuses.values()), statuses
+
+
+def test_admin_role_cannot_set_the_superusers_password(client, world):
+    response = client.post(
+        f"{USERS}{world.root.pk}/password/",
+        {"password1": "taken-over-1234", "password2": "taken-over-1234", "usable_password": "true"},
+    )
+
+    world.root.refresh_from_db()
+    assert response.status_code in (403, 404)
+    assert world.root.check_password(PASSWORD)
+
+
+def create_operator(client, **fields):
+    """The whole creation flow of Django admin: the add page, then the new user's change page
+    (where the add page leads to). Every field is offered on both."""
+    submit(client, f"{USERS}add/", username="eve", password1="a-long-password-42",
+           password2="a-long-password-42", usable_password="true", **fields)  # fmt: skip
+    created = User.objects.filter(username="eve").first()
+    if created is not None:
+        submit(client, f"{USERS}{created.pk}/change/", **fields)
+    return User.objects.filter(username="eve").first()
+
+
+@pytest.mark.parametrize("how", ["list", "all"])
+def test_admin_role_cannot_create_an_operator_beyond_their_scope(client, world, how):
+    wider = (
+        {"subusers": [world.alpha.pk, world.gamma.pk]}
+        if how == "list"
+        else {"subusers": [world.alpha.pk], "all_subusers": True}
+    )
+
+    eve = create_operator(client, role="admin", groups=[group("admin").pk], **wider)
+
+    assert eve is None or scope_of(eve) <= {"alpha", "beta"}
+    assert eve is None or how == "all"  # a listed subuser beyond the editor's scope is refused
+
+
+@pytest.mark.parametrize(
+    "role, scope", [("requester", ["beta"]), ("admin", ["alpha", "beta"]), ("approver", "all")]
+)
+def test_admin_role_creates_an_operator_within_their_scope_audited(client, world, role, scope):
+    editor = "ada"
+    if scope == "all":  # only an admin who sees every subuser may grant them all
+        editor = "boss"
+        operator_save(username=editor, role="admin", subusers=None, password=PASSWORD)
+        client.force_login(User.objects.get(username=editor))
+        fields = {"all_subusers": True}
+    else:
+        fields = {"subusers": [Subuser.objects.get(username=name).pk for name in scope]}
+    mark = last_event_id()
+
+    response = submit(client, f"{USERS}add/", username="eve", password1="a-long-password-42",
+                      password2="a-long-password-42", usable_password="true", role=role,
+                      **fields)  # fmt: skip
+
+    eve = User.objects.get(username="eve")
+    assert response.status_code == 302
+    assert role_of(eve) == role and eve.is_staff == (role == "admin")
+    assert scope_of(eve) == ({"alpha", "beta", "gamma"} if scope == "all" else set(scope))
+    [created] = events_about("eve", mark)
+    assert created.action == AuditEvent.Action.OPERATOR_CREATED
+    assert created.actor_name == editor
+    assert created.details["password"] == f"set by {editor}"
+    after = created.details["after"]
+    assert (after["role"], after["all_subusers"]) == (role, scope == "all")
+    assert after["subusers"] == ([] if scope == "all" else scope)
+    assert eve.password not in json.dumps(created.details)
+
+
 # --- the audit of operator changes -----------------------------------------------------------
+
+
+def test_operator_change_in_admin_is_one_event_with_before_and_after(client, world):
+    mark = last_event_id()
+
+    submit(client, f"{USERS}{world.vic.pk}/change/", role="requester",
+           groups=[group("requester").pk], subusers=[world.alpha.pk, world.beta.pk],
+           is_active=False)  # fmt: skip
+
+    [event] = events_about("vic", mark)
+    assert event.action == AuditEvent.Action.ROLE_CHANGED
+    assert event.actor_name == "ada"
+    assert event.details["before"] == {"role": "viewer", "subusers": ["alpha"], "is_active": True}
+    assert event.details["after"] == {
+        "role": "requester", "subusers": ["alpha", "beta"], "is_active": False,
+    }  # fmt: skip
 
 
 def test_superuser_flag_changes_are_audited_with_before_and_after(client, world):
