@@ -122,6 +122,11 @@ def test_admin_role_cannot_set_the_superusers_password(client, world):
     assert world.root.check_password(PASSWORD)
 
 
+def test_admin_role_cannot_open_groups_or_permissions(client, world):
+    assert client.get("/admin/auth/group/").status_code == 403
+    assert client.get(f"/admin/auth/group/{group('admin').pk}/change/").status_code == 403
+
+
 def create_operator(client, **fields):
     """The whole creation flow of Django admin: the add page, then the new user's change page
     (where the add page leads to). Every field is offered on both."""

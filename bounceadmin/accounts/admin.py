@@ -1,10 +1,12 @@
 """Users in Django admin. Superusers get Django's full user admin with the subuser scope inline;
 everyone else (operators with the admin role) gets only the operators within their reach and a
-form limited to what they may grant (delegation.py, admin_forms.py)."""
+form limited to what they may grant (delegation.py, admin_forms.py). Groups, which carry raw
+permissions, are a superuser's alone."""
 
 from django.contrib import admin
 from django.contrib.auth import get_user_model
-from django.contrib.auth.admin import UserAdmin
+from django.contrib.auth.admin import GroupAdmin, UserAdmin
+from django.contrib.auth.models import Group
 from django.db import router, transaction
 from django.http import Http404
 
@@ -104,3 +106,27 @@ class OperatorUserAdmin(UserAdmin):
         # transaction.
         with transaction.atomic(using=router.db_for_write(self.model)), operator_changes():
             return super().changeform_view(request, object_id, form_url, extra_context)
+
+
+admin.site.unregister(Group)
+
+
+@admin.register(Group)
+class RoleGroupAdmin(GroupAdmin):
+    """The roles are groups of raw permissions: only a superuser inspects or changes them,
+    whatever permissions anyone else holds."""
+
+    def has_module_permission(self, request):
+        return request.user.is_superuser
+
+    def has_view_permission(self, request, obj=None):
+        return request.user.is_superuser
+
+    def has_add_permission(self, request):
+        return request.user.is_superuser
+
+    def has_change_permission(self, request, obj=None):
+        return request.user.is_superuser
+
+    def has_delete_permission(self, request, obj=None):
+        return request.user.is_superuser
