@@ -1,7 +1,24 @@
+"""Users in Django admin. Superusers get Django's full user admin with the subuser scope inline;
+everyone else (operators with the admin role) gets only the operators within their reach and a
+form limited to what they may grant (delegation.py, admin_forms.py). Groups, which carry raw
+permissions, are a superuser's alone."""
+
 from django.contrib import admin
 from django.contrib.auth import get_user_model
-from django.contrib.auth.admin import UserAdmin
+from django.contrib.auth.admin import GroupAdmin, UserAdmin
+from django.contrib.auth.models import Group
+from django.db import router, transaction
+from django.http import Http404
 
+from .admin_forms import (
+    ACCOUNT_FIELDS,
+    NEW_ACCOUNT_FIELDS,
+    OperatorChangeForm,
+    OperatorCreationForm,
+    operator_fields,
+)
+from .changes import operator_changes
+from .delegation import grantable_roles, manageable_users
 from .models import Operator
 
 
@@ -28,3 +45,88 @@ class OperatorUserAdmin(UserAdmin):
         from .roles import role_of
 
         return role_of(obj) or "—"
+
+    # Who sees whom. Every object page (change, password, history, delete) loads through
+    # get_object, so a user beyond reach is a 404 there as in the list.
+
+    def get_queryset(self, request):
+        users = super().get_queryset(request)
+        if request.user.is_superuser:
+            return users
+        return users.filter(pk__in=manageable_users(request.user).values("pk"))
+
+    def get_object(self, request, object_id, from_field=None):
+        user = super().get_object(request, object_id, from_field)
+        if user is None and not request.user.is_superuser:
+            raise Http404("No such user.")  # the same whether it exists or is out of reach
+        return user
+
+    def _delegates(self, request) -> bool:
+        return request.user.is_superuser or bool(grantable_roles(request.user))
+
+    def has_module_permission(self, request):
+        return self._delegates(request) and super().has_module_permission(request)
+
+    def has_view_permission(self, request, obj=None):
+        return self._delegates(request) and super().has_view_permission(request, obj)
+
+    def has_add_permission(self, request):
+        return self._delegates(request) and super().has_add_permission(request)
+
+    def has_change_permission(self, request, obj=None):
+        return self._delegates(request) and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return self._delegates(request) and super().has_delete_permission(request, obj)
+
+    # What they may change.
+
+    def get_fieldsets(self, request, obj=None):
+        if request.user.is_superuser:
+            return super().get_fieldsets(request, obj)
+        account = NEW_ACCOUNT_FIELDS if obj is None else ACCOUNT_FIELDS
+        return (
+            (None, {"classes": ("wide",), "fields": account}),
+            ("Role and scope", {"fields": operator_fields(request.user)}),
+        )
+
+    def get_form(self, request, obj=None, **kwargs):
+        if request.user.is_superuser:
+            return super().get_form(request, obj, **kwargs)
+        kwargs["form"] = OperatorCreationForm if obj is None else OperatorChangeForm
+        form = super().get_form(request, obj, **kwargs)
+        return type(form.__name__, (form,), {"editor": request.user})
+
+    def get_inlines(self, request, obj):
+        # The scope is in the form for the others, limited to what they may grant.
+        return self.inlines if request.user.is_superuser else []
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        # One audit event per operator for the whole form (user, role, scope), in its
+        # transaction.
+        with transaction.atomic(using=router.db_for_write(self.model)), operator_changes():
+            return super().changeform_view(request, object_id, form_url, extra_context)
+
+
+admin.site.unregister(Group)
+
+
+@admin.register(Group)
+class RoleGroupAdmin(GroupAdmin):
+    """The roles are groups of raw permissions: only a superuser inspects or changes them,
+    whatever permissions anyone else holds."""
+
+    def has_module_permission(self, request):
+        return request.user.is_superuser
+
+    def has_view_permission(self, request, obj=None):
+        return request.user.is_superuser
+
+    def has_add_permission(self, request):
+        return request.user.is_superuser
+
+    def has_change_permission(self, request, obj=None):
+        return request.user.is_superuser
+
+    def has_delete_permission(self, request, obj=None):
+        return request.user.is_superuser

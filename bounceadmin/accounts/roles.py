@@ -28,7 +28,7 @@ _ROLE_ADDS = {
     "approver": ["deletions.approve_deletionrequest"],
     "admin": ["accounts.manage_operators", "accounts.add_operator", "accounts.change_operator",
               "accounts.view_operator", "auth.add_user", "auth.change_user", "auth.view_user",
-              "auth.view_group", "bounces.change_subuser"],
+              "bounces.change_subuser"],
 }  # fmt: skip
 
 

@@ -10,6 +10,7 @@ from django.db import transaction
 
 from bounceadmin.bounces.models import Subuser
 
+from .changes import operator_changes
 from .models import Operator
 from .roles import ROLES
 
@@ -45,31 +46,22 @@ def operator_save(
             )
         scope = [found[name] for name in subusers]
 
-    User = get_user_model()
-    user, created = User.objects.get_or_create(username=username)
-    operator, _ = Operator.objects.get_or_create(
-        user=user, defaults={"all_subusers": scope is None}
-    )
-    previous_role = next((g.name for g in user.groups.filter(name__in=ROLES)), None)
-    previous_scope = (
-        None if operator.all_subusers or created
-        else sorted(operator.subusers.values_list("username", flat=True))
-    )  # fmt: skip
-
-    if password:
-        user.set_password(password)
-    elif created:
-        user.set_unusable_password()
-    user.is_staff = role == "admin"  # admins manage operators in Django admin
-    user.save()
-    # Only real changes, so the audit log records only what changed.
-    user.groups.remove(*user.groups.filter(name__in=ROLES).exclude(name=role))
-    if role != previous_role:
-        user.groups.add(Group.objects.get(name=role))
-    if operator.all_subusers != (scope is None):
-        operator.all_subusers = scope is None
-        operator.save()
-    operator.subusers.set(scope or [])
+    with operator_changes():  # one audit event for the whole change
+        User = get_user_model()
+        user, created = User.objects.get_or_create(username=username)
+        operator = Operator.objects.filter(user=user).first()
+        previous_role = next((g.name for g in user.groups.filter(name__in=ROLES)), None)
+        previous_scope = (
+            None if created or operator is None or operator.all_subusers
+            else sorted(operator.subusers.values_list("username", flat=True))
+        )  # fmt: skip
+        if password:
+            user.set_password(password)
+            user.save()
+        elif created:
+            user.set_unusable_password()
+            user.save()
+        operator_assign(user=user, role=role, subusers=scope)
     return OperatorChange(
         username=username,
         created=created,
@@ -78,3 +70,26 @@ def operator_save(
         subusers=None if scope is None else [s.username for s in scope],
         previous_subusers=previous_scope,
     )
+
+
+@transaction.atomic
+def operator_assign(*, user, role: str, subusers: list[Subuser] | None) -> None:
+    """Give a saved user exactly one role group and a scope (None: all subusers). Only real
+    changes are written. The staff flag follows the role: admins manage operators in Django
+    admin; no one else needs it, and no one sets it by hand but a superuser."""
+    if role not in ROLES:
+        raise OperatorError(f"Unknown role {role!r}; choose one of {', '.join(ROLES)}.")
+    with operator_changes():
+        if user.is_staff != (role == "admin"):
+            user.is_staff = role == "admin"
+            user.save(update_fields=["is_staff"])
+        user.groups.remove(*user.groups.filter(name__in=ROLES).exclude(name=role))
+        if not user.groups.filter(name=role).exists():
+            user.groups.add(Group.objects.get(name=role))
+        operator, _ = Operator.objects.get_or_create(
+            user=user, defaults={"all_subusers": subusers is None}
+        )
+        if operator.all_subusers != (subusers is None):
+            operator.all_subusers = subusers is None
+            operator.save()
+        operator.subusers.set(subusers or [])

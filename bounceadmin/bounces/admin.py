@@ -20,12 +20,21 @@ class ScopedAdmin(admin.ModelAdmin):
 
 @admin.register(Subuser)
 class SubuserAdmin(ScopedAdmin):
+    """Subusers come from SendGrid (sync_subusers): their name is the on-behalf-of value of every
+    call for them and what scopes and the audit log refer to, so it and the other upstream fields
+    are read-only here, for superusers too, like the refresh bookkeeping; only `enabled` is ours
+    to set."""
+
     scope_field = "pk"
     list_display = ["username", "enabled", "upstream_state", "last_success_at", "refresh_outcome"]
     list_filter = ["enabled", "upstream_state"]
     search_fields = ["username", "email"]
-    readonly_fields = ["sendgrid_id", "upstream_state", "last_refresh", "last_success_at"]
+    readonly_fields = ["username", "sendgrid_id", "email", "upstream_state", "last_refresh",
+                       "last_success_at", "refresh_queued_at"]  # fmt: skip
     list_select_related = ["last_refresh"]
+
+    def has_add_permission(self, request):
+        return False  # a subuser made here would not exist upstream
 
     @admin.display(description="last refresh")
     def refresh_outcome(self, obj: Subuser) -> str:
