@@ -65,6 +65,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "bounceadmin.badinput.RejectNullCharactersMiddleware",
+    "bounceadmin.badinput.OutOfRangeNumberMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "bounceadmin.audit.context.RequestContextMiddleware",
