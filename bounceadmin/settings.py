@@ -67,6 +67,7 @@ MIDDLEWARE = [
     "bounceadmin.badinput.RejectNullCharactersMiddleware",
     "bounceadmin.badinput.OutOfRangeNumberMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "bounceadmin.middleware.PrivateCacheControlMiddleware",  # no-store for signed-in pages
     "django.contrib.messages.middleware.MessageMiddleware",
     "bounceadmin.audit.context.RequestContextMiddleware",
     "bounceadmin.errors.ServiceUnavailableMiddleware",
