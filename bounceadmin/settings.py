@@ -89,6 +89,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "bounceadmin.accounts.context_processors.roles",
+                "bounceadmin.accounts.context_processors.password_reset",
             ],
         },
     },
@@ -138,6 +139,19 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_VERBOSE = False
+
+# --- Email --------------------------------------------------------------------------------------
+# Outgoing mail as one URL (django-environ's forms: smtp+tls://user:password@host:587,
+# smtp+ssl://..., consolemail:// to print mails). Only the password-reset pages send mail: they
+# answer 404 unless EMAIL_URL is set, since without mail a reset can reach no one.
+_email_url = env.str("EMAIL_URL", default="")  # not a setting itself: it may hold a password
+if _email_url:
+    globals().update(
+        {k: v for k, v in env.email_url_config(_email_url).items() if v not in (None, "")}
+    )
+PASSWORD_RESET_ENABLED = bool(_email_url)
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="bounceadmin@localhost")
+EMAIL_TIMEOUT = 10  # seconds: an SMTP server that does not answer must not hang a page
 
 # --- I18N / time --------------------------------------------------------------------------------
 LANGUAGE_CODE = "en-us"
