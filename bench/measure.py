@@ -200,7 +200,7 @@ def measure_push(*, subusers: int, per_subuser: int, latency_ms: int) -> dict:
     )
     for request in created:
         services.deletion_approve(request_id=request.pk, user=user)
-    requests.delete(f"{API}/_sandbox/requests", timeout=30)
+    requests.delete(f"{API}/_sandbox/requests", json={}, timeout=30)
     requests.post(f"{API}/_sandbox/config", json={"latency_ms": latency_ms}, timeout=30)
     client = get_client()
     before = client.requests_made

@@ -143,7 +143,7 @@ def run_latency(
         json={"latency_ms": latency_ms, "rate_limit": rate_limit, "rate_window": rate_window},
         timeout=30,
     )
-    requests.delete(f"{sandbox_url}/_sandbox/requests", timeout=30)
+    requests.delete(f"{sandbox_url}/_sandbox/requests", json={}, timeout=30)
     env = {
         **os.environ,
         "DATABASE_URL": database_url,

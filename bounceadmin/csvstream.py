@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime, tzinfo
 
@@ -13,13 +14,33 @@ from django.db.models import CharField, F, Func, QuerySet
 from django.utils import timezone
 
 BATCH_ROWS = 1000
-# Spreadsheets run cells that start with these as formulas; upstream text is untrusted.
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+# Spreadsheets run cells that start with these as formulas; upstream text is untrusted. Excel and
+# LibreOffice also skip leading whitespace before a formula, and Japanese and Chinese input
+# methods type the full-width forms, which some spreadsheets take for the ASCII ones.
+FORMULA_START = frozenset("=+-@\t\r＝＋－＠")
+# Leading characters a spreadsheet may skip before a formula: what str.isspace() calls
+# whitespace (spaces, tabs, line breaks, no-break and ideographic spaces) and zero-width ones.
+_LEADING_BLANKS = re.compile(r"[\s\u200b-\u200d\u2060\ufeff]+")
+
+
+def defuse(value: str) -> str:
+    """`value` made safe to open in a spreadsheet, the OWASP way: a cell that would start a
+    formula gets a leading `'`, which spreadsheets read as "text" and do not show. Every CSV
+    writer goes through here. One first-character test per cell; only cells that start with a
+    blank are looked at further (the exports write millions of cells)."""
+    first = value[:1]
+    if first in FORMULA_START:
+        return "'" + value
+    if first and (first.isspace() or first in "\u200b\u200c\u200d\u2060\ufeff"):
+        blanks = _LEADING_BLANKS.match(value)
+        if blanks and value[blanks.end() : blanks.end() + 1] in FORMULA_START:
+            return "'" + value
+    return value
 
 
 def csv_cell(value, tz=None) -> str:
     if isinstance(value, str):
-        return "'" + value if value.startswith(FORMULA_START) else value
+        return defuse(value)
     if value is None:
         return ""
     if isinstance(value, datetime):
@@ -101,10 +122,9 @@ def datetime_text(tz: tzinfo) -> Callable[[datetime | str | None], str]:
 
 def text_cell(value: str) -> str:
     """One text field as csv.writer writes it (default dialect, minimal quoting) after csv_cell:
-    a leading formula character is neutralised with a quote; a field with a comma, quote or line
-    break is quoted. Far cheaper than csv.writer, which copies every character."""
-    if value.startswith(FORMULA_START):
-        value = "'" + value
+    defused (see defuse); a field with a comma, quote or line break is quoted. Far cheaper than
+    csv.writer, which copies every character."""
+    value = defuse(value)
     if '"' in value or "," in value or "\n" in value or "\r" in value:
         return '"' + value.replace('"', '""') + '"'
     return value

@@ -66,7 +66,9 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "bounceadmin.badinput.RejectNullCharactersMiddleware",
+    "bounceadmin.badinput.OutOfRangeNumberMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "bounceadmin.middleware.PrivateCacheControlMiddleware",  # no-store for signed-in pages
     "django.contrib.messages.middleware.MessageMiddleware",
     "bounceadmin.audit.context.RequestContextMiddleware",
     "bounceadmin.errors.ServiceUnavailableMiddleware",
@@ -88,6 +90,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "bounceadmin.accounts.context_processors.roles",
+                "bounceadmin.accounts.context_processors.password_reset",
             ],
         },
     },
@@ -142,6 +145,19 @@ AXES_VERBOSE = False
 LOGIN_FAILURE_AUDIT_PER_HOUR = env.int("LOGIN_FAILURE_AUDIT_PER_HOUR", default=20)
 AXES_CLIENT_IP_CALLABLE = "bounceadmin.accounts.client_address.client_address"
 
+# --- Email --------------------------------------------------------------------------------------
+# Outgoing mail as one URL (django-environ's forms: smtp+tls://user:password@host:587,
+# smtp+ssl://..., consolemail:// to print mails). Only the password-reset pages send mail: they
+# answer 404 unless EMAIL_URL is set, since without mail a reset can reach no one.
+_email_url = env.str("EMAIL_URL", default="")  # not a setting itself: it may hold a password
+if _email_url:
+    globals().update(
+        {k: v for k, v in env.email_url_config(_email_url).items() if v not in (None, "")}
+    )
+PASSWORD_RESET_ENABLED = bool(_email_url)
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="bounceadmin@localhost")
+EMAIL_TIMEOUT = 10  # seconds: an SMTP server that does not answer must not hang a page
+
 # --- I18N / time --------------------------------------------------------------------------------
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = env.str("TIME_ZONE", default="UTC")
@@ -155,12 +171,13 @@ STATIC_ROOT = BASE_DIR / "staticfiles"
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
-        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        # WhiteNoise's compressed, hashed files; plain names until collectstatic has run.
+        "BACKEND": "bounceadmin.staticfiles.OptionalManifestStaticFilesStorage"
         if not DEBUG
         else "django.contrib.staticfiles.storage.StaticFilesStorage"
     },
 }
-# Serve straight from the finders when collectstatic was not run (a local `make run`).
+# Serve straight from the finders when collectstatic was not run (see bounceadmin/staticfiles.py).
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG
 

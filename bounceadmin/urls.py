@@ -6,7 +6,7 @@ from bounceadmin.health import healthz
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),
-    path("accounts/", include("django.contrib.auth.urls")),
+    path("accounts/", include("bounceadmin.accounts.urls")),
     path("audit/", include("bounceadmin.audit.urls")),
     path("deletions/", include("bounceadmin.deletions.urls")),
     path("", include("bounceadmin.bounces.urls")),

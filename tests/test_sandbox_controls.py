@@ -172,6 +172,10 @@ def test_request_log_records_requests_but_never_the_key(sandbox: SandboxServer) 
 
 
 def control(sandbox: SandboxServer, method: str, path: str, body: Any = None):
+    """A control request as the tools send it: every one that may change state is JSON, also
+    when it has nothing to say."""
+    if body is None and method != "GET":
+        body = {}
     return requests.request(method, f"{sandbox.url}/_sandbox/{path}", json=body, timeout=5)
 
 
@@ -231,6 +235,63 @@ def test_control_config_sets_rate_limit_and_latency(sandbox: SandboxServer) -> N
 def test_control_unknown_path_is_404(sandbox: SandboxServer) -> None:
     assert control(sandbox, "GET", "nothing").status_code == 404
     assert control(sandbox, "PUT", "health").status_code == 405
+
+
+# What a web page open in a browser can send to the sandbox on loopback without a CORS preflight:
+# a form (urlencoded or multipart) or a text/plain body, e.g. with a JSON text in it.
+FORGEABLE = [
+    {"data": {"demo": "true"}},
+    {"files": {"demo": ("x", "true")}},
+    {"data": '{"demo": true, "seed": 2}', "headers": {"Content-Type": "text/plain"}},
+    {"data": '{"demo": true, "seed": 2}'},  # no Content-Type at all
+]
+STATE_CHANGING = [
+    ("POST", path) for path in ("faults", "config", "subusers", "bounces", "reset", "seed")
+] + [("DELETE", path) for path in ("faults", "requests", "bounces")]
+
+
+@pytest.mark.parametrize("method, path", STATE_CHANGING)
+@pytest.mark.parametrize("forged", FORGEABLE, ids=["form", "multipart", "text-plain", "none"])
+def test_controls_that_change_state_refuse_what_a_web_page_can_forge(
+    sandbox: SandboxServer, method: str, path: str, forged: dict[str, Any]
+) -> None:
+    sandbox.inject_fault("status", status=503, path="/v3/nothing")
+    before = (control(sandbox, "GET", "health").json(), control(sandbox, "GET", "faults").json())
+
+    refused = requests.request(method, f"{sandbox.url}/_sandbox/{path}", timeout=5, **forged)
+
+    assert refused.status_code == 415
+    assert refused.json()["errors"][0]["message"] == (
+        "controls that change state take Content-Type: application/json"
+    )
+    after = (control(sandbox, "GET", "health").json(), control(sandbox, "GET", "faults").json())
+    assert after == before
+
+
+def test_json_with_a_charset_is_json(sandbox: SandboxServer) -> None:
+    seeded = requests.post(
+        f"{sandbox.url}/_sandbox/seed",
+        data=b'{"demo": true}',
+        headers={"Content-Type": "Application/JSON; charset=utf-8"},
+        timeout=5,
+    )
+
+    assert seeded.status_code == 200
+
+
+def test_a_cors_preflight_is_never_granted(sandbox: SandboxServer) -> None:
+    preflight = requests.options(
+        f"{sandbox.url}/_sandbox/reset",
+        headers={
+            "Origin": "https://evil.example",
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "content-type",
+        },
+        timeout=5,
+    )
+
+    assert preflight.status_code == 405
+    assert not any(name.lower().startswith("access-control-") for name in preflight.headers)
 
 
 # --- CLI ------------------------------------------------------------------------------------------

@@ -32,6 +32,8 @@ def page(sandbox: SandboxServer, offset: int = 0, limit: int = 3, subuser: str =
 
 
 def control(sandbox: SandboxServer, method: str, body: Any = None) -> requests.Response:
+    if body is None and method != "GET":
+        body = {}  # controls that may change state take JSON only
     return requests.request(method, sandbox.url + "/_sandbox/faults", json=body, timeout=5)
 
 

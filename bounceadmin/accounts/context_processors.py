@@ -1,3 +1,5 @@
+from django.conf import settings
+
 from .roles import has_role
 
 
@@ -11,3 +13,8 @@ def roles(request):
         "can_approve": has_role(user, "approver"),
         "is_admin": has_role(user, "admin"),
     }
+
+
+def password_reset(request):
+    """Whether the login page may offer "Forgot password?": only when email is configured."""
+    return {"password_reset_enabled": settings.PASSWORD_RESET_ENABLED}

@@ -8,8 +8,8 @@ urlpatterns = [
     path("", views.deletion_queue, name="queue"),
     path("new/", views.deletion_new, name="new"),
     path("approve-subuser/", views.deletion_approve_subuser, name="approve_subuser"),
-    path("<int:pk>/", views.deletion_detail, name="detail"),
-    path("<int:pk>/approve/", views.deletion_approve, name="approve"),
-    path("<int:pk>/reject/", views.deletion_reject, name="reject"),
-    path("<int:pk>/retry/", views.deletion_retry, name="retry"),
+    path("<id:pk>/", views.deletion_detail, name="detail"),
+    path("<id:pk>/approve/", views.deletion_approve, name="approve"),
+    path("<id:pk>/reject/", views.deletion_reject, name="reject"),
+    path("<id:pk>/retry/", views.deletion_retry, name="retry"),
 ]

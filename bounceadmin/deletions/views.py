@@ -17,6 +17,7 @@ from bounceadmin.accounts.roles import role_required
 from bounceadmin.accounts.scoping import visible_bounces, visible_subuser_ids, visible_subusers
 from bounceadmin.audit.selectors import events_for_deletion_request
 from bounceadmin.bounces.filters import BounceFilter
+from bounceadmin.ids import parse_id
 from bounceadmin.listing import scoped_filterset
 
 from . import services
@@ -186,9 +187,8 @@ def _selection(request: HttpRequest):
     if ids:
         if len(ids) > MAX_SELECTED:
             return None, f"Select at most {MAX_SELECTED} rows, or request by filter."
-        try:
-            pks = [int(i) for i in ids]
-        except ValueError:
+        pks = [parse_id(i) for i in ids]
+        if None in pks:
             return None, "The selection is not valid."
         return visible_bounces(user).filter(pk__in=pks), None
     if request.GET.get("scope") == "filter":

@@ -2,6 +2,13 @@
 
 No Bearer key: this is a local development tool bound to loopback, and a test driving it from
 another process should not need SendGrid credentials. JSON in, JSON out, errors in the v3 shape.
+
+Loopback is not enough, though: any web page open in the developer's browser can send requests
+to 127.0.0.1. Without a key, what keeps such a page from resetting or seeding the sandbox is
+that every control that changes state (any method but GET and HEAD) must say
+`Content-Type: application/json`: a page can send a form or a `text/plain` body to another
+origin unasked, but a JSON content type (or PUT/DELETE) needs a CORS preflight first, which the
+sandbox never grants. Anything else is answered 415. The GET controls only read.
 """
 
 from __future__ import annotations
@@ -10,7 +17,14 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from bounceadmin.sandbox.api import ApiError, Request, Response, error_response, json_response
+from bounceadmin.sandbox.api import (
+    JSON,
+    ApiError,
+    Request,
+    Response,
+    error_response,
+    json_response,
+)
 from bounceadmin.sandbox.demo import FastRandom, generate_bounces
 from bounceadmin.sandbox.faults import Fault
 
@@ -18,6 +32,7 @@ if TYPE_CHECKING:
     from bounceadmin.sandbox.server import SandboxServer
 
 Control = Callable[["SandboxServer", Request, dict[str, Any]], Response]
+READ_ONLY_METHODS = frozenset({"GET", "HEAD"})
 
 
 def _str(body: dict[str, Any], name: str) -> str:
@@ -174,6 +189,10 @@ def handle(sb: SandboxServer, req: Request) -> Response:
         resp = error_response(405, "method not allowed")
         resp.headers["Allow"] = ", ".join(sorted(methods))
         return resp
+    if req.method not in READ_ONLY_METHODS and not _is_json(req):
+        return error_response(
+            415, "controls that change state take Content-Type: application/json", "Content-Type"
+        )
     body: Any = {}
     if req.body.strip():
         try:
@@ -186,3 +205,8 @@ def handle(sb: SandboxServer, req: Request) -> Response:
         return methods[req.method](sb, req, body)
     except ApiError as exc:
         return exc.response
+
+
+def _is_json(req: Request) -> bool:
+    media_type = (req.header("Content-Type") or "").split(";", 1)[0]
+    return media_type.strip().lower() == JSON

@@ -1,0 +1,37 @@
+"""`accounts/`: django.contrib.auth's own views at its own URLs, except that the password-reset
+ones answer 404 unless outgoing email is configured (PASSWORD_RESET_ENABLED, from EMAIL_URL):
+without mail a reset reaches no one, and an open form that sends mail is one more thing to abuse.
+The check runs per request, so the URL names always reverse and a settings change needs no
+reload of the URLconf."""
+
+from functools import wraps
+
+from django.conf import settings
+from django.contrib.auth import urls as auth_urls
+from django.http import Http404
+from django.urls import path
+
+RESET_VIEWS = {"password_reset", "password_reset_done", "password_reset_confirm",
+               "password_reset_complete"}  # fmt: skip
+
+
+def when_email_is_configured(view):
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        if not settings.PASSWORD_RESET_ENABLED:
+            raise Http404("Password reset needs outgoing email (EMAIL_URL).")
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+urlpatterns = [
+    path(
+        str(pattern.pattern),
+        when_email_is_configured(pattern.callback)
+        if pattern.name in RESET_VIEWS
+        else pattern.callback,
+        name=pattern.name,
+    )
+    for pattern in auth_urls.urlpatterns
+]
