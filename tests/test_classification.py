@@ -305,43 +305,29 @@ def test_rules_every_alternative_is_indexed_by_a_whole_first_word():
 
 
 # --------------------------------------------------------------------- the engine
-@pytest.fixture
-def custom_rules(monkeypatch):
-    """Swap in another rules table (the compiled engine is rebuilt for it, and after)."""
-
-    def use(table):
-        monkeypatch.setattr(classification, "RULES", table)
-        classification._engine.cache_clear()
-
-    yield use
-    classification._engine.cache_clear()
-
-
-def test_classify_rule_with_reason_and_status_needs_both(custom_rules):
+def test_classify_rule_with_reason_and_status_needs_both():
     rule = classification.Rule
-    custom_rules(
+    matcher = classification.Matcher(
         (
             rule(r"policy", r"5\.7\.1", "Content", "sender"),
             rule(r"rejected by policy", None, "Reputation", "sender"),
             rule(None, r"5\.1\.1", "Invalid Address", "recipient"),
         )
     )
-    assert classify("5.7.1", "550 rejected by policy") == ("Content", "sender")
-    assert classify("5.7.2", "550 rejected by policy") == ("Reputation", "sender")
-    assert classify("5.1.1", "550 rejected") == ("Invalid Address", "recipient")
-    assert classify("5.1.2", "550 rejected") == UNCLASSIFIED
+    assert matcher.classify("5.7.1", "550 rejected by policy") == ("Content", "sender")
+    assert matcher.classify("5.7.2", "550 rejected by policy") == ("Reputation", "sender")
+    assert matcher.classify("5.1.1", "550 rejected") == ("Invalid Address", "recipient")
+    assert matcher.classify("5.1.2", "550 rejected") == UNCLASSIFIED
 
 
-def test_classify_refuses_reply_rows_after_status_only_rows(custom_rules):
+def test_classify_refuses_reply_rows_after_status_only_rows():
     rule = classification.Rule
-    custom_rules(
-        (
-            rule(None, r"5\.1\.1", "Invalid Address", "recipient"),
-            rule(r"user unknown", None, "Invalid Address", "recipient"),
-        )
+    table = (
+        rule(None, r"5\.1\.1", "Invalid Address", "recipient"),
+        rule(r"user unknown", None, "Invalid Address", "recipient"),
     )
     with pytest.raises(ValueError, match="follows a status-only row"):
-        classify("5.1.1", "user unknown")
+        classification.Matcher(table)
 
 
 @pytest.mark.parametrize(("status", "reason", "label", "fault"), ALL_ROWS)

@@ -43,6 +43,7 @@ from __future__ import annotations
 import functools
 import operator
 import re
+from collections.abc import Sequence
 from typing import NamedTuple
 
 from django.db import models
@@ -559,12 +560,13 @@ def _analyse(source: str) -> tuple[_WordCondition | None, _WordCondition | None,
     return first, None, tuple(sorted(m.replace(_EDGE, "") for m in needles))
 
 
-class _Engine(NamedTuple):
-    """RULES compiled for speed. A mask has two fields of ``width`` bits, one bit per
-    alternative: the low field says its first-word condition holds, the high field its
-    needed-word condition. Whole words and 3-letter heads share ``keys``: a reply offers its
-    words and (only if some head is in use) their heads, so a 3-letter key may also be met by
-    a longer word with that head. That only adds candidates, never hides one."""
+class Matcher:
+    """A rules table compiled for speed: ``Matcher(table).classify(status, reason)`` is the
+    first matching row of ``table`` (see "engine" above). A mask has two fields of ``width``
+    bits, one bit per alternative: the low field says its first-word condition holds, the high
+    field its needed-word condition. Whole words and 3-letter heads share ``keys``: a reply
+    offers its words and (only if some head is in use) their heads, so a 3-letter key may also
+    be met by a longer word with that head. That only adds candidates, never hides one."""
 
     alternatives: tuple[_Alternative, ...]
     outcomes: tuple[tuple[str, str], ...]  # per alternative
@@ -574,84 +576,97 @@ class _Engine(NamedTuple):
     status_only: tuple[int, ...]  # alternatives of status-only rows, in table order
     heads_used: bool
 
+    def __init__(self, rules: Sequence[Rule]) -> None:
+        """Compile ``rules``; ValueError if the table is malformed."""
+        sources = [[*_split_alternatives(r.reason)] if r.reason else [None] for r in rules]
+        width = sum(map(len, sources))
+        alternatives: list[_Alternative] = []
+        keys: dict[bytes, int] = {}
+        unindexed = 0
+        status_only: list[int] = []
+        heads_used = False
+        for row, (rule, row_sources) in enumerate(zip(rules, sources, strict=True)):
+            status = re.compile(rule.status) if rule.status else None
+            if not rule.reason and not status:
+                raise ValueError(f"rule {row} has neither a reason nor a status pattern")
+            if rule.reason and status_only:
+                raise ValueError(f"rule {row} reads the reply but follows a status-only row")
+            for source in row_sources:
+                bit = 1 << len(alternatives)
+                if source is None:
+                    status_only.append(len(alternatives))
+                    alternatives.append(_Alternative(row, (), None, status))
+                    continue
+                first, needed, needles = _analyse(source)
+                for shift, condition in ((0, first), (width, needed)):
+                    if condition is None:
+                        unindexed |= bit << shift
+                        continue
+                    heads_used |= bool(condition.heads)
+                    for key in condition.words | condition.heads:
+                        keys[key] = keys.get(key, 0) | bit << shift
+                regex = re.compile(f"(?:{source}){_END_GUARD}")
+                alternatives.append(_Alternative(row, needles, regex, status))
+        self.alternatives = tuple(alternatives)
+        self.outcomes = tuple(
+            (rules[a.row].classification, rules[a.row].fault) for a in alternatives
+        )
+        self.keys = keys
+        self.unindexed = unindexed
+        self.width = width
+        self.status_only = tuple(status_only)
+        self.heads_used = heads_used
+
+    def classify(self, status: object, reason: object) -> tuple[str, str]:
+        """``(classification, fault)``: the outcome of the first alternative (in table order)
+        that matches, else Unclassified / unknown. Never raises, whatever the input."""
+        if type(reason) is str:  # the hot path: skip _as_text's checks
+            text = " ".join(reason[:MAX_REASON_CHARS].lower().split())
+        else:
+            text = _normalise_reason(reason)
+        mask = self._candidates(text) if text else 0
+        while mask:
+            lowest = mask & -mask
+            mask ^= lowest
+            index = lowest.bit_length() - 1
+            _, needles, reason_regex, status_regex = self.alternatives[index]
+            for needle in needles:
+                if needle in text:
+                    break
+            else:
+                if needles:
+                    continue
+            if status_regex is not None and not status_regex.fullmatch(
+                _effective_status(status, text)
+            ):
+                continue
+            match = reason_regex.search(text)
+            while match is not None:  # a match must also start at the start of a word
+                start = match.start()
+                if not start or text[start - 1] not in _WORD_CHARS:
+                    return self.outcomes[index]
+                match = reason_regex.search(text, start + 1)
+        code = _effective_status(status, text) if self.status_only else ""
+        for index in self.status_only:
+            if self.alternatives[index].status.fullmatch(code):
+                return self.outcomes[index]
+        return _UNCLASSIFIED
+
+    def _candidates(self, text: str) -> int:
+        """Mask of the reason alternatives that may match ``text`` (both conditions hold)."""
+        words = text.encode("ascii", "replace").translate(_NOT_WORD_TO_SPACE).split()
+        keys = self.keys
+        found = keys.keys() & words
+        if self.heads_used:
+            found.update(keys.keys() & map(_FIRST_LETTERS, words))
+        bits = functools.reduce(operator.or_, map(keys.get, found), self.unindexed)
+        return bits & (bits >> self.width)
+
 
 @functools.cache
-def _engine() -> _Engine:
-    """Compile RULES on first use (about 0.1 s), not at import."""
-    sources = [[*_split_alternatives(r.reason)] if r.reason else [None] for r in RULES]
-    width = sum(map(len, sources))
-    alternatives: list[_Alternative] = []
-    keys: dict[bytes, int] = {}
-    unindexed = 0
-    status_only: list[int] = []
-    heads_used = False
-    for row, (rule, row_sources) in enumerate(zip(RULES, sources, strict=True)):
-        status = re.compile(rule.status) if rule.status else None
-        if not rule.reason and not status:
-            raise ValueError(f"RULES[{row}] has neither a reason nor a status pattern")
-        if rule.reason and status_only:
-            raise ValueError(f"RULES[{row}] reads the reply but follows a status-only row")
-        for source in row_sources:
-            bit = 1 << len(alternatives)
-            if source is None:
-                status_only.append(len(alternatives))
-                alternatives.append(_Alternative(row, (), None, status))
-                continue
-            first, needed, needles = _analyse(source)
-            for shift, condition in ((0, first), (width, needed)):
-                if condition is None:
-                    unindexed |= bit << shift
-                    continue
-                heads_used |= bool(condition.heads)
-                for key in condition.words | condition.heads:
-                    keys[key] = keys.get(key, 0) | bit << shift
-            regex = re.compile(f"(?:{source}){_END_GUARD}")
-            alternatives.append(_Alternative(row, needles, regex, status))
-    outcomes = tuple((RULES[a.row].classification, RULES[a.row].fault) for a in alternatives)
-    return _Engine(
-        tuple(alternatives), outcomes, keys, unindexed, width, tuple(status_only), heads_used
-    )
-
-
-def _candidates(engine: _Engine, text: str) -> int:
-    """Mask of the reason alternatives that may match ``text`` (both conditions hold)."""
-    words = text.encode("ascii", "replace").translate(_NOT_WORD_TO_SPACE).split()
-    keys = engine.keys
-    found = keys.keys() & words
-    if engine.heads_used:
-        found.update(keys.keys() & map(_FIRST_LETTERS, words))
-    bits = functools.reduce(operator.or_, map(keys.get, found), engine.unindexed)
-    return bits & (bits >> engine.width)
-
-
-def _decide(status: object, text: str) -> tuple[str, str]:
-    """The outcome of the first alternative (in table order) that matches; see "engine"."""
-    engine = _engine()
-    mask = _candidates(engine, text) if text else 0
-    while mask:
-        lowest = mask & -mask
-        mask ^= lowest
-        index = lowest.bit_length() - 1
-        _, needles, reason, status_regex = engine.alternatives[index]
-        for needle in needles:
-            if needle in text:
-                break
-        else:
-            if needles:
-                continue
-        if status_regex is not None and not status_regex.fullmatch(_effective_status(status, text)):
-            continue
-        match = reason.search(text)
-        while match is not None:  # a match must also start at the start of a word
-            start = match.start()
-            if not start or text[start - 1] not in _WORD_CHARS:
-                return engine.outcomes[index]
-            match = reason.search(text, start + 1)
-    code = _effective_status(status, text) if engine.status_only else ""
-    for index in engine.status_only:
-        if engine.alternatives[index].status.fullmatch(code):
-            return engine.outcomes[index]
-    return _UNCLASSIFIED
+def _engine() -> Matcher:
+    """The matcher of RULES, compiled on first use (about 0.1 s), not at import."""
+    return Matcher(RULES)
 
 
 # ------------------------------------------------------------------- normalisation
@@ -705,9 +720,7 @@ def classify(status: str | None, reason: str | None) -> tuple[str, str]:
     """Return ``(classification, fault)`` for one bounce: the first matching row of RULES,
     else Unclassified / unknown. Never raises, whatever the input (only a malformed RULES
     table raises, on first use)."""
-    if type(reason) is str:  # the hot path: skip _as_text's checks
-        return _decide(status, " ".join(reason[:MAX_REASON_CHARS].lower().split()))
-    return _decide(status, _normalise_reason(reason))
+    return _engine().classify(status, reason)
 
 
 def bounce_type(status: str | None, reason: str | None = None) -> str:
