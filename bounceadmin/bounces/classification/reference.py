@@ -3,9 +3,10 @@ order) whose patterns match, where a reason pattern matches whole words (it may 
 nor end inside a word) in the normalised reply, and a status pattern the whole effective
 status; else Unclassified / unknown. See rules.py for the table and how it is read.
 
-Slow: every row's regex on every reply, about 0.5 ms a reply. ``matcher.classify`` gives the
-same answers fast and is the one to call; the tests hold it equal to this on every labelled
-reply and on thousands of generated ones. When the two disagree, this one says what is meant.
+Slow: every row's whole regex, in turn, on every reply. ``matcher.classify`` gives the same
+answers several times faster and is the one to call; the tests hold it equal to this on every
+labelled reply and on thousands of generated ones. When the two disagree, this one says what
+is meant.
 """
 
 from __future__ import annotations
