@@ -9,7 +9,6 @@ classifications, and whose fault it is.
                   ``classify``, on the refresh's hot path. The tests hold it equal to reference
 """
 
-from . import matcher, reply
 from .matcher import Matcher, classify
 from .reply import MAX_REASON_CHARS, bounce_type
 from .rules import RULES, Classification, Fault, Rule
@@ -24,8 +23,3 @@ __all__ = [
     "bounce_type",
     "classify",
 ]
-
-# Private names of the single module this package replaces, for code that reached into it.
-_engine = matcher.default
-_effective_status = reply.effective_status
-_normalise_reason = reply.normalise_reason
