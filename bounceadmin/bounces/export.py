@@ -1,8 +1,8 @@
 """Streaming exports of a bounce queryset: rows are read in chunks and written as they go, so a
 million rows never sit in memory.
 
-Both formats read plain tuples from a chunked cursor (csvstream.raw_chunks) and format a chunk
-at a time: Django's per-value converters, a generic per-cell formatter and csv.writer cost
+Both formats read plain tuples from a chunked cursor (refresh.database.raw_chunks) and format a
+chunk at a time: Django's per-value converters, a generic per-cell formatter and csv.writer cost
 several times the database's own time at a million rows.
 """
 
@@ -12,11 +12,13 @@ from collections.abc import Iterator
 from datetime import UTC
 from json.encoder import encode_basestring_ascii as json_string
 
-from django.db import connections
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from bounceadmin.csvstream import csv_line, datetime_text, raw_chunks, sqlite_text, text_cell
+from bounceadmin.csvstream import csv_line, datetime_text, text_cell
+
+from .lookups import AsStored
+from .refresh.database import raw_chunks
 
 CSV_COLUMNS = ["subuser", "email", "status", "reason", "created", "type", "classification",
                "fault", "first_seen", "last_seen", "removed_at"]  # fmt: skip
@@ -27,14 +29,11 @@ _CHUNK = 2000
 
 
 def csv_rows(queryset: QuerySet) -> Iterator[str]:
-    """The same text as csvstream.stream_csv (csv_cell per value, csv.writer) would write."""
+    """The same text as csv.writer would write for the same cells (defused)."""
     when = datetime_text(timezone.get_current_timezone())
     cell = text_cell
     yield csv_line(CSV_COLUMNS)
-    if connections[queryset.db].vendor == "sqlite":
-        fields = [sqlite_text(f) if f in _DATETIMES else f for f in _FIELDS]
-    else:
-        fields = _FIELDS
+    fields = [AsStored(f) if f in _DATETIMES else f for f in _FIELDS]
     for chunk in raw_chunks(queryset.values_list(*fields), _CHUNK):
         # Only upstream's text needs defusing and quoting: type, classification and fault are
         # our own words (no comma, quote or formula character) and the dates are ISO 8601.

@@ -1,8 +1,9 @@
-"""Lookups for the list's searches: `like` (SQL LIKE with the caller's own `%` wildcards,
-everything else literal), `like_indexed` (the same, using the index on SQLite too) and
-`ilike_contains` (icontains that PostgreSQL can estimate)."""
+"""Lookups and functions for the list's searches and the exports, each written once per database
+where they differ: `like` (SQL LIKE with the caller's own `%` wildcards, everything else
+literal), `like_indexed` (the same, using the index on SQLite too), `ilike_contains` (icontains
+that PostgreSQL can estimate) and `AsStored` (a column as stored, for raw cursors)."""
 
-from django.db.models import CharField, Lookup, TextField
+from django.db.models import CharField, F, Func, Lookup, TextField
 from django.db.models.lookups import IContains
 
 
@@ -89,3 +90,19 @@ def prefix_range(prefix: str) -> tuple[str, str] | None:
     if not prefix or ord(prefix[-1]) >= 0x10FFFF:
         return None
     return prefix, prefix[:-1] + chr(ord(prefix[-1]) + 1)
+
+
+class AsStored(Func):
+    """A column as the database hands it over, for a raw cursor (`raw_chunks`). On SQLite a bare
+    datetime column is parsed by the driver, in Python, per value, and an expression is not: the
+    export reads the stored text and parses only what it has not seen (csvstream.datetime_text).
+    Elsewhere the column itself."""
+
+    template = "%(expressions)s"
+    output_field = CharField()
+
+    def __init__(self, field: str):
+        super().__init__(F(field))
+
+    def as_sqlite(self, compiler, connection, **extra_context):
+        return super().as_sql(compiler, connection, template="+%(expressions)s", **extra_context)
