@@ -4,7 +4,7 @@ Every id column is a 64-bit signed integer, so a valid id is 1..2**63-1 written 
 Anything else cannot name a row: it becomes a 404 in a path (`<id:pk>`) and "not valid" in a
 query string (`parse_id`), before it reaches the database. SQLite raises OverflowError for an
 integer it cannot store, and Django 5.2 guards only single-value lookups against that, not `__in`.
-What Django admin parses itself is answered 400 by badinput.OutOfRangeNumberMiddleware.
+What Django admin parses itself is answered 400 by middleware.OutOfRangeNumberMiddleware.
 """
 
 from __future__ import annotations

@@ -65,13 +65,13 @@ MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
-    "bounceadmin.badinput.RejectNullCharactersMiddleware",
-    "bounceadmin.badinput.OutOfRangeNumberMiddleware",
+    "bounceadmin.middleware.RejectNullCharactersMiddleware",
+    "bounceadmin.middleware.OutOfRangeNumberMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "bounceadmin.middleware.PrivateCacheControlMiddleware",  # no-store for signed-in pages
     "django.contrib.messages.middleware.MessageMiddleware",
     "bounceadmin.audit.context.RequestContextMiddleware",
-    "bounceadmin.errors.ServiceUnavailableMiddleware",
+    "bounceadmin.middleware.ServiceUnavailableMiddleware",
     "axes.middleware.AxesMiddleware",  # last: answers locked-out logins
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
