@@ -4,7 +4,7 @@ import pytest
 from django.utils import timezone
 
 from bounceadmin.bounces.models import RefreshRun, Subuser
-from bounceadmin.bounces.selectors import daily_chart
+from bounceadmin.bounces.selectors import daily_counts
 
 from .factories import make_bounce, make_subuser, make_user
 
@@ -111,7 +111,7 @@ def test_refresh_now_unknown_subuser_is_404(client, operator):
     assert client.post("/refresh/", {"subuser": "ghost"}).status_code == 404
 
 
-def test_daily_chart_counts_hard_and_soft_per_local_day(settings):
+def test_daily_counts_count_hard_and_soft_per_local_day(settings):
     settings.TIME_ZONE = "America/New_York"
     timezone.activate("America/New_York")
     sub = make_subuser("alpha")
@@ -121,7 +121,7 @@ def test_daily_chart_counts_hard_and_soft_per_local_day(settings):
     make_bounce(sub, "s1@x.test", status="4.2.2", reason="452 full", created=today_noon)
     make_bounce(sub, "old@x.test", created=today_noon - timedelta(days=40))
 
-    chart = daily_chart([sub.pk], days=30)
+    chart = daily_counts([sub.pk], days=30)
 
     assert len(chart.days) == 30 and chart.days[-1] == timezone.localdate()
     assert (chart.hard[-1], chart.soft[-1], chart.hard[-2]) == (1, 1, 1)

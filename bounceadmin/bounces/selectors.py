@@ -2,23 +2,21 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, timedelta
 
-from django.db.models import Max, QuerySet, Sum
+from django.db.models import Max, Sum
 from django.utils import timezone
 
 from .models import BounceActiveCount, BounceDailyCount, Subuser
 from .refresh import stale_before
-from .refresh.summaries import bounce_summaries_ensure
 
 
-def overview_rows(subusers: QuerySet[Subuser]) -> list[Subuser]:
+def overview_rows(subusers: list[Subuser]) -> list[Subuser]:
     """Subusers with counts of their active bounces, from their summaries (BounceActiveCount):
-    a few thousand rows at most, however many bounces are cached. Summaries missing or counted
-    in another time zone are rebuilt first."""
-    rows = list(subusers.select_related("last_refresh", "summary"))
-    bounce_summaries_ensure(rows)
+    a few thousand rows at most, however many bounces are cached. The caller has made sure the
+    summaries are current (bounce_summaries_ensure); `subusers` come with their last refresh."""
+    rows = subusers
     counts = (
         BounceActiveCount.objects.filter(subuser__in=[r.pk for r in rows])
         .order_by()
@@ -56,20 +54,20 @@ def classification_counts(subuser_ids: list[int]) -> list[tuple[str, int]]:
 
 
 @dataclass
-class DailyChart:
+class DailyCounts:
     days: list[date]
     hard: list[int]
     soft: list[int]
-    peak: int = 0
-    bars: list[dict] = field(default_factory=list)
+
+    @property
+    def peak(self) -> int:
+        return max([h + s for h, s in zip(self.hard, self.soft, strict=True)] or [0])
 
 
-def daily_chart(
-    subuser_ids: list[int], *, days: int, width: int = 720, height: int = 160
-) -> DailyChart:
+def daily_counts(subuser_ids: list[int], *, days: int) -> DailyCounts:
     """Bounces of these subusers created per local day over the last `days` days, hard and soft,
-    removed or not, as SVG bars. From BounceDailyCount, whose days are local days in the current
-    zone once overview_rows has ensured the summaries."""
+    removed or not. From BounceDailyCount, whose days are local days in the current zone once
+    bounce_summaries_ensure has run."""
     today = timezone.localdate()
     first = today - timedelta(days=days - 1)
     counts = (
@@ -79,25 +77,9 @@ def daily_chart(
         .annotate(n=Sum("count"))
     )
     by_day: dict[tuple[date, str], int] = {(c["day"], c["type"]): c["n"] for c in counts}
-    chart = DailyChart(days=[first + timedelta(days=i) for i in range(days)], hard=[], soft=[])
-    chart.hard = [by_day.get((d, "hard"), 0) for d in chart.days]
-    chart.soft = [by_day.get((d, "soft"), 0) for d in chart.days]
-    chart.peak = max([h + s for h, s in zip(chart.hard, chart.soft, strict=True)] or [0])
-    scale = (height - 20) / chart.peak if chart.peak else 0
-    step = width / days
-    for i, (day, hard, soft) in enumerate(zip(chart.days, chart.hard, chart.soft, strict=True)):
-        hard_h, soft_h = hard * scale, soft * scale
-        chart.bars.append(
-            {
-                "x": round(i * step + 1, 1),
-                "w": round(max(step - 2, 1), 1),
-                "hard_y": round(height - hard_h, 1),
-                "hard_h": round(hard_h, 1),
-                "soft_y": round(height - hard_h - soft_h, 1),
-                "soft_h": round(soft_h, 1),
-                "day": day,
-                "hard": hard,
-                "soft": soft,
-            }
-        )
-    return chart
+    all_days = [first + timedelta(days=i) for i in range(days)]
+    return DailyCounts(
+        days=all_days,
+        hard=[by_day.get((d, "hard"), 0) for d in all_days],
+        soft=[by_day.get((d, "soft"), 0) for d in all_days],
+    )
