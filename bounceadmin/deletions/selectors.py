@@ -1,6 +1,65 @@
-from django.db.models import QuerySet
+"""Reads of deletion requests for the pages, scoped through accounts.scoping."""
 
-from .models import DeletionItem
+from __future__ import annotations
+
+from dataclasses import dataclass
+from itertools import groupby
+
+from django.db.models import Count, F, Q, QuerySet, Window
+from django.db.models.functions import RowNumber
+
+from bounceadmin.accounts.scoping import visible_subuser_ids
+
+from .models import DeletionItem, DeletionRequest
+
+SAMPLE_SIZE = 5
+
+
+def visible_requests(user) -> QuerySet[DeletionRequest]:
+    ids = visible_subuser_ids(user)
+    qs = DeletionRequest.objects.select_related("subuser", "requested_by", "decided_by")
+    return qs if ids is None else qs.filter(subuser_id__in=ids)
+
+
+def pending_by_subuser(user) -> list[tuple[object, list[DeletionRequest]]]:
+    """The pending requests the user may see, grouped by subuser, oldest first; each with its
+    first addresses (`sample`), its failed count, and whether the user made it (`own`)."""
+    pending = list(
+        _with_failed_count(visible_requests(user))
+        .filter(state=DeletionRequest.State.PENDING)
+        .order_by("subuser__username", "requested_at")
+    )
+    samples = _samples([r.pk for r in pending])
+    for r in pending:
+        r.sample = samples.get(r.pk, [])
+        r.own = r.requested_by_id == user.pk
+    return [(sub, list(rows)) for sub, rows in groupby(pending, key=lambda r: r.subuser)]
+
+
+def decided_requests(user) -> QuerySet[DeletionRequest]:
+    """Every request the user may see that is no longer pending, newest first."""
+    return (
+        _with_failed_count(visible_requests(user))
+        .exclude(state=DeletionRequest.State.PENDING)
+        .order_by("-requested_at", "-id")
+    )
+
+
+@dataclass
+class RequestItems:
+    counts: dict[str, int]  # items per state
+    failed: list[DeletionItem]  # the first `limit` failed ones, shown first
+    others: QuerySet[DeletionItem]  # the rest, for paging
+
+
+def request_items(deletion: DeletionRequest, *, limit: int) -> RequestItems:
+    items = deletion.items.order_by("state", "email")
+    failed = DeletionItem.State.FAILED
+    return RequestItems(
+        counts=dict(deletion.items.order_by().values_list("state").annotate(n=Count("pk"))),
+        failed=list(items.filter(state=failed)[:limit]),
+        others=items.exclude(state=failed),
+    )
 
 
 def deletion_items_for(bounce) -> QuerySet[DeletionItem]:
@@ -10,3 +69,24 @@ def deletion_items_for(bounce) -> QuerySet[DeletionItem]:
         .select_related("request__requested_by", "request__decided_by")
         .order_by("-request__requested_at")
     )
+
+
+def _with_failed_count(requests: QuerySet[DeletionRequest]) -> QuerySet[DeletionRequest]:
+    return requests.annotate(
+        failed_count=Count("items", filter=Q(items__state=DeletionItem.State.FAILED))
+    )
+
+
+def _samples(request_ids: list[int], size: int = SAMPLE_SIZE) -> dict[int, list[str]]:
+    """The first few addresses of each request, in one query."""
+    rank = Window(RowNumber(), partition_by=F("request_id"), order_by=F("email").asc())
+    rows = (
+        DeletionItem.objects.filter(request_id__in=request_ids)
+        .annotate(rank=rank)
+        .filter(rank__lte=size)
+        .values_list("request_id", "email")
+    )
+    samples: dict[int, list[str]] = {}
+    for request_id, email in rows:
+        samples.setdefault(request_id, []).append(email)
+    return samples

@@ -3,35 +3,26 @@ POST-only decisions. Every queryset is scoped through accounts.scoping."""
 
 from __future__ import annotations
 
-from itertools import groupby
-
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.db.models import Count, F, Q, Window
-from django.db.models.functions import RowNumber
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from bounceadmin.accounts.roles import role_required
-from bounceadmin.accounts.scoping import visible_bounces, visible_subuser_ids, visible_subusers
+from bounceadmin.accounts.scoping import visible_bounces, visible_subusers
 from bounceadmin.audit.selectors import events_for_deletion_request
 from bounceadmin.bounces.filters import BounceFilter
 from bounceadmin.ids import parse_id
 from bounceadmin.listing import scoped_filterset
 
-from . import services
+from . import selectors, services
 from .forms import DecisionForm, DeletionRequestForm
-from .models import DeletionItem, DeletionRequest
+from .models import DeletionRequest
+from .selectors import visible_requests
 
 MAX_SELECTED = 10_000
 ITEMS_PER_PAGE = 200
-
-
-def visible_requests(user):
-    ids = visible_subuser_ids(user)
-    qs = DeletionRequest.objects.select_related("subuser", "requested_by", "decided_by")
-    return qs if ids is None else qs.filter(subuser_id__in=ids)
 
 
 @role_required("requester")
@@ -81,25 +72,10 @@ def deletion_new(request: HttpRequest) -> HttpResponse:
 
 @role_required("viewer")
 def deletion_queue(request: HttpRequest) -> HttpResponse:
-    requests = visible_requests(request.user).annotate(
-        failed_count=Count("items", filter=Q(items__state=DeletionItem.State.FAILED))
-    )
-    pending = list(
-        requests.filter(state=DeletionRequest.State.PENDING).order_by(
-            "subuser__username", "requested_at"
-        )
-    )
-    samples = _samples([r.pk for r in pending])
-    for r in pending:
-        r.sample = samples.get(r.pk, [])
-        r.own = r.requested_by_id == request.user.pk
-    groups = [(sub, list(rows)) for sub, rows in groupby(pending, key=lambda r: r.subuser)]
-    history = Paginator(
-        requests.exclude(state=DeletionRequest.State.PENDING).order_by("-requested_at", "-id"), 50
-    ).get_page(request.GET.get("page"))
+    history = Paginator(selectors.decided_requests(request.user), 50)
     context = {
-        "groups": groups,
-        "history": history,
+        "groups": selectors.pending_by_subuser(request.user),
+        "history": history.get_page(request.GET.get("page")),
         "self_approval": services.self_approval_allowed(),
         "decision_form": DecisionForm(),
     }
@@ -109,17 +85,12 @@ def deletion_queue(request: HttpRequest) -> HttpResponse:
 @role_required("viewer")
 def deletion_detail(request: HttpRequest, pk: int) -> HttpResponse:
     deletion = get_object_or_404(visible_requests(request.user), pk=pk)
-    items = deletion.items.order_by("state", "email")
-    counts = dict(deletion.items.order_by().values_list("state").annotate(n=Count("pk")))
-    failed = list(items.filter(state=DeletionItem.State.FAILED)[:ITEMS_PER_PAGE])
-    page = Paginator(items.exclude(state=DeletionItem.State.FAILED), ITEMS_PER_PAGE).get_page(
-        request.GET.get("page")
-    )
+    items = selectors.request_items(deletion, limit=ITEMS_PER_PAGE)
     context = {
         "deletion": deletion,
-        "counts": counts,
-        "failed": failed,
-        "items": page,
+        "counts": items.counts,
+        "failed": items.failed,
+        "items": Paginator(items.others, ITEMS_PER_PAGE).get_page(request.GET.get("page")),
         "events": events_for_deletion_request(request.user, deletion.pk),
         "self_approval": services.self_approval_allowed(),
         "decision_form": DecisionForm(),
@@ -197,21 +168,6 @@ def _selection(request: HttpRequest):
             return None, "Some filters are not valid; fix them on the list first."
         return filterset.qs, None
     return None, "Select rows in the list, or request by filter."
-
-
-def _samples(request_ids: list[int], size: int = 5) -> dict[int, list[str]]:
-    """The first few addresses of each request, in one query."""
-    rank = Window(RowNumber(), partition_by=F("request_id"), order_by=F("email").asc())
-    rows = (
-        DeletionItem.objects.filter(request_id__in=request_ids)
-        .annotate(rank=rank)
-        .filter(rank__lte=size)
-        .values_list("request_id", "email")
-    )
-    samples: dict[int, list[str]] = {}
-    for request_id, email in rows:
-        samples.setdefault(request_id, []).append(email)
-    return samples
 
 
 def _back(request: HttpRequest, deletion: DeletionRequest):
