@@ -47,10 +47,5 @@ def visible_bounces(user) -> QuerySet[Bounce]:
     return Bounce.objects.all() if ids is ALL else Bounce.objects.filter(subuser_id__in=ids)
 
 
-def can_see_subuser(user, subuser_id: int) -> bool:
-    ids = visible_subuser_ids(user)
-    return ids is ALL or subuser_id in ids
-
-
 def sees_everything(user) -> bool:
     return visible_subuser_ids(user) is ALL

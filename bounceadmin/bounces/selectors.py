@@ -8,7 +8,7 @@ from datetime import date, timedelta
 from django.db.models import Max, Sum
 from django.utils import timezone
 
-from .models import BounceActiveCount, BounceDailyCount, Subuser
+from .models import BounceActiveCount, BounceDailyCount, RefreshRun, Subuser
 from .refresh import stale_before
 
 
@@ -34,8 +34,10 @@ def overview_rows(subusers: list[Subuser]) -> list[Subuser]:
         row.active_count = row.hard_count + row.soft_count
         row.newest = max((newest for _, newest in mine.values() if newest), default=None)
         run = row.last_refresh
-        row.refresh_failed = bool(run and run.outcome == "failed")
-        row.refresh_running = bool(run and run.outcome == "running") or bool(row.refresh_queued_at)
+        row.refresh_failed = bool(run and run.outcome == RefreshRun.Outcome.FAILED)
+        row.refresh_running = bool(run and run.outcome == RefreshRun.Outcome.RUNNING) or bool(
+            row.refresh_queued_at
+        )
         row.stale = row.refreshable and (
             row.last_success_at is None or row.last_success_at < threshold
         )

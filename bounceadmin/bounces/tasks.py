@@ -6,7 +6,7 @@ import logging
 from datetime import timedelta
 
 from celery import shared_task
-from django.db import OperationalError, transaction
+from django.db import OperationalError
 from django.utils import timezone
 
 from bounceadmin.queue import publish
@@ -14,6 +14,7 @@ from bounceadmin.sendgrid import SendGridError
 
 from .models import Subuser
 from .refresh import RefreshAlreadyRunning, bounces_refresh, refresh_mark_interrupted
+from .services import refresh_enqueue
 from .subusers import subusers_sync
 
 log = logging.getLogger(__name__)
@@ -39,7 +40,7 @@ def refresh_subuser(subuser_id: int, full: bool = False) -> str:
 def refresh_all(full: bool = False) -> int:
     """Fan out: one task per refreshable subuser."""
     ids = list(Subuser.objects.refreshable().values_list("pk", flat=True))
-    enqueue_refresh(ids, full=full)
+    refresh_enqueue(subuser_ids=ids, full=full)
     return len(ids)
 
 
@@ -47,13 +48,6 @@ def refresh_all(full: bool = False) -> int:
 def sync_subusers() -> dict:
     result = subusers_sync()
     return {"created": result.created, "updated": result.updated, "gone": result.gone}
-
-
-def enqueue_refresh(subuser_ids: list[int], *, full: bool = False) -> None:
-    """Mark the subusers queued and send one task each once the transaction commits."""
-    Subuser.objects.filter(pk__in=subuser_ids).update(refresh_queued_at=timezone.now())
-    for pk in subuser_ids:
-        transaction.on_commit(lambda pk=pk: publish(refresh_subuser, pk, full))
 
 
 @shared_task(bind=True, autoretry_for=(OperationalError,), retry_backoff=True, max_retries=5)

@@ -22,8 +22,8 @@ from .export import csv_rows, json_rows
 from .filters import BounceFilter
 from .models import RefreshRun
 from .refresh.summaries import bounce_summaries_ensure
+from .services import refresh_enqueue
 from .tables import BounceTable
-from .tasks import enqueue_refresh
 
 CHART_RANGES = (30, 90)
 # The list counts (and pages through) at most this many matches: counting is what a filter that
@@ -153,7 +153,7 @@ def refresh_now(request: HttpRequest) -> HttpResponse:
         get_object_or_404(subusers)
     full = request.POST.get("full") == "1"
     ids = list(subusers.values_list("pk", flat=True))
-    enqueue_refresh(ids, full=full)
+    refresh_enqueue(subuser_ids=ids, full=full)
     what = name or f"{len(ids)} subusers"
     messages.success(request, f"Refresh of {what} queued.")
     return redirect("bounces:overview")

@@ -10,7 +10,6 @@ listing taken before the delete and resurrect the addresses.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
 
 from django.db import transaction
 from django.db.models import Count, F
@@ -21,6 +20,7 @@ from bounceadmin.audit.services import audit_record
 from bounceadmin.bounces.models import Bounce, BounceChange
 from bounceadmin.bounces.refresh.locks import SubuserLease
 from bounceadmin.bounces.refresh.summaries import bounce_summaries_rebuild
+from bounceadmin.chunks import chunks
 from bounceadmin.sendgrid import SendGridClient, SendGridError, get_client
 from bounceadmin.sendgrid.client import DELETE_BATCH_SIZE
 
@@ -78,7 +78,7 @@ def _push_batches(request: DeletionRequest, client: SendGridClient, lease: Subus
         else:
             _confirm(request, [(pk, email, bounce_id)])
         return
-    for chunk in _chunks(todo, DELETE_BATCH_SIZE):
+    for chunk in chunks(todo, DELETE_BATCH_SIZE):
         pks = [pk for pk, _, _ in chunk]
         _mark(pks, ItemState.PUSHING)
         try:
@@ -127,7 +127,7 @@ def _remove_from_cache(subuser_id: int, bounce_ids: list[int], *, now=None) -> N
     """Mark the bounces removed, with their history, and rebuild the subuser's summaries."""
     now = now or timezone.now()
     removed = 0
-    for chunk in _chunks(bounce_ids, 500):
+    for chunk in chunks(bounce_ids, 500):
         active = Bounce.objects.filter(pk__in=chunk, removed_at__isnull=True)
         rows = list(active.values_list("pk", "status", "reason", "created"))
         removed += active.update(removed_at=now)
@@ -188,8 +188,3 @@ def _finish(request: DeletionRequest) -> DeletionRequest:
         )
     request.refresh_from_db()
     return request
-
-
-def _chunks(items: list, size: int) -> Iterator[list]:
-    for i in range(0, len(items), size):
-        yield items[i : i + size]

@@ -3,12 +3,12 @@ the caller's transaction."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import NamedTuple
 
 from django.utils import timezone
 
+from bounceadmin.chunks import chunks
 from bounceadmin.sendgrid import UpstreamBounce
 
 from ..models import Bounce, BounceChange, RefreshRun, Subuser
@@ -64,7 +64,7 @@ def reconcile(subuser: Subuser, upstream: Upstream, *, full: bool, run: RefreshR
 
     if full:
         gone = [existing[email] for email in missing_from_listing(upstream)]
-        for chunk in chunks([row.pk for row in gone]):
+        for chunk in chunks([row.pk for row in gone], _IN_CHUNK):
             Bounce.objects.filter(pk__in=chunk).update(removed_at=now)
         history.extend(_change(row, BounceChange.Kind.REMOVED, now, run) for row in gone)
         run.removed = len(gone)
@@ -73,7 +73,7 @@ def reconcile(subuser: Subuser, upstream: Upstream, *, full: bool, run: RefreshR
         if unchanged:
             Bounce.objects.filter(subuser=subuser, removed_at__isnull=True).update(last_seen=now)
     else:
-        for chunk in chunks(unchanged):
+        for chunk in chunks(unchanged, _IN_CHUNK):
             Bounce.objects.filter(pk__in=chunk).update(last_seen=now)
 
     repeats = _repeats_of([row for _, _, row in changed if row.removed_at is not None], subuser)
@@ -101,7 +101,7 @@ def _repeats_of(reappeared: list[Cached], subuser: Subuser) -> dict[int, int]:
 
     by_email = {row.email: row.pk for row in reappeared}
     latest: dict[int, int] = {}
-    for chunk in chunks(list(by_email)):
+    for chunk in chunks(list(by_email), _IN_CHUNK):
         done = DeletionItem.objects.filter(
             request__subuser=subuser, state=DeletionItem.State.DONE, email__in=chunk
         ).order_by("email", "pushed_at")
@@ -123,11 +123,6 @@ def cached_rows(subuser: Subuser, emails: list[str] | None) -> dict[str, Cached]
     if emails is None:
         return {row[1]: Cached(*row) for row in rows_read(qs)}
     found: dict[str, Cached] = {}
-    for chunk in chunks(emails):
+    for chunk in chunks(emails, _IN_CHUNK):
         found.update((row[1], Cached(*row)) for row in qs.filter(email__in=chunk))
     return found
-
-
-def chunks(items: list, size: int = _IN_CHUNK) -> Iterator[list]:
-    for i in range(0, len(items), size):
-        yield items[i : i + size]
