@@ -44,8 +44,8 @@ class ILikeContains(IContains):
     """`icontains`, written as `col ILIKE '%word%'` on PostgreSQL instead of Django's
     `UPPER(col) LIKE UPPER('%word%')`: the planner estimates ILIKE from the column's statistics,
     while for UPPER(col) it guesses a handful of rows and then scans the whole table and sorts
-    instead of walking the created index until a page is full (1.2 s against 5 ms for
-    `reason=mailbox full` over a million bounces)."""
+    instead of walking the created index until a page is full (orders of magnitude slower for
+    `reason=mailbox full` over a million bounces; bench/README.md)."""
 
     lookup_name = "ilike_contains"
 

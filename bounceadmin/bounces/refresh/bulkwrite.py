@@ -1,11 +1,11 @@
 """Writing many bounce rows at once, for the refresh.
 
 Django's bulk_create and bulk_update run every value of every row through the field machinery
-(model instances, get_db_prep_save, one placeholder expression per value). Profiled on a full
-refresh of 50,000 rows into an empty SQLite cache (under cProfile), bulk_create took 13.7 s; SQLite
-itself spent 1.8 s. These functions take plain tuples and hand them to the driver: many rows per
-INSERT on SQLite, COPY on PostgreSQL (database.py). Values are adapted the way Django would
-(`connection.ops`), so the rows read back exactly as if the ORM had written them.
+(model instances, get_db_prep_save, one placeholder expression per value): profiled, that
+was several times SQLite's own work (bench/README.md). These functions take plain tuples and
+hand them to the driver: many rows per INSERT on SQLite, COPY on PostgreSQL (database.py).
+Values are adapted the way Django would (`connection.ops`), so the rows read back exactly as if
+the ORM had written them.
 """
 
 from __future__ import annotations

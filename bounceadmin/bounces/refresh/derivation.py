@@ -1,8 +1,8 @@
 """Working out each bounce's type, classification and fault: here, or in a worker process.
 
-Classification is pure Python, about 20 µs per distinct reply text. In one process it competes
-for the GIL with parsing pages and writing rows: in a refresh of 1,000,000 bounces on SQLite it
-held the GIL for 11 of the 39 s the process held it at all. A `Deriver` with a worker process
+Classification is pure Python. In one process it competes for the GIL with parsing pages and
+writing rows: in a big refresh on SQLite it held the GIL for more than a quarter of the time
+the process held it at all (bench/README.md). A `Deriver` with a worker process
 runs it on another core while the pages download and the rows are written. The process starts
 only once a refresh has more than `inline_max` texts to classify, so that small refreshes do not
 wait for it; and if it fails, whatever it did not deliver is worked out here.

@@ -3,9 +3,9 @@
 The list indexes serve the pages' filters and sorts (Bounce.Meta.indexes and, on PostgreSQL, the
 trigram index of migration 0005); the unique (subuser, email) key is not one of them. Addresses
 and creation times arrive in random order, so every insert lands on another page of those
-indexes. Inserting 1,000,000 rows in groups of 50,000 took 37 s on SQLite with them and 11 s
-without, and building them afterwards from the sorted table 6 s. So the first load of an empty
-cache drops them and builds them at the end, as bulk loads into any database do. Later refreshes
+indexes: inserting a million rows with them took three times as long as without them and
+building them afterwards together (bench/README.md). So the first load of an empty cache drops
+them and builds them at the end, as bulk loads into any database do. Later refreshes
 insert few rows and keep them.
 
 While they are missing the pages answer from the unique key and table scans: slower, never

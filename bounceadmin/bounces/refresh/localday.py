@@ -1,7 +1,7 @@
 """The local calendar day of a UTC datetime column, computed inside the database.
 
 PostgreSQL converts time zones itself. SQLite cannot: Django's TruncDate calls a Python function
-once per row there, which cost 8 s of the summary rebuilds in a 1,000,000-row refresh. Over a
+once per row there, most of the summary rebuild's time in a big refresh (bench/README.md). Over a
 known span of instants a zone's UTC offset changes only at its transitions, so on SQLite the day
 is `date(created, <offset>)` with the offset picked by a CASE over the transitions in that span,
 all of it evaluated in SQLite's own code.

@@ -81,7 +81,7 @@ def _rebuild(subuser_ids: list[int]) -> None:
 def _insert_grouped(model: type[Model], grouped: QuerySet, columns: dict[str, str]) -> None:
     """Insert the rows of a grouped values() query into `model`'s table in the database itself
     (INSERT ... SELECT): `columns` maps each field to the query's name for it. Brought into
-    Python and bulk-created, the day counts of a million bounces cost 6 s more of a refresh."""
+    Python and bulk-created, the counts of a big cache cost seconds more (bench/README.md)."""
     quote = connection.ops.quote_name
     select, params = grouped.query.sql_with_params()
     targets = ", ".join(quote(model._meta.get_field(f).column) for f in columns)
