@@ -10,6 +10,7 @@ from bounceadmin.bounces.refresh.locks import SubuserLease
 from bounceadmin.bounces.subusers import subusers_sync
 from bounceadmin.deletions import services
 from bounceadmin.deletions.models import DeletionItem, DeletionRequest
+from bounceadmin.deletions.preview import deletion_preview
 from bounceadmin.deletions.push import SubuserBusy, deletion_push
 
 from .factories import make_user
@@ -113,7 +114,7 @@ def test_delete_all_needs_typed_confirmation(world):
 
 
 def test_preview_counts_per_subuser_and_spots_whole_lists(world):
-    preview = services.deletion_preview(
+    preview = deletion_preview(
         bounces=Bounce.objects.filter(email__in=["u00001@example.com"]) | Bounce.objects.filter(
             subuser=world["beta"])
     )  # fmt: skip

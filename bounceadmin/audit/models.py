@@ -28,6 +28,7 @@ class AuditEvent(models.Model):
         DELETION_REQUESTED = "deletion.requested", "Deletion requested"
         DELETION_APPROVED = "deletion.approved", "Deletion approved"
         DELETION_REJECTED = "deletion.rejected", "Deletion rejected"
+        DELETION_WITHDRAWN = "deletion.withdrawn", "Deletion withdrawn"
         DELETION_PUSHED = "deletion.pushed", "Deletion pushed upstream"
         DELETION_FAILED = "deletion.failed", "Deletion push failed"
         DELETION_RETRIED = "deletion.retried", "Deletion retried"

@@ -13,12 +13,15 @@ class DeletionRequest(models.Model):
         PENDING = "pending", "Pending approval"
         APPROVED = "approved", "Approved, queued"
         REJECTED = "rejected", "Rejected"
+        WITHDRAWN = "withdrawn", "Withdrawn"
         PUSHING = "pushing", "Pushing upstream"
         DONE = "done", "Removed upstream"
         PARTLY_FAILED = "partly_failed", "Partly failed"
         FAILED = "failed", "Failed"
 
     OPEN_STATES = (State.APPROVED, State.PUSHING)
+    # Requests whose addresses may still be removed: an address in one is not requested again.
+    UNDECIDED_OR_OPEN = (State.PENDING, State.APPROVED, State.PUSHING)
 
     subuser = models.ForeignKey(
         "bounces.Subuser", on_delete=models.PROTECT, related_name="deletion_requests"
@@ -66,6 +69,9 @@ class DeletionItem(models.Model):
         PUSHING = "pushing", "Pushing"
         DONE = "done", "Removed"
         FAILED = "failed", "Failed"
+        # The request was decided against: the address stays on the upstream list.
+        REJECTED = "rejected", "Not removed: rejected"
+        WITHDRAWN = "withdrawn", "Not removed: withdrawn"
 
     request = models.ForeignKey(DeletionRequest, on_delete=models.CASCADE, related_name="items")
     bounce = models.ForeignKey(

@@ -47,7 +47,7 @@ def decided_requests(user) -> QuerySet[DeletionRequest]:
 
 @dataclass
 class RequestItems:
-    counts: dict[str, int]  # items per state
+    counts: list[tuple[str, int]]  # items per state, by the state's label
     failed: list[DeletionItem]  # the first `limit` failed ones, shown first
     others: QuerySet[DeletionItem]  # the rest, for paging
 
@@ -55,8 +55,9 @@ class RequestItems:
 def request_items(deletion: DeletionRequest, *, limit: int) -> RequestItems:
     items = deletion.items.order_by("state", "email")
     failed = DeletionItem.State.FAILED
+    per_state = dict(deletion.items.order_by().values_list("state").annotate(n=Count("pk")))
     return RequestItems(
-        counts=dict(deletion.items.order_by().values_list("state").annotate(n=Count("pk"))),
+        counts=[(s.label, per_state[s]) for s in DeletionItem.State if s in per_state],
         failed=list(items.filter(state=failed)[:limit]),
         others=items.exclude(state=failed),
     )

@@ -4,74 +4,24 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
-from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Count, F, QuerySet, Window
-from django.db.models.functions import RowNumber
+from django.db.models import Exists, QuerySet
 from django.utils import timezone
 
+from bounceadmin.accounts.roles import has_role
 from bounceadmin.audit.models import AuditEvent
 from bounceadmin.audit.services import audit_record
 from bounceadmin.bounces.models import Bounce, Subuser
 from bounceadmin.queue import publish
 
 from .models import DeletionItem, DeletionRequest
-
-SAMPLE_SIZE = 10
+from .preview import held_items
 
 
 class DeletionError(Exception):
     """A request or decision that is not allowed; the message says why, for the user."""
-
-
-@dataclass
-class SubuserPreview:
-    subuser: Subuser
-    count: int
-    sample: list[Bounce]
-    whole_list: bool  # the selection is every active bounce of this subuser
-
-
-@dataclass
-class Preview:
-    subusers: list[SubuserPreview] = field(default_factory=list)
-
-    @property
-    def total(self) -> int:
-        return sum(s.count for s in self.subusers)
-
-
-def deletion_preview(*, bounces: QuerySet[Bounce]) -> Preview:
-    """How many active addresses per subuser the selection holds, and a sample of each."""
-    active = bounces.filter(removed_at__isnull=True).order_by()
-    counts = dict(active.values_list("subuser").annotate(n=Count("id")).values_list("subuser", "n"))
-    if not counts:
-        return Preview()
-    totals = dict(
-        Bounce.objects.filter(subuser__in=counts, removed_at__isnull=True)
-        .order_by()
-        .values("subuser")
-        .annotate(n=Count("id"))
-        .values_list("subuser", "n")
-    )
-    # The newest few of each subuser, in one query rather than one per subuser.
-    newest = Window(RowNumber(), partition_by=F("subuser_id"), order_by=F("created").desc())
-    samples: dict[int, list[Bounce]] = defaultdict(list)
-    for bounce in active.annotate(rank=newest).filter(rank__lte=SAMPLE_SIZE).order_by("-created"):
-        samples[bounce.subuser_id].append(bounce)
-    preview = Preview()
-    for subuser in Subuser.objects.filter(pk__in=counts).order_by("username"):
-        preview.subusers.append(
-            SubuserPreview(
-                subuser=subuser,
-                count=counts[subuser.pk],
-                sample=samples[subuser.pk],
-                whole_list=counts[subuser.pk] == totals.get(subuser.pk),
-            )
-        )
-    return preview
 
 
 def confirmation_phrase(total: int) -> str:
@@ -97,14 +47,36 @@ def deletion_request_create(
     snapshot of every bounce (the upstream entry will be gone)."""
     if not justification.strip():
         raise DeletionError("A justification is required.")
+    selected = bounces.filter(removed_at__isnull=True)
+    # One request at a time per subuser: a resubmitted form or a double click finds the first
+    # one's addresses held and requests nothing twice (SQLite serialises writers anyway).
+    list(
+        Subuser.objects.select_for_update()
+        .filter(pk__in=selected.order_by().values("subuser_id"))
+        .values_list("pk", flat=True)
+    )
     rows = list(
-        bounces.filter(removed_at__isnull=True)
+        selected.exclude(Exists(held_items()))
         .order_by("subuser_id", "email")
         .values_list(
             "pk", "subuser_id", "subuser__username", "email", "status", "reason", "created"
         )  # fmt: skip
     )
     if not rows:
+        held = DeletionItem.objects.filter(
+            request__state__in=DeletionRequest.UNDECIDED_OR_OPEN,
+            state__in=(DeletionItem.State.PENDING, DeletionItem.State.PUSHING),
+            request__subuser_id__in=selected.order_by().values("subuser_id"),
+            email__in=selected.order_by().values("email"),
+        )
+        numbers = sorted(set(held.values_list("request_id", flat=True)[:1000]))
+        if numbers:
+            raise DeletionError(
+                "Nothing new to request: every address of the selection is already requested in "
+                + ", ".join(f"#{n}" for n in numbers[:10])
+                + (" and more" if len(numbers) > 10 else "")
+                + "."
+            )
         raise DeletionError("The selection holds no address that is on an upstream list.")
     by_subuser: dict[int, list[tuple]] = defaultdict(list)
     names: dict[int, str] = {}
@@ -187,6 +159,30 @@ def deletion_reject(*, request_id: int, user, comment: str) -> DeletionRequest:
     return request
 
 
+@transaction.atomic
+def deletion_withdraw(*, request_id: int, user, comment: str) -> DeletionRequest:
+    """The requester (or an admin) takes back a request nobody has decided yet."""
+    if not comment.strip():
+        raise DeletionError("Say why the request is withdrawn.")
+    request = (
+        DeletionRequest.objects.select_for_update(of=("self",))
+        .select_related("subuser")
+        .get(pk=request_id)
+    )
+    if not may_withdraw(request, user):
+        raise DeletionError("Only the requester or an admin can withdraw a request.")
+    if request.state != DeletionRequest.State.PENDING:
+        raise DeletionError(
+            f"Request #{request.pk} is already {request.get_state_display().lower()}."
+        )
+    _decide(request, user, comment, DeletionRequest.State.WITHDRAWN)
+    return request
+
+
+def may_withdraw(request: DeletionRequest, user) -> bool:
+    return request.requested_by_id == user.pk or has_role(user, "admin")
+
+
 def deletion_approve_subuser(*, subuser: Subuser, user, comment: str = "") -> list[int]:
     """Approve every pending request of one subuser that this user may approve."""
     approved = []
@@ -240,10 +236,19 @@ def _pending_for_decision(request_id: int, user, *, rejecting: bool = False) -> 
 _DECISION_EVENTS = {
     DeletionRequest.State.APPROVED: AuditEvent.Action.DELETION_APPROVED,
     DeletionRequest.State.REJECTED: AuditEvent.Action.DELETION_REJECTED,
+    DeletionRequest.State.WITHDRAWN: AuditEvent.Action.DELETION_WITHDRAWN,
+}
+# What a request closed without a push says of each of its addresses.
+_NOT_REMOVED = {
+    DeletionRequest.State.REJECTED: DeletionItem.State.REJECTED,
+    DeletionRequest.State.WITHDRAWN: DeletionItem.State.WITHDRAWN,
 }
 
 
 def _decide(request: DeletionRequest, user, comment: str, state: str) -> None:
+    not_removed = _NOT_REMOVED.get(state)
+    if not_removed:
+        request.items.filter(state=DeletionItem.State.PENDING).update(state=not_removed)
     request.state = state
     request.decided_by = user
     request.decided_at = timezone.now()

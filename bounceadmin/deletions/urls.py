@@ -12,4 +12,5 @@ urlpatterns = [
     path("<id:pk>/approve/", views.deletion_approve, name="approve"),
     path("<id:pk>/reject/", views.deletion_reject, name="reject"),
     path("<id:pk>/retry/", views.deletion_retry, name="retry"),
+    path("<id:pk>/withdraw/", views.deletion_withdraw, name="withdraw"),
 ]

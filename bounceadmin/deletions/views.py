@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from bounceadmin.accounts.roles import role_required
@@ -19,6 +20,7 @@ from bounceadmin.listing import scoped_filterset
 from . import selectors, services
 from .forms import DecisionForm, DeletionRequestForm
 from .models import DeletionRequest
+from .preview import deletion_preview
 from .selectors import visible_requests
 
 MAX_SELECTED = 10_000
@@ -32,11 +34,11 @@ def deletion_new(request: HttpRequest) -> HttpResponse:
     bounces, problem = _selection(request)
     if problem:
         messages.error(request, problem)
-        return redirect("bounces:list")
-    preview = services.deletion_preview(bounces=bounces)
-    if not preview.total:
+        return redirect(_back_to_list(request))
+    preview = deletion_preview(bounces=bounces)
+    if not preview.total and not preview.already_total:
         messages.error(request, "The selection holds no address that is on an upstream list.")
-        return redirect("bounces:list")
+        return redirect(_back_to_list(request))
     whole = [s.subuser.username for s in preview.subusers if s.whole_list]
     form = DeletionRequestForm(request.POST or None, whole_lists=whole)
     if request.method == "POST" and form.is_valid():
@@ -46,7 +48,7 @@ def deletion_new(request: HttpRequest) -> HttpResponse:
                 bounces=bounces,
                 justification=form.cleaned_data["justification"],
                 ticket=form.cleaned_data["ticket"],
-                selection=request.GET.urlencode(),
+                selection=_selection_query(request),
                 delete_all_subusers=frozenset(form.cleaned_data["delete_all"]),
                 confirmation=form.cleaned_data["confirmation"],
             )
@@ -94,6 +96,8 @@ def deletion_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "events": events_for_deletion_request(request.user, deletion.pk),
         "self_approval": services.self_approval_allowed(),
         "decision_form": DecisionForm(),
+        "can_withdraw": deletion.state == DeletionRequest.State.PENDING
+        and services.may_withdraw(deletion, request.user),
     }
     return render(request, "deletions/deletion_detail.html", context)
 
@@ -122,6 +126,21 @@ deletion_approve = _decision(
     services.deletion_approve, "Approved request #{pk}; the push is queued."
 )
 deletion_reject = _decision(services.deletion_reject, "Rejected request #{pk}.")
+
+
+@require_POST
+@role_required("requester")
+def deletion_withdraw(request: HttpRequest, pk: int) -> HttpResponse:
+    deletion = get_object_or_404(visible_requests(request.user), pk=pk)
+    form = DecisionForm(request.POST)
+    comment = form.cleaned_data["comment"] if form.is_valid() else ""
+    try:
+        services.deletion_withdraw(request_id=deletion.pk, user=request.user, comment=comment)
+    except services.DeletionError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, f"Withdrew request #{deletion.pk}; nothing will be removed.")
+    return redirect(_back(request, deletion))
 
 
 @require_POST
@@ -167,7 +186,22 @@ def _selection(request: HttpRequest):
         if not filterset.is_valid():
             return None, "Some filters are not valid; fix them on the list first."
         return filterset.qs, None
-    return None, "Select rows in the list, or request by filter."
+    return None, "Nothing was selected: tick the rows to remove, or request by filter."
+
+
+def _selection_query(request: HttpRequest) -> str:
+    """The query string the addresses were chosen with, for the record (without `back`)."""
+    query = request.GET.copy()
+    query.pop("back", None)
+    return query.urlencode()
+
+
+def _back_to_list(request: HttpRequest) -> str:
+    """The bounce list as the requester left it: its filters, sort and page came along in
+    `back` (only ever used as a query string of the list)."""
+    back = QueryDict(request.GET.get("back", ""))
+    query = back.urlencode()
+    return reverse("bounces:list") + (f"?{query}" if query else "")
 
 
 def _back(request: HttpRequest, deletion: DeletionRequest):
