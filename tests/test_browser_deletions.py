@@ -52,14 +52,17 @@ def test_browser_request_approve_push_through_a_real_worker(
     requester.wait_for_url("**/deletions/*/")
     assert "Pending approval" in requester.content()
     # four-eyes: the requester is offered no Approve button
-    assert requester.get_by_role("button", name="Approve").count() == 0
+    assert requester.get_by_role("link", name="Approve", exact=False).count() == 0
 
     # the approver approves from the queue
     approver = browser.new_context().new_page()
     log_in(approver, live_server, "arne", "arne-password-123")
     approver.get_by_role("link", name="Deletions").click()
     assert ADDRESS in approver.locator(".pending-group").inner_text()
-    approver.get_by_role("button", name="Approve", exact=False).first.click()
+    approver.get_by_role("link", name="Approve request", exact=False).first.click()
+    approver.wait_for_url("**/approve/*")
+    assert ADDRESS in approver.locator("main").inner_text()  # what it removes, before the click
+    approver.get_by_role("button", name="Approve and remove 1 address").click()
     approver.wait_for_url("**/deletions/")
 
     # the real worker pushes it upstream, on behalf of the subuser

@@ -183,8 +183,10 @@ def test_decisions_are_post_only(client, data):
     pending = make_request(client, data)
     login(client, "arne", "approver")
 
-    assert client.get(f"/deletions/{pending.pk}/approve/").status_code == 405
+    confirm = client.get(f"/deletions/{pending.pk}/approve/")
+    assert confirm.status_code == 200  # the confirmation, not the decision
     assert client.get(f"/deletions/{pending.pk}/reject/").status_code == 405
+    assert client.put(f"/deletions/{pending.pk}/approve/").status_code == 405
     pending.refresh_from_db()
     assert pending.state == "pending"
 

@@ -139,3 +139,47 @@ def test_back_to_the_list_is_only_ever_the_list(client, acme):
     response = client.get("/deletions/new/", {"back": "//evil.example/x"})
 
     assert response.status_code == 302 and response["Location"].startswith("/bounces/?")
+
+
+def test_approve_asks_first_showing_what_it_removes(client, acme):
+    request_removal(client, make_user("rita", role="requester"), "a0@example.com", "a1@example.com")
+    deletion = DeletionRequest.objects.get()
+    client.force_login(make_user("abe", role="approver"))
+
+    queue = client.get("/deletions/").content.decode()
+    confirm = client.get(f"/deletions/{deletion.pk}/approve/?next=queue").content.decode()
+    deletion.refresh_from_db()
+    assert deletion.state == DeletionRequest.State.PENDING  # looking decides nothing
+
+    assert f'href="/deletions/{deletion.pk}/approve/?next=queue"' in queue
+    assert "a0@example.com" in confirm and "a1@example.com" in confirm
+    assert "customer fixed DNS" in confirm and "Approve and remove 2 addresses" in confirm
+    done = client.post(f"/deletions/{deletion.pk}/approve/", {"next": "queue"})
+    deletion.refresh_from_db()
+    assert done["Location"] == "/deletions/" and deletion.state == DeletionRequest.State.APPROVED
+
+
+def test_approve_all_of_a_subuser_asks_first_and_leaves_out_own_requests(client, acme):
+    request_removal(client, make_user("rita", role="requester"), "a0@example.com")
+    abe = make_user("abe", role="approver")
+    request_removal(client, abe, "a1@example.com", justification="abe's own")
+    client.force_login(abe)
+
+    confirm = client.get("/deletions/approve-subuser/", {"subuser": "acme"}).content.decode()
+    assert DeletionRequest.objects.filter(state="pending").count() == 2
+    client.post("/deletions/approve-subuser/", {"subuser": "acme"})
+
+    assert "Approve 1 pending request of acme" in confirm and "a0@example.com" in confirm
+    assert "abe&#x27;s own" not in confirm and "abe's own" not in confirm
+    states = dict(DeletionRequest.objects.values_list("justification", "state"))
+    assert states == {"customer fixed DNS": "approved", "abe's own": "pending"}
+
+
+def test_approve_page_of_another_scope_is_404(client, acme):
+    request_removal(client, make_user("rita", role="requester"), "a0@example.com")
+    other = make_subuser("other")
+    client.force_login(make_user("sam", role="approver", subusers=[other]))
+
+    deletion = DeletionRequest.objects.get()
+    assert client.get(f"/deletions/{deletion.pk}/approve/").status_code == 404
+    assert client.get("/deletions/approve-subuser/", {"subuser": "acme"}).status_code == 404

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from itertools import groupby
 
+from django.conf import settings
 from django.db.models import Count, F, Q, QuerySet, Window
 from django.db.models.functions import RowNumber
 
@@ -60,6 +61,24 @@ def request_items(deletion: DeletionRequest, *, limit: int) -> RequestItems:
         counts=[(s.label, per_state[s]) for s in DeletionItem.State if s in per_state],
         failed=list(items.filter(state=failed)[:limit]),
         others=items.exclude(state=failed),
+    )
+
+
+@dataclass
+class ApprovalSummary:
+    """What approving one request removes, for the confirmation."""
+
+    deletion: DeletionRequest
+    sample: list[DeletionItem]
+    may_approve: bool  # pending, and not the approver's own (unless self-approval is on)
+
+
+def approval_summary(deletion: DeletionRequest, user, *, size: int = 20) -> ApprovalSummary:
+    own = deletion.requested_by_id == user.pk and not settings.DELETION_ALLOW_SELF_APPROVAL
+    return ApprovalSummary(
+        deletion=deletion,
+        sample=list(deletion.items.order_by("email")[:size]),
+        may_approve=deletion.state == DeletionRequest.State.PENDING and not own,
     )
 
 

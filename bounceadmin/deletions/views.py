@@ -8,7 +8,7 @@ from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
 from bounceadmin.accounts.roles import role_required
 from bounceadmin.accounts.scoping import visible_bounces, visible_subusers
@@ -102,53 +102,72 @@ def deletion_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "deletions/deletion_detail.html", context)
 
 
-def _decision(decide, done: str):
-    """A POST-only approver view: check scope, read the comment, call one decision service."""
-
-    @require_POST
-    @role_required("approver")
-    def view(request: HttpRequest, pk: int) -> HttpResponse:
-        deletion = get_object_or_404(visible_requests(request.user), pk=pk)
-        form = DecisionForm(request.POST)
-        comment = form.cleaned_data["comment"] if form.is_valid() else ""
-        try:
-            decide(request_id=deletion.pk, user=request.user, comment=comment)
-        except services.DeletionError as exc:
-            messages.error(request, str(exc))
-        else:
-            messages.success(request, done.format(pk=deletion.pk))
-        return redirect(_back(request, deletion))
-
-    return view
+def _decided(request: HttpRequest, deletion: DeletionRequest, decide, done: str) -> HttpResponse:
+    """Read the comment, call one decision service, say how it went, go back."""
+    form = DecisionForm(request.POST)
+    comment = form.cleaned_data["comment"] if form.is_valid() else ""
+    try:
+        decide(request_id=deletion.pk, user=request.user, comment=comment)
+    except services.DeletionError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, done.format(pk=deletion.pk))
+    return redirect(_back(request, deletion))
 
 
-deletion_approve = _decision(
-    services.deletion_approve, "Approved request #{pk}; the push is queued."
-)
-deletion_reject = _decision(services.deletion_reject, "Rejected request #{pk}.")
+@require_http_methods(["GET", "POST"])
+@role_required("approver")
+def deletion_approve(request: HttpRequest, pk: int) -> HttpResponse:
+    """GET: what approving removes, to confirm; POST: approve."""
+    deletion = get_object_or_404(visible_requests(request.user), pk=pk)
+    if request.method == "POST":
+        return _decided(
+            request, deletion, services.deletion_approve,
+            "Approved request #{pk}; the push is queued.",
+        )  # fmt: skip
+    context = {
+        "requests": [selectors.approval_summary(deletion, request.user)],
+        "next": request.GET.get("next", ""),
+        "action": reverse("deletions:approve", args=[deletion.pk]),
+    }
+    return render(request, "deletions/deletion_approve.html", context)
+
+
+@require_POST
+@role_required("approver")
+def deletion_reject(request: HttpRequest, pk: int) -> HttpResponse:
+    deletion = get_object_or_404(visible_requests(request.user), pk=pk)
+    return _decided(request, deletion, services.deletion_reject, "Rejected request #{pk}.")
 
 
 @require_POST
 @role_required("requester")
 def deletion_withdraw(request: HttpRequest, pk: int) -> HttpResponse:
     deletion = get_object_or_404(visible_requests(request.user), pk=pk)
-    form = DecisionForm(request.POST)
-    comment = form.cleaned_data["comment"] if form.is_valid() else ""
-    try:
-        services.deletion_withdraw(request_id=deletion.pk, user=request.user, comment=comment)
-    except services.DeletionError as exc:
-        messages.error(request, str(exc))
-    else:
-        messages.success(request, f"Withdrew request #{deletion.pk}; nothing will be removed.")
-    return redirect(_back(request, deletion))
+    return _decided(
+        request, deletion, services.deletion_withdraw,
+        "Withdrew request #{pk}; nothing will be removed.",
+    )  # fmt: skip
 
 
-@require_POST
+@require_http_methods(["GET", "POST"])
 @role_required("approver")
 def deletion_approve_subuser(request: HttpRequest) -> HttpResponse:
-    subuser = get_object_or_404(
-        visible_subusers(request.user), username=request.POST.get("subuser")
-    )
+    """GET: every pending request of the subuser this approver may approve, to confirm; POST:
+    approve them."""
+    params = request.POST if request.method == "POST" else request.GET
+    subuser = get_object_or_404(visible_subusers(request.user), username=params.get("subuser"))
+    if request.method == "GET":
+        pending = visible_requests(request.user).filter(
+            subuser=subuser, state=DeletionRequest.State.PENDING
+        )
+        summaries = [selectors.approval_summary(d, request.user) for d in pending]
+        context = {
+            "requests": [s for s in summaries if s.may_approve],
+            "subuser": subuser,
+            "action": reverse("deletions:approve_subuser"),
+        }
+        return render(request, "deletions/deletion_approve.html", context)
     approved = services.deletion_approve_subuser(subuser=subuser, user=request.user)
     if approved:
         messages.success(request, f"Approved {len(approved)} pending request(s) of {subuser}.")
