@@ -29,8 +29,7 @@ sys.path.insert(0, str(ROOT))
 
 def sandbox_data(subusers: int, per_subuser: int) -> Path:
     """A sandbox data file with the benchmark's lists, generated once and reused."""
-    from bounceadmin.sandbox.demo import generate_bounces
-    from bounceadmin.sandbox.store import SandboxStore
+    from bounceadmin.sandbox import SandboxStore, generate_bounces
 
     path = WORK / f"sandbox-{subusers}x{per_subuser}.sqlite3"
     if path.exists():

@@ -15,7 +15,7 @@ import requests
 from openapi_core import OpenAPI
 from openapi_core.contrib.requests import RequestsOpenAPIRequest, RequestsOpenAPIResponse
 
-from bounceadmin.sandbox import SandboxServer
+from bounceadmin.sandbox import SandboxServer, seed_demo
 
 SPEC_DIR = Path(__file__).parent / "sandbox" / "openapi"
 BOUNCES = "/v3/suppression/bounces"
@@ -391,7 +391,7 @@ def test_rate_limit_429_then_recovers_after_window(sandbox: SandboxServer) -> No
 
 
 def test_openapi_list_bounces_200_matches_spec(sandbox: SandboxServer) -> None:
-    sandbox.store.seed_demo(1)
+    seed_demo(sandbox.store, seed=1)
     resp = get(sandbox, BOUNCES, "acme-marketing", limit=500)
     assert resp.status_code == 200 and len(resp.json()) == 500
     assert_matches_spec(SUPPRESSIONS, resp)
@@ -417,7 +417,7 @@ def test_openapi_401_error_body_matches_spec(sandbox: SandboxServer) -> None:
 
 
 def test_openapi_subusers_200_matches_spec(sandbox: SandboxServer) -> None:
-    sandbox.store.seed_demo(1)
+    seed_demo(sandbox.store, seed=1)
     for params in ({}, {"include_region": "true"}):
         resp = get(sandbox, "/v3/subusers", **params)
         assert len(resp.json()) == 5

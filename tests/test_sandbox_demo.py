@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from collections import Counter
 
-from bounceadmin.sandbox import SandboxStore
+from bounceadmin.sandbox import SandboxStore, seed_demo
 from bounceadmin.sandbox.demo import SCRIPT_REASON, SUBUSERS, demo_rows
 from bounceadmin.sandbox.store import like_pattern
 
@@ -29,7 +29,7 @@ def test_demo_seed_is_deterministic() -> None:
 def test_demo_seed_is_fast_and_sized_like_a_real_account() -> None:
     store = SandboxStore(":memory:")
     started = time.perf_counter()
-    counts = store.seed_demo(1, now=NOW)
+    counts = seed_demo(store, seed=1, now=NOW)
     assert time.perf_counter() - started < 1.0
     assert counts == store.summary()
     assert 6000 <= counts["bounces"] <= 8000

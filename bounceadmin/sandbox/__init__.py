@@ -3,13 +3,23 @@
 It stands in for SendGrid in development, demos, tests and benchmarks. Standard library only and
 independent of Django: run it with `python -m bounceadmin.sandbox`, or in-process::
 
-    from bounceadmin.sandbox import SandboxServer, SandboxStore
+    from bounceadmin.sandbox import SandboxServer, SandboxStore, seed_demo
 
-    with SandboxServer(SandboxStore(":memory:"), api_key="SG.test") as sandbox:
+    store = SandboxStore(":memory:")
+    seed_demo(store)  # the demo subusers and their bounces
+    with SandboxServer(store, api_key="SG.test") as sandbox:
         requests.get(f"{sandbox.url}/v3/subusers", headers=sandbox.headers())
+
+The names below are its public API (the app itself never imports it: it reaches the sandbox over
+HTTP, like SendGrid). `generate_bounces` yields realistic rows for lists of any size.
+
+Its modules import in layers and never back up (tests/test_sandbox_layout.py checks): `store`
+and `ratelimit`; then `api`, `demo`, `faults`; then `control` (the `/_sandbox/` routes); then
+`server`; then this package and `__main__`.
 """
 
+from bounceadmin.sandbox.demo import generate_bounces, seed_demo
 from bounceadmin.sandbox.server import DEFAULT_API_KEY, SandboxServer
 from bounceadmin.sandbox.store import SandboxStore
 
-__all__ = ["DEFAULT_API_KEY", "SandboxServer", "SandboxStore"]
+__all__ = ["DEFAULT_API_KEY", "SandboxServer", "SandboxStore", "generate_bounces", "seed_demo"]

@@ -9,6 +9,7 @@ import threading
 from collections.abc import Sequence
 from types import FrameType
 
+from bounceadmin.sandbox.demo import seed_demo
 from bounceadmin.sandbox.ratelimit import DEFAULT_LIMIT, DEFAULT_WINDOW
 from bounceadmin.sandbox.server import DEFAULT_API_KEY, SandboxServer
 from bounceadmin.sandbox.store import SandboxStore
@@ -43,7 +44,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     store = SandboxStore(args.data)
     # Only into an empty store, so restarting a dev server keeps what the dashboard changed.
     if args.seed_demo and store.count() == 0 and not store.subusers():
-        store.seed_demo()
+        seed_demo(store)
     server = SandboxServer(
         store,
         api_key=args.api_key,

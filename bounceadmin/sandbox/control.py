@@ -14,8 +14,8 @@ sandbox never grants. Anything else is answered 415. The GET controls only read.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Sequence
+from typing import Any, Protocol
 
 from bounceadmin.sandbox.api import (
     JSON,
@@ -25,13 +25,31 @@ from bounceadmin.sandbox.api import (
     error_response,
     json_response,
 )
-from bounceadmin.sandbox.demo import FastRandom, generate_bounces
-from bounceadmin.sandbox.faults import Fault
+from bounceadmin.sandbox.demo import FastRandom, generate_bounces, seed_demo
+from bounceadmin.sandbox.faults import Fault, FaultQueue
+from bounceadmin.sandbox.ratelimit import RateLimiter
+from bounceadmin.sandbox.store import SandboxStore
 
-if TYPE_CHECKING:
-    from bounceadmin.sandbox.server import SandboxServer
 
-Control = Callable[["SandboxServer", Request, dict[str, Any]], Response]
+class Sandbox(Protocol):
+    """What the controls use of a running sandbox. `SandboxServer` is one; it imports this
+    module to route `/_sandbox/` here, so this module must not import it back."""
+
+    store: SandboxStore
+    faults: FaultQueue
+    limiter: RateLimiter
+
+    @property
+    def requests(self) -> list[dict[str, Any]]: ...
+    def clear_requests(self) -> None: ...
+    def clear_faults(self) -> None: ...
+    def config(self) -> dict[str, Any]: ...
+    def set_latency(self, ms: float) -> None: ...
+    def set_rate_limit(self, limit: int, window: float) -> None: ...
+    def set_scopes(self, scopes: Sequence[str]) -> None: ...
+
+
+Control = Callable[[Sandbox, Request, dict[str, Any]], Response]
 READ_ONLY_METHODS = frozenset({"GET", "HEAD"})
 
 
@@ -42,11 +60,11 @@ def _str(body: dict[str, Any], name: str) -> str:
     return value
 
 
-def health(sb: SandboxServer, req: Request, body: dict[str, Any]) -> Response:
+def health(sb: Sandbox, req: Request, body: dict[str, Any]) -> Response:
     return json_response(200, {"status": "ok", **sb.store.summary()})
 
 
-def add_fault(sb: SandboxServer, req: Request, body: dict[str, Any]) -> Response:
+def add_fault(sb: Sandbox, req: Request, body: dict[str, Any]) -> Response:
     items = body.get("faults", [body])  # one fault object, or {"faults": [...]}
     try:
         faults = [Fault.from_dict(item) for item in items]
@@ -57,20 +75,20 @@ def add_fault(sb: SandboxServer, req: Request, body: dict[str, Any]) -> Response
     return json_response(201, {"faults": sb.faults.pending()})
 
 
-def list_faults(sb: SandboxServer, req: Request, body: dict[str, Any]) -> Response:
+def list_faults(sb: Sandbox, req: Request, body: dict[str, Any]) -> Response:
     return json_response(200, {"faults": sb.faults.pending()})
 
 
-def clear_faults(sb: SandboxServer, req: Request, body: dict[str, Any]) -> Response:
+def clear_faults(sb: Sandbox, req: Request, body: dict[str, Any]) -> Response:
     sb.clear_faults()
     return Response(204)
 
 
-def get_config(sb: SandboxServer, req: Request, body: dict[str, Any]) -> Response:
+def get_config(sb: Sandbox, req: Request, body: dict[str, Any]) -> Response:
     return json_response(200, sb.config())
 
 
-def set_config(sb: SandboxServer, req: Request, body: dict[str, Any]) -> Response:
+def set_config(sb: Sandbox, req: Request, body: dict[str, Any]) -> Response:
     unknown = set(body) - {"latency_ms", "rate_limit", "rate_window", "scopes"}
     if unknown:
         raise ApiError(400, f"unknown config fields: {sorted(unknown)}")
@@ -87,16 +105,16 @@ def set_config(sb: SandboxServer, req: Request, body: dict[str, Any]) -> Respons
     return json_response(200, sb.config())
 
 
-def list_requests(sb: SandboxServer, req: Request, body: dict[str, Any]) -> Response:
+def list_requests(sb: Sandbox, req: Request, body: dict[str, Any]) -> Response:
     return json_response(200, sb.requests)
 
 
-def clear_requests(sb: SandboxServer, req: Request, body: dict[str, Any]) -> Response:
+def clear_requests(sb: Sandbox, req: Request, body: dict[str, Any]) -> Response:
     sb.clear_requests()
     return Response(204)
 
 
-def add_subuser(sb: SandboxServer, req: Request, body: dict[str, Any]) -> Response:
+def add_subuser(sb: Sandbox, req: Request, body: dict[str, Any]) -> Response:
     try:
         row = sb.store.add_subuser(
             _str(body, "username"),
@@ -109,11 +127,11 @@ def add_subuser(sb: SandboxServer, req: Request, body: dict[str, Any]) -> Respon
     return json_response(201, row)
 
 
-def list_subusers(sb: SandboxServer, req: Request, body: dict[str, Any]) -> Response:
+def list_subusers(sb: Sandbox, req: Request, body: dict[str, Any]) -> Response:
     return json_response(200, sb.store.subusers())
 
 
-def add_bounces(sb: SandboxServer, req: Request, body: dict[str, Any]) -> Response:
+def add_bounces(sb: Sandbox, req: Request, body: dict[str, Any]) -> Response:
     """`{"subuser", "bounces": [{email, status?, reason?, created?}]}` or `"generate": n`."""
     subuser = _str(body, "subuser")
     rows = body.get("bounces", [])
@@ -132,14 +150,14 @@ def add_bounces(sb: SandboxServer, req: Request, body: dict[str, Any]) -> Respon
     return json_response(201, {"written": written, "count": sb.store.count(subuser)})
 
 
-def list_bounces(sb: SandboxServer, req: Request, body: dict[str, Any]) -> Response:
+def list_bounces(sb: Sandbox, req: Request, body: dict[str, Any]) -> Response:
     subuser = req.arg("subuser")
     if not subuser:
         raise ApiError(400, "subuser query parameter is required", "subuser")
     return json_response(200, sb.store.bounces(subuser))
 
 
-def remove_bounces(sb: SandboxServer, req: Request, body: dict[str, Any]) -> Response:
+def remove_bounces(sb: Sandbox, req: Request, body: dict[str, Any]) -> Response:
     """Deletes as if someone removed addresses upstream (outside the dashboard)."""
     subuser = _str(body, "subuser")
     if body.get("delete_all") is True:
@@ -152,20 +170,20 @@ def remove_bounces(sb: SandboxServer, req: Request, body: dict[str, Any]) -> Res
     return json_response(200, {"removed": removed, "count": sb.store.count(subuser)})
 
 
-def reset(sb: SandboxServer, req: Request, body: dict[str, Any]) -> Response:
+def reset(sb: Sandbox, req: Request, body: dict[str, Any]) -> Response:
     """Empty the store and the rate-limit windows (faults and the request log are kept)."""
     sb.store.clear()
     sb.limiter.reset()
     return Response(204)
 
 
-def seed(sb: SandboxServer, req: Request, body: dict[str, Any]) -> Response:
+def seed(sb: Sandbox, req: Request, body: dict[str, Any]) -> Response:
     if body.get("demo") is not True:
         raise ApiError(400, 'only {"demo": true} seeding is supported', "demo")
     seed_value = body.get("seed", 1)
     if not isinstance(seed_value, int):
         raise ApiError(400, "seed must be an integer", "seed")
-    counts = sb.store.seed_demo(seed_value, now=body.get("now"))
+    counts = seed_demo(sb.store, seed=seed_value, now=body.get("now"))
     return json_response(200, {**counts, **sb.store.summary()})
 
 
@@ -181,7 +199,7 @@ ROUTES: dict[str, dict[str, Control]] = {
 }
 
 
-def handle(sb: SandboxServer, req: Request) -> Response:
+def handle(sb: Sandbox, req: Request) -> Response:
     methods = ROUTES.get(req.path.rstrip("/"))
     if methods is None:
         return error_response(404, "resource not found")

@@ -13,10 +13,9 @@ import itertools
 import random
 import time
 from collections.abc import Iterator, Sequence
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
-if TYPE_CHECKING:
-    from bounceadmin.sandbox.store import SandboxStore
+from bounceadmin.sandbox.store import SandboxStore
 
 T = TypeVar("T")
 
@@ -342,8 +341,8 @@ def demo_rows(seed: int = 1, *, now: float | None = None) -> dict[str, list[dict
     return out
 
 
-def seed_store(store: SandboxStore, *, seed: int = 1, now: float | None = None) -> dict[str, int]:
-    """Write the demo subusers and bounces into `store` (upserts; nothing is removed)."""
+def seed_demo(store: SandboxStore, *, seed: int = 1, now: float | None = None) -> dict[str, int]:
+    """Write the demo subusers and bounces into `store` (upserts, nothing removed); the counts."""
     rows = demo_rows(seed, now=now)
     for username, email, disabled, region, _ in SUBUSERS:
         store.add_subuser(username, email=email, disabled=disabled, region=region)

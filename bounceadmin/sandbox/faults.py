@@ -13,10 +13,9 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import asdict, dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from bounceadmin.sandbox.store import SandboxStore
+from bounceadmin.sandbox.store import SandboxStore
 
 # status    answer with `status` (and an errors body) instead of handling the request
 # timeout   sleep `seconds`, then answer normally (the client's read timeout should fire first)

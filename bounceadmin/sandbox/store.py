@@ -315,12 +315,6 @@ class SandboxStore:
             self._conn.execute("DELETE FROM subusers")
             self._conn.execute("DELETE FROM sqlite_sequence WHERE name = 'subusers'")
 
-    def seed_demo(self, seed: int = 1, *, now: float | None = None) -> dict[str, int]:
-        """Add the deterministic demo data set (see demo.py); returns counts."""
-        from bounceadmin.sandbox.demo import seed_store
-
-        return seed_store(self, seed=seed, now=now)
-
     def summary(self) -> dict[str, int]:
         with self._lock:
             subusers = int(self._conn.execute("SELECT COUNT(*) FROM subusers").fetchone()[0])
