@@ -115,3 +115,26 @@ def test_browser_select_rows_and_request_their_deletion(live_server, page, data)
     page.wait_for_url("**/deletions/new/?*")
 
     assert page.get_by_role("heading", name="2 addresses in 1 subuser").is_visible()
+
+
+def test_browser_overview_follows_a_refresh_without_reloading(live_server, page):
+    from bounceadmin.bounces.models import RefreshRun, Subuser
+
+    make_user("ops", "a-long-test-password")
+    alpha = make_subuser("alpha")
+    Subuser.objects.filter(pk=alpha.pk).update(refresh_queued_at=timezone.now())
+    log_in(page, live_server, "ops", "a-long-test-password")
+    row = page.locator("tr", has=page.get_by_role("link", name="alpha", exact=True))
+    assert row.get_attribute("data-state") == "queued"
+    page.evaluate("window.notReloaded = true")
+
+    now = timezone.now()
+    run = RefreshRun.objects.create(subuser=alpha, kind="full", started_at=now, outcome="running")
+    Subuser.objects.filter(pk=alpha.pk).update(last_refresh=run, refresh_queued_at=None)
+    page.wait_for_selector('tr[data-state="running"]', timeout=10_000)
+    RefreshRun.objects.filter(pk=run.pk).update(outcome="ok", finished_at=now, fetched=3)
+    Subuser.objects.filter(pk=alpha.pk).update(last_success_at=now)
+    page.wait_for_selector('tr[data-state="ok"]', timeout=10_000)
+
+    assert page.evaluate("window.notReloaded") is True
+    assert "3 fetched" in row.inner_text()

@@ -72,15 +72,52 @@ def test_overview_flags_failed_and_stale_refreshes(client, operator, settings):
     assert "for subuser &#x27;failed&#x27;: 503" in html
 
 
-def test_overview_shows_running_refresh_and_reloads(client, operator):
+def test_overview_rows_are_fetched_live_while_a_refresh_runs(client, operator):
     sub = make_subuser("busy")
     run(sub, "running")
 
-    response = client.get("/")
+    html = client.get("/").content.decode()
+    rows = client.get("/?part=rows").content.decode()
 
-    html = response.content.decode()
-    assert 'http-equiv="refresh"' in html
-    assert "Running" in html
+    assert 'http-equiv="refresh"' not in html  # no reload: overview.js swaps the rows in
+    assert 'data-state="running"' in html and "js/overview.js" in html
+    assert rows.lstrip().startswith("<tbody>") and 'data-state="running"' in rows
+    assert "<h2" not in rows  # only the rows, not the chart or the classifications
+
+
+def test_overview_tells_queued_running_failed_stale_and_ok_apart(client, operator, settings):
+    settings.REFRESH_STALE_MINUTES = 60
+    names = ("ok", "failed", "stale", "running", "queued", "never")
+    subs = {n: make_subuser(n) for n in names}
+    run(subs["ok"], "ok")
+    run(subs["failed"], "failed", error="503")
+    run(subs["stale"], "ok", ago=timedelta(hours=5))
+    run(subs["running"], "running")
+    run(subs["queued"], "ok", ago=timedelta(hours=5))
+    Subuser.objects.filter(pk=subs["queued"].pk).update(refresh_queued_at=timezone.now())
+
+    rows = {r.username: r for r in client.get("/").context["rows"]}
+
+    states = {name: (rows[name].state, rows[name].state_label) for name in names}
+    assert states == {
+        "ok": ("ok", "OK"), "failed": ("failed", "failed"), "stale": ("stale", "stale"),
+        "running": ("running", "running"), "queued": ("queued", "queued"),
+        "never": ("never", "never refreshed"),
+    }  # fmt: skip
+
+
+def test_subuser_disabled_upstream_reads_not_fetched_not_zero(client, operator):
+    make_subuser("off", upstream_state=Subuser.UpstreamState.DISABLED)
+    make_subuser("gone", upstream_state=Subuser.UpstreamState.GONE)
+    make_subuser("paused", enabled=False)
+
+    html = client.get("/").content.decode()
+
+    assert "not fetched: disabled upstream" in html
+    assert "not fetched: no longer listed upstream" in html
+    assert "not fetched: disabled here" in html
+    off_row = html[html.index(">off</a>") : html.index("</tr>", html.index(">off</a>"))]
+    assert "—" in off_row and ">0<" not in off_row and "never" not in off_row
 
 
 def test_refresh_now_queues_one_subuser(client, operator):

@@ -41,7 +41,35 @@ def overview_rows(subusers: list[Subuser]) -> list[Subuser]:
         row.stale = row.refreshable and (
             row.last_success_at is None or row.last_success_at < threshold
         )
+        row.state, row.state_label = refresh_state(row, stale=row.stale)
     return rows
+
+
+def refresh_state(subuser: Subuser, *, stale: bool) -> tuple[str, str]:
+    """What the overview says of a subuser's refreshes, one state apart from the others: not
+    fetched (and why), queued, running, failed, stale, ok, or never refreshed."""
+    run = subuser.last_refresh
+    if not subuser.refreshable:
+        why = (
+            "disabled here"
+            if not subuser.enabled
+            else {
+                Subuser.UpstreamState.DISABLED: "disabled upstream",
+                Subuser.UpstreamState.GONE: "no longer listed upstream",
+            }.get(subuser.upstream_state, subuser.get_upstream_state_display().lower())
+        )
+        return "not-fetched", f"not fetched: {why}"
+    if run is not None and run.outcome == RefreshRun.Outcome.RUNNING:
+        return "running", "running"
+    if subuser.refresh_queued_at:
+        return "queued", "queued"
+    if run is None:
+        return "never", "never refreshed"
+    if run.outcome == RefreshRun.Outcome.FAILED:
+        return "failed", "failed"
+    if stale:
+        return "stale", "stale"
+    return "ok", "OK"
 
 
 def classification_counts(subuser_ids: list[int]) -> list[tuple[str, int]]:

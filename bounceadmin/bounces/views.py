@@ -33,18 +33,22 @@ LIST_COUNT_CAP = 1_000
 
 @role_required("viewer")
 def overview(request: HttpRequest) -> HttpResponse:
-    days = choice(request.GET.get("days"), CHART_RANGES, CHART_RANGES[0])
     subusers = list(visible_subusers(request.user).select_related("last_refresh", "summary"))
     bounce_summaries_ensure(subusers)  # counted anew where missing or in another time zone
     rows = selectors.overview_rows(subusers)
-    chart_subuser = next((r for r in rows if r.username == request.GET.get("subuser")), None)
-    visible_ids = [r.pk for r in rows]
     context = {
         "rows": rows,
         "totals": {
             key: sum(getattr(r, key) for r in rows)
             for key in ("active_count", "hard_count", "soft_count")
         },
+    }
+    if request.GET.get("part") == "rows":  # the live update of the subusers' rows (overview.js)
+        return render(request, "bounces/_overview_rows.html", context)
+    days = choice(request.GET.get("days"), CHART_RANGES, CHART_RANGES[0])
+    chart_subuser = next((r for r in rows if r.username == request.GET.get("subuser")), None)
+    visible_ids = [r.pk for r in rows]
+    context |= {
         "classifications": selectors.classification_counts(visible_ids),
         "chart": selectors.daily_counts(
             [chart_subuser.pk] if chart_subuser else visible_ids, days=days
@@ -52,7 +56,6 @@ def overview(request: HttpRequest) -> HttpResponse:
         "chart_subuser": chart_subuser,
         "days": days,
         "chart_ranges": CHART_RANGES,
-        "any_running": any(r.refresh_running for r in rows),
     }
     return render(request, "bounces/overview.html", context)
 
