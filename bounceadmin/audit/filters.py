@@ -8,7 +8,7 @@ import django_filters as filters
 from django import forms
 from django.db.models import QuerySet
 
-from bounceadmin.bounces.dates import local_midnight
+from bounceadmin.bounces.dates import IsoDateFilter, local_midnight
 
 from .models import AuditEvent
 from .selectors import with_address
@@ -34,8 +34,8 @@ class AuditFilter(filters.FilterSet):
         help_text="Events about this exact address (any case)",
         max_length=320,
     )
-    start_date = filters.DateFilter(method="filter_start_date", label="From")
-    end_date = filters.DateFilter(method="filter_end_date", label="To")
+    start_date = IsoDateFilter(method="filter_start_date", label="From")
+    end_date = IsoDateFilter(method="filter_end_date", label="To")
 
     class Meta:
         model = AuditEvent
@@ -45,8 +45,6 @@ class AuditFilter(filters.FilterSet):
         super().__init__(*args, **kwargs)
         names = list(subusers.order_by("username").values_list("username", flat=True))
         self.filters["subuser"].extra["choices"] = [(n, n) for n in names]
-        for name in ("start_date", "end_date"):
-            self.form.fields[name].widget = forms.DateInput(attrs={"type": "date"})
 
     def filter_address(self, queryset, name, value):
         return with_address(queryset, value) if value.strip() else queryset

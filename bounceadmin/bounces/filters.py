@@ -5,14 +5,13 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import django_filters as filters
-from django import forms
 from django.db.models import QuerySet
 from django.utils import timezone
 
 from bounceadmin.listing import QuickSelectMultiple
 
 from .classification import Classification, Fault
-from .dates import local_midnight
+from .dates import IsoDateFilter, local_midnight
 from .lookups import sendgrid_email_pattern
 from .models import Bounce
 
@@ -40,8 +39,8 @@ class BounceFilter(filters.FilterSet):
     reason = filters.CharFilter(method="filter_reason", label="Reason words", max_length=200)
     classification = filters.MultipleChoiceFilter(choices=Classification.choices, distinct=False)
     fault = filters.ChoiceFilter(choices=Fault.choices, empty_label="Any fault")
-    start_date = filters.DateFilter(method="filter_start_date", label="From")
-    end_date = filters.DateFilter(method="filter_end_date", label="To")
+    start_date = IsoDateFilter(method="filter_start_date", label="From")
+    end_date = IsoDateFilter(method="filter_end_date", label="To")
     days = filters.NumberFilter(
         method="filter_days", label="Last N days", min_value=1, max_value=MAX_DAYS
     )
@@ -58,8 +57,6 @@ class BounceFilter(filters.FilterSet):
         super().__init__(*args, **kwargs)
         names = list(subusers.values_list("username", flat=True))
         self.filters["subuser"].extra["choices"] = [(n, n) for n in names]
-        for name in ("start_date", "end_date"):
-            self.form.fields[name].widget = forms.DateInput(attrs={"type": "date"})
 
         if not self.is_bound:
             self.queryset = self.queryset.filter(removed_at__isnull=True)
