@@ -1,7 +1,8 @@
 """The project's own middleware, in the order settings.MIDDLEWARE runs them:
 
-- `RejectNullCharactersMiddleware`, `OutOfRangeNumberMiddleware`: bad input is the request's
-  fault (400), never a 500 deep inside a view.
+- `QueryTooLongMiddleware`, `RejectNullCharactersMiddleware`, `OutOfRangeNumberMiddleware`: bad
+  input is the request's fault (414, 400), answered with a page that says what is wrong, never a
+  500 deep inside a view.
 - `PrivateCacheControlMiddleware`: what a signed-in operator sees stays out of shared caches.
 - `ServiceUnavailableMiddleware`: a database that is down gets a clear 503 page.
 """
@@ -11,11 +12,35 @@ from __future__ import annotations
 import logging
 
 from django.db import DatabaseError, InterfaceError, OperationalError
-from django.http import HttpResponseBadRequest
 from django.shortcuts import render
 from django.utils.cache import patch_cache_control
 
 log = logging.getLogger(__name__)
+
+
+# Past this many characters a query string is refused with a page that says so. gunicorn's own
+# limit on the whole request line (Procfile: --limit-request-line 8190) is just above it.
+MAX_QUERY_LENGTH = 8000
+
+
+def _bad_request(request, message: str, status: int = 400):
+    return render(request, "400.html", {"exception": message}, status=status)
+
+
+class QueryTooLongMiddleware:
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        length = len(request.META.get("QUERY_STRING", ""))
+        if length > MAX_QUERY_LENGTH:
+            return _bad_request(
+                request,
+                f"The address is too long ({length:,} characters after the “?”; at most"
+                f" {MAX_QUERY_LENGTH:,}). Select fewer rows or request by filter instead.",
+                status=414,
+            )
+        return self.get_response(request)
 
 
 class RejectNullCharactersMiddleware:
@@ -31,7 +56,7 @@ class RejectNullCharactersMiddleware:
         for params in sources:
             for key, values in params.lists():
                 if "\x00" in key or any("\x00" in value for value in values):
-                    return HttpResponseBadRequest("Request parameters must not contain NUL.")
+                    return _bad_request(request, "Request parameters must not contain NUL.")
         return self.get_response(request)
 
 
@@ -50,7 +75,7 @@ class OutOfRangeNumberMiddleware:
     def process_exception(self, request, exception):
         if isinstance(exception, OverflowError):
             log.warning("out-of-range number in %s %s", request.method, request.path)
-            return HttpResponseBadRequest("A number in the request is out of range.")
+            return _bad_request(request, "A number in the request is out of range.")
         return None
 
 

@@ -65,6 +65,7 @@ MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
+    "bounceadmin.middleware.QueryTooLongMiddleware",
     "bounceadmin.middleware.RejectNullCharactersMiddleware",
     "bounceadmin.middleware.OutOfRangeNumberMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
