@@ -14,7 +14,10 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
 	touch $(STAMP)
 
+# init_data first: it creates the data folder, the secret key and the broker's folders, which
+# every later step and process needs (importing the settings creates nothing).
 run: install
+	$(BIN)/python manage.py init_data
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
 	$(BIN)/python manage.py ensure_admin

@@ -94,6 +94,11 @@ def fresh_postgres_database(server_url: str) -> str:
     return server_url.rsplit("/", 1)[0] + f"/{name}"
 
 
+def init_data(env: dict[str, str]) -> None:
+    """The data folder and its key, as `make run` prepares them first."""
+    subprocess.run([sys.executable, "manage.py", "init_data", "-v0"], cwd=ROOT, env=env, check=True)
+
+
 def run_pass(database_url: str, sandbox_url: str, names: list[str], label: str) -> dict:
     data_dir = WORK / label
     shutil.rmtree(data_dir, ignore_errors=True)
@@ -108,6 +113,7 @@ def run_pass(database_url: str, sandbox_url: str, names: list[str], label: str) 
         "LOG_LEVEL": "WARNING",
         "BENCH_SUBUSERS": json.dumps(names),
     }
+    init_data(env)
     print(f"[{label}] refresh, pages, export, push …", flush=True)
     out = subprocess.run(
         [sys.executable, "-m", "bench.measure"],
@@ -151,6 +157,7 @@ def run_latency(
         "SENDGRID_API_KEY": KEY,
         "LOG_LEVEL": "WARNING",
     }
+    init_data(env)
     started = time.perf_counter()
     procs = []
     for i in range(workers):

@@ -19,21 +19,19 @@ env = environ.Env()
 if (BASE_DIR / ".env").is_file():
     env.read_env(BASE_DIR / ".env")
 
+# Importing the settings writes nothing (a read-only filesystem must work): the data folder, the
+# key file and the broker's folders are made by `manage.py init_data`, the first step of `make
+# run` (bounceadmin/datadir.py).
 DATA_DIR = BASE_DIR / env.str("DATA_DIR", default=str(DATA_DIR))  # relative to the repo
-DATA_DIR.mkdir(parents=True, exist_ok=True)
 
 DEBUG = env.bool("DEBUG", default=False)
 SECRET_KEY = env.str("SECRET_KEY", default="")
-if not SECRET_KEY:
-    # A per-installation key kept in the data folder, so a local run needs no configuration
-    # and sessions survive restarts. Production sets SECRET_KEY.
-    _key_file = DATA_DIR / "secret_key"
-    if not _key_file.exists():
-        from django.core.management.utils import get_random_secret_key
-
-        _key_file.write_text(get_random_secret_key())
-        _key_file.chmod(0o600)
-    SECRET_KEY = _key_file.read_text().strip()
+SECRET_KEY_FILE = DATA_DIR / "secret_key"
+if not SECRET_KEY and SECRET_KEY_FILE.is_file():
+    # The per-installation key `init_data` generated, so a local run needs no configuration and
+    # sessions survive restarts. Production sets SECRET_KEY. With neither, SECRET_KEY stays empty:
+    # Django signs nothing with it, and every process refuses to start, naming `init_data`.
+    SECRET_KEY = SECRET_KEY_FILE.read_text().strip()
 
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
@@ -268,8 +266,6 @@ CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://")
 if CELERY_BROKER_URL.startswith("filesystem://"):
     # The embedded broker: messages are files in the data folder, shared by every process
     # on this machine. No server needed.
-    for _sub in ("queue", "processed", "control"):
-        (BROKER_DIR / _sub).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(BROKER_DIR / "queue"),
         "data_folder_out": str(BROKER_DIR / "queue"),
@@ -294,6 +290,7 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
+CELERY_BEAT_SCHEDULER = "bounceadmin.celery:Scheduler"  # Celery's, making that file's folder
 CELERY_BEAT_SCHEDULE = {
     "refresh-incremental": {
         "task": "bounceadmin.bounces.tasks.refresh_all",

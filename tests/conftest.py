@@ -1,11 +1,18 @@
 import pytest
 from django.core.cache import cache
 
+from bounceadmin.datadir import data_folder_prepare
 from bounceadmin.sendgrid import SendGridClient
 
 from .workers import purge_broker, start_worker, stop_worker, worker_env
 
 pytest_plugins = ["tests.sandbox_fixtures", "tests.browser"]
+
+
+def pytest_configure(config):
+    """The suite's data folder (SQLite test database, embedded broker), as `manage.py init_data`
+    prepares one, before the test database is created or a worker started on it."""
+    data_folder_prepare()
 
 
 @pytest.fixture(autouse=True)

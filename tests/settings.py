@@ -8,6 +8,9 @@ os.environ.setdefault("DATA_DIR", str(Path(__file__).resolve().parent.parent / "
 
 from bounceadmin.settings import *  # noqa: E402,F403
 
+# A fixed key: nothing the tests sign leaves them, and no key file is needed. The folders the
+# suite's database and broker use are made by tests/conftest.py, as `init_data` makes them.
+SECRET_KEY = "tests-only-key-signing-nothing-that-leaves-the-test-run"
 # Fast hashing: the tests log in often; production keeps Django's default hasher.
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 # No collectstatic before tests: serve from the finders without a manifest.

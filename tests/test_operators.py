@@ -1,6 +1,8 @@
+import io
+
 import pytest
 from django.contrib.auth import get_user_model
-from django.core.management import call_command
+from django.core.management import call_command, get_commands
 from django.core.management.base import CommandError
 
 from bounceadmin.accounts.roles import role_of
@@ -65,3 +67,28 @@ def test_add_operator_without_password_source_fails_clearly(monkeypatch):
 
     with pytest.raises(CommandError, match="OPERATOR_PASSWORD"):
         call_command("add_operator", "bob", "--role", "viewer")
+
+
+def test_ensure_admin_creates_one_superuser_and_prints_its_password_once():
+    out = io.StringIO()
+
+    call_command("ensure_admin", stdout=out)
+    call_command("ensure_admin", stdout=out)
+
+    admin = get_user_model().objects.get(is_superuser=True)
+    assert admin.username == "admin"
+    password = out.getvalue().split("password: ", 1)[1].split()[0]
+    assert admin.check_password(password)
+    assert out.getvalue().count("password: ") == 1
+
+
+def test_ensure_admin_leaves_an_installation_that_has_a_superuser():
+    get_user_model().objects.create_superuser("root", password=None)
+
+    call_command("ensure_admin", "--username", "other", stdout=io.StringIO())
+
+    assert list(get_user_model().objects.values_list("username", flat=True)) == ["root"]
+
+
+def test_ensure_admin_is_a_command_of_accounts():
+    assert get_commands()["ensure_admin"] == "bounceadmin.accounts"

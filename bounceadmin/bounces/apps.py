@@ -7,7 +7,7 @@ class BouncesConfig(AppConfig):
     verbose_name = "Bounces"
 
     def ready(self) -> None:
-        from bounceadmin import ids  # noqa: F401  registers the `<id:...>` path converter
+        from bounceadmin import datadir, ids  # noqa: F401  the data-folder check, `<id:...>` paths
 
         from . import lookups  # noqa: F401  registers the `like` lookup
         from .refresh.list_indexes import list_indexes_after_migrate
