@@ -5,6 +5,7 @@ SQLite in `data/`, kombu's filesystem transport as the Celery broker, and the lo
 sandbox as upstream when no API key is set.
 """
 
+import os
 from datetime import timedelta
 from pathlib import Path
 
@@ -25,7 +26,9 @@ if (BASE_DIR / ".env").is_file():
 DATA_DIR = BASE_DIR / env.str("DATA_DIR", default=str(DATA_DIR))  # relative to the repo
 
 DEBUG = env.bool("DEBUG", default=False)
-SECRET_KEY = env.str("SECRET_KEY", default="")
+# Read as it is: django-environ takes a value starting with "$" for the name of another variable,
+# and one random key in fifty starts with it.
+SECRET_KEY = os.environ.get("SECRET_KEY", "")
 SECRET_KEY_FILE = DATA_DIR / "secret_key"
 if not SECRET_KEY and SECRET_KEY_FILE.is_file():
     # The per-installation key `init_data` generated, so a local run needs no configuration and
