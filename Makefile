@@ -16,13 +16,17 @@ $(STAMP): pyproject.toml
 
 # init_data first: it creates the data folder, the secret key and the broker's folders, which
 # every later step and process needs (importing the settings creates nothing).
+# Ports: WEB_PORT (default 8000) and SANDBOX_PORT (8025), from the environment or `.env`. honcho
+# reads no `.env` of its own (`--env /dev/null`): scripts/with-dotenv hands every process the
+# environment plus `.env` as settings.py reads it, the environment first.
 run: install
 	$(BIN)/python manage.py init_data
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
 	$(BIN)/python manage.py ensure_admin
 	$(BIN)/python manage.py refresh_on_start
-	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho --procfile Procfile.dev start
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python scripts/with-dotenv \
+		honcho --procfile Procfile.dev --env /dev/null start
 
 # `make test` runs the whole suite twice: on the embedded defaults (SQLite, the filesystem broker,
 # the file cache) and on PostgreSQL + Redis (the broker and the cache), throwaway servers on free

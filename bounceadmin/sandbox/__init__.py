@@ -15,7 +15,7 @@ HTTP, like SendGrid). `generate_bounces` yields realistic rows for lists of any 
 
 Its modules import in layers and never back up (tests/test_sandbox_layout.py checks): `store`
 and `ratelimit`; then `api`, `demo`, `faults`; then `control` (the `/_sandbox/` routes); then
-`server`; then this package and `__main__`.
+`index` (the page at `/`); then `server`; then this package and `__main__`.
 """
 
 from bounceadmin.sandbox.demo import generate_bounces, seed_demo

@@ -1,7 +1,8 @@
 """HTTP plumbing of the sandbox: a threaded HTTP/1.1 server plus the test controls.
 
 `SandboxServer` is what tests and the CLI use. The v3 behaviour lives in api.py, the /_sandbox/
-control endpoints in control.py; this module owns sockets, latency, faults and the request log.
+control endpoints in control.py, the page at / in index.py; this module owns sockets, latency,
+faults and the request log.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from bounceadmin.sandbox import control
+from bounceadmin.sandbox import control, index
 from bounceadmin.sandbox.api import DEFAULT_SCOPES, Api, Request, Response, error_response
 from bounceadmin.sandbox.faults import Fault, FaultQueue
 from bounceadmin.sandbox.ratelimit import DEFAULT_LIMIT, DEFAULT_WINDOW, RateLimiter
@@ -91,6 +92,9 @@ class _Handler(BaseHTTPRequestHandler):
         if req.path == CONTROL_PREFIX or req.path.startswith(CONTROL_PREFIX + "/"):
             self._send(_guarded(control.handle, sandbox, req))
             return
+        if req.path == "/":  # like the controls: no latency, no faults, not logged
+            self._send(_guarded(index.handle, sandbox, req))
+            return
         sandbox.sleep(sandbox.latency_ms / 1000)
         subuser = req.header("on-behalf-of") or None
         fault = sandbox.faults.take(req.method, req.path, subuser)
@@ -120,7 +124,14 @@ class _Handler(BaseHTTPRequestHandler):
         else:
             self._send(resp)
 
-    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _dispatch
+    def __getattr__(self, name: str) -> Any:
+        # http.server calls do_<METHOD> and answers 501 with an HTML page when there is none.
+        # Every method goes to _dispatch instead: the routes answer a method they do not take
+        # with 405 (SendGrid's JSON error shape, with Allow), and an unknown path with 404.
+        # OPTIONS is one of those 405s, so a CORS preflight is never granted.
+        if name.startswith("do_"):
+            return self._dispatch
+        raise AttributeError(name)
 
     def _start(self, resp: Response, length: int) -> None:
         self.send_response(resp.status)

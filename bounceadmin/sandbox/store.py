@@ -308,6 +308,15 @@ class SandboxStore:
             cur = self._conn.execute("SELECT COUNT(*) FROM bounces WHERE subuser_id = ?", (sid,))
             return int(cur.fetchone()[0])
 
+    def bounce_counts(self) -> dict[str, int]:
+        """Bounces per subuser, every subuser included (0 for an empty list), in id order."""
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT username, (SELECT COUNT(*) FROM bounces WHERE subuser_id = subusers.id) "
+                "FROM subusers ORDER BY id"
+            ).fetchall()
+        return {row[0]: int(row[1]) for row in rows}
+
     def clear(self) -> None:
         """Empty the store (subusers and bounces); ids start again from 1."""
         with self._lock:

@@ -1,0 +1,261 @@
+"""`/`: what the sandbox holds, as a small page (or as JSON, for `Accept: application/json`).
+
+Subusers with their bounce counts, the newest requests it served, pending faults, its settings,
+and the `/_sandbox/` controls. Like the controls it takes no key (a local tool on loopback), and
+it never shows one: the request log keeps no Authorization value and nothing here reads the key.
+Every value is escaped on the way out: subuser names, contact addresses, paths and on-behalf-of
+headers are whatever a client sent. The page needs nothing from elsewhere (its CSS is inline, and
+its Content-Security-Policy allows nothing else), so it works offline.
+"""
+
+from __future__ import annotations
+
+import html
+import time
+from typing import Any, Protocol
+from urllib.parse import quote
+
+from bounceadmin.sandbox import control
+from bounceadmin.sandbox.api import JSON, Request, Response, error_response, json_response
+
+METHODS = ("GET", "HEAD")
+RECENT_REQUESTS = 25
+MAX_SUBUSERS = 200  # the bench's 200 subusers fit; /_sandbox/subusers has them all anyway
+LOGGED = ("time", "method", "path", "query", "on_behalf_of", "auth_valid", "status", "fault")
+ABOUT = {
+    "/_sandbox/health": "status and counts",
+    "/_sandbox/config": 'latency, rate limit, scopes; POST {"rate_limit": 5, "latency_ms": 200}',
+    "/_sandbox/faults": 'pending faults; POST {"kind": "status", "status": 503}, DELETE clears',
+    "/_sandbox/requests": "the request log, oldest first; DELETE clears it",
+    "/_sandbox/subusers": 'every subuser; POST {"username": "new-sub"}',
+    "/_sandbox/bounces": 'a subuser\'s bounces (?subuser=NAME); POST/DELETE {"subuser", ...}',
+    "/_sandbox/reset": "empty the store and the rate-limit windows",
+    "/_sandbox/seed": 'POST {"demo": true}: the demo subusers and bounces',
+}
+HEADERS = {
+    "Content-Type": "text/html; charset=utf-8",
+    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; "
+    "base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+}
+STYLE = """
+body{font:15px/1.45 system-ui,sans-serif;margin:0 auto;padding:1rem;max-width:72rem;color:#1d2330}
+h1{font-size:1.4rem;margin:.2rem 0}h2{font-size:1.1rem;margin:1.6rem 0 .4rem}
+p,li{color:#444}code,pre{font:13px ui-monospace,monospace;background:#f1f3f6;border-radius:3px}
+code{padding:0 .2rem}pre{padding:.5rem;overflow-x:auto}
+.scroll{overflow-x:auto}table{border-collapse:collapse;width:100%}
+th,td{text-align:left;padding:.25rem .7rem .25rem 0;border-bottom:1px solid #e2e5ea;
+vertical-align:top;white-space:nowrap}th{font-weight:600;font-size:13px;color:#555}
+.w{white-space:normal;overflow-wrap:anywhere;min-width:8rem}
+.n{text-align:right;font-variant-numeric:tabular-nums}tfoot td{font-weight:600}
+.off{color:#a33}.muted{color:#777}
+"""
+
+
+class Inspectable(control.Sandbox, Protocol):
+    """What the page reads of a running sandbox: what the controls use, and its URL."""
+
+    @property
+    def url(self) -> str: ...
+
+
+class _Html(str):
+    """Markup built here from escaped parts; every other value is escaped by `_cell`."""
+
+
+def _e(value: Any) -> str:
+    return html.escape(str(value), quote=True)
+
+
+def _cell(value: Any) -> str:
+    return value if isinstance(value, _Html) else _e("" if value is None else value)
+
+
+def _table(
+    head: list[str],
+    rows: list[list[Any]],
+    foot: list[Any] | None = None,
+    *,
+    wrap: tuple[int, ...] = (),
+    numeric: tuple[int, ...] = (),
+) -> str:
+    """Columns in `wrap` hold free text and break anywhere; the rest stay on one line."""
+
+    def line(tag: str, cells: list[Any]) -> str:
+        out = []
+        for i, cell in enumerate(cells):
+            css = "w" if i in wrap else "n" if i in numeric else ""
+            out.append(f"<{tag}{f' class={css}' if css else ''}>{_cell(cell)}</{tag}>")
+        return f"<tr>{''.join(out)}</tr>"
+
+    tfoot = f"<tfoot>{line('td', foot)}</tfoot>" if foot else ""
+    return (
+        f"<div class=scroll><table><thead>{line('th', head)}</thead>"
+        f"<tbody>{''.join(line('td', r) for r in rows)}</tbody>{tfoot}</table></div>"
+    )
+
+
+def _method_order(method: str) -> tuple[int, str]:
+    order = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
+    return (order.index(method) if method in order else len(order), method)
+
+
+def snapshot(sb: Inspectable) -> dict[str, Any]:
+    """What the page shows, as data (the JSON answer)."""
+    counts = sb.store.bounce_counts()
+    subusers = sb.store.subusers()
+    log = sb.requests
+    return {
+        "totals": {
+            "subusers": len(subusers),
+            "disabled": sum(s["disabled"] for s in subusers),
+            "bounces": sum(counts.values()),
+            "requests": len(log),
+        },
+        "subusers": [
+            {**s, "bounces": counts.get(s["username"], 0)} for s in subusers[:MAX_SUBUSERS]
+        ],
+        "requests": [{k: e.get(k) for k in LOGGED} for e in reversed(log[-RECENT_REQUESTS:])],
+        "faults": sb.faults.pending(),
+        "config": sb.config(),
+        "controls": {
+            path: sorted(methods, key=_method_order) for path, methods in control.ROUTES.items()
+        },
+    }
+
+
+def _subusers(data: dict[str, Any]) -> str:
+    totals = data["totals"]
+    if not data["subusers"]:
+        return "<p>No subusers yet: seed the demo data (below) or add your own.</p>"
+    rows = [
+        [
+            _Html(f'<a href="/_sandbox/bounces?subuser={_e(quote(s["username"], safe=""))}">'
+                  f'{_e(s["username"])}</a>'),
+            f"{s['bounces']:,}",
+            _Html("<span class=off>disabled</span>") if s["disabled"] else "active",
+            s["region"],
+            s["id"],
+            s["email"],
+        ]
+        for s in data["subusers"]
+    ]  # fmt: skip
+    # The columns that matter most come first: on a phone the rest scroll into view.
+    head = ["subuser", "bounces", "state", "region", "id", "contact"]
+    foot = [f"{totals['subusers']:,} subusers", f"{totals['bounces']:,}"]
+    foot += [f"{totals['disabled']:,} disabled", "", "", ""]
+    out = _table(head, rows, foot, wrap=(0, 5), numeric=(1, 4))
+    if totals["subusers"] > len(data["subusers"]):
+        shown = len(data["subusers"])
+        out += f"<p>The first {shown}: <code>GET /_sandbox/subusers</code> lists all.</p>"
+    return out
+
+
+def _query(query: dict[str, str | list[str]] | None) -> str:
+    pairs = [
+        (k, v) for k, vs in (query or {}).items() for v in ([vs] if isinstance(vs, str) else vs)
+    ]
+    return "?" + "&".join(f"{k}={v}" for k, v in pairs) if pairs else ""
+
+
+def _requests(data: dict[str, Any]) -> str:
+    shown, total = len(data["requests"]), data["totals"]["requests"]
+    if not shown:
+        return "<p>None yet. Every v3 request is logged here (never its key).</p>"
+    rows = []
+    for r in data["requests"]:
+        stamp = time.gmtime(r["time"])
+        rows.append([
+            _Html(f'<span title="{time.strftime("%Y-%m-%d", stamp)}">'
+                  f"{time.strftime('%H:%M:%S', stamp)}</span>"),
+            r["method"],
+            r["path"] + _query(r["query"]),
+            "no answer" if r["status"] is None else r["status"],
+            r["on_behalf_of"] or _Html("<span class=muted>parent</span>"),
+            "valid" if r["auth_valid"] else _Html("<span class=off>missing or wrong</span>"),
+            r["fault"] or "",
+        ])  # fmt: skip
+    head = ["time (UTC)", "method", "path", "status", "on-behalf-of", "key", "fault"]
+    return (
+        f"<p>The newest {shown} of {total:,} v3 requests, newest first (this page and the controls "
+        'are not logged). All of them: <a href="/_sandbox/requests">/_sandbox/requests</a>.</p>'
+        + _table(head, rows, wrap=(2, 4))
+    )
+
+
+def _state(data: dict[str, Any]) -> str:
+    config, faults = data["config"], data["faults"]
+    items = [
+        f"<li>Latency: {config['latency_ms']:g} ms per v3 request</li>",
+        f"<li>Rate limit: {config['rate_limit']:,} requests per {config['rate_window']:g} s "
+        "per endpoint</li>",
+        f"<li>Scopes of the key: {_e(', '.join(config['scopes']) or 'none')}</li>",
+    ]
+    if not faults:
+        items.append("<li>Pending faults: none</li>")
+    else:
+        described = [
+            ", ".join(f"{k}={v}" for k, v in f.items() if v not in (None, 0, [])) for f in faults
+        ]
+        items.append("<li>Pending faults, first to fire first:<ol>")
+        items += [f"<li><code>{_e(d)}</code></li>" for d in described]
+        items.append("</ol></li>")
+    return f"<ul>{''.join(items)}</ul>"
+
+
+def _controls(data: dict[str, Any], url: str) -> str:
+    rows = []
+    for path, methods in data["controls"].items():
+        readable = "GET" in methods and path != "/_sandbox/bounces"  # it needs ?subuser=
+        link = _Html(f'<a href="{_e(path)}">{_e(path)}</a>') if readable else path
+        rows.append([link, " ".join(methods), ABOUT.get(path, "")])
+    examples = "\n".join(
+        f"curl -X POST -H 'Content-Type: application/json' -d '{body}' {url}/_sandbox/{path}"
+        for path, body in (("seed", '{"demo": true}'), ("reset", "{}"))
+    )
+    return (
+        "<p>No key needed. The GET ones only read; every other method takes a JSON body sent "
+        "with <code>Content-Type: application/json</code> (anything else is refused with 415). "
+        "The README's “Looking inside the sandbox” has more.</p>"
+        + _table(["path", "methods", "what"], rows, wrap=(2,))
+        + f"<pre>{_e(examples)}</pre><p>This page as JSON: "
+        f"<code>curl -H 'Accept: application/json' {_e(url)}/</code></p>"
+    )
+
+
+def render(data: dict[str, Any], url: str) -> str:
+    totals = data["totals"]
+    return (
+        "<!doctype html><html lang=en><head><meta charset=utf-8>"
+        '<meta name=viewport content="width=device-width,initial-scale=1">'
+        f"<title>SendGrid sandbox</title><style>{STYLE}</style></head><body>"
+        "<h1>SendGrid sandbox</h1>"
+        f"<p>A local stand-in for SendGrid's v3 API at <code>{_e(url)}</code>: "
+        f"{totals['subusers']:,} subusers, {totals['bounces']:,} bounces. v3 requests need "
+        "<code>Authorization: Bearer</code> with its key (<code>SANDBOX_API_KEY</code>).</p>"
+        f"<h2>Subusers</h2>{_subusers(data)}"
+        f"<h2>Recent requests</h2>{_requests(data)}"
+        f"<h2>Faults and settings</h2>{_state(data)}"
+        f"<h2>Controls</h2>{_controls(data, url)}"
+        "</body></html>"
+    )
+
+
+def _wants_json(req: Request) -> bool:
+    accept = (req.header("Accept") or "").lower()
+    return JSON in accept and "text/html" not in accept
+
+
+def handle(sb: Inspectable, req: Request) -> Response:
+    if req.method not in METHODS:
+        resp = error_response(405, "method not allowed")
+        resp.headers["Allow"] = ", ".join(METHODS)
+        return resp
+    data = snapshot(sb)
+    if _wants_json(req):
+        resp = json_response(200, data)
+    else:
+        resp = Response(200, render(data, sb.url).encode("utf-8"), dict(HEADERS))
+    resp.headers.update({"Vary": "Accept", "Cache-Control": "no-store"})
+    return resp
