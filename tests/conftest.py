@@ -3,10 +3,9 @@ from django.core.cache import cache
 
 from bounceadmin.datadir import data_folder_prepare
 from bounceadmin.sendgrid import SendGridClient
+from tests.support.workers import purge_broker, start_worker, stop_worker, worker_env
 
-from .workers import purge_broker, start_worker, stop_worker, worker_env
-
-pytest_plugins = ["tests.sandbox_fixtures", "tests.browser"]
+pytest_plugins = ["tests.support.sandbox_fixtures", "tests.support.browser"]
 
 
 def pytest_configure(config):

@@ -13,9 +13,9 @@ independent of Django: run it with `python -m bounceadmin.sandbox`, or in-proces
 The names below are its public API (the app itself never imports it: it reaches the sandbox over
 HTTP, like SendGrid). `generate_bounces` yields realistic rows for lists of any size.
 
-Its modules import in layers and never back up (tests/test_sandbox_layout.py checks): `store`
-and `ratelimit`; then `api`, `demo`, `faults`; then `control` (the `/_sandbox/` routes); then
-`index` (the page at `/`); then `server`; then this package and `__main__`.
+Its modules import in layers and never back up (tests/sandbox/test_sandbox_layout.py checks):
+`store` and `ratelimit`; then `api`, `demo`, `faults`; then `control` (the `/_sandbox/` routes);
+then `index` (the page at `/`); then `server`; then this package and `__main__`.
 """
 
 from bounceadmin.sandbox.demo import generate_bounces, seed_demo

@@ -16,7 +16,7 @@ A row
   "zen.spamhaus.org" and "Spamhaus's", but not "nospamhaus" or "spamhausx"; write
   "throttle|throttled|throttling" or "throttl\w*" for word forms, "(?<=\[)bl21\]" for
   "[BL21]". For speed, begin each top-level alternative with a literal word and let no letter
-  follow it ("mailbox|mail box", not "mail ?box"); tests/test_classification.py checks that.
+  follow it ("mailbox|mail box", not "mail ?box"); tests/bounces/test_classification.py checks that.
 * ``status``: a regex that must match the whole *effective status*: the given status when it
   is a specific enhanced code; otherwise the first enhanced code found in the reply (``550
   5.1.1 ...``); otherwise a generic status (``5.0.0``, ``550``); otherwise the 3-digit code
