@@ -77,7 +77,7 @@ def bounce_export(request: HttpRequest) -> StreamingHttpResponse:
         BounceFilter,
         request,
         visible_bounces(request.user),
-        sortable=_SORTABLE,
+        table_class=BounceTable,
         default=["-created", "-id"],
     )
     if request.GET.get("format") == "json":
@@ -145,8 +145,3 @@ def refresh_now(request: HttpRequest) -> HttpResponse:
     what = name or f"{len(ids)} subusers"
     messages.success(request, f"Refresh of {what} queued.")
     return redirect("bounces:overview")
-
-
-_SORTABLE = {name: name for name in ("email", "status", "type", "classification", "fault",
-                                     "created", "last_seen", "removed_at")}  # fmt: skip
-_SORTABLE["subuser"] = "subuser__username"
