@@ -4,6 +4,8 @@ fail, the filter's own query string, and exports of exactly what the page lists.
 
 from __future__ import annotations
 
+import functools
+
 from django import forms
 from django.core.paginator import EmptyPage, PageNotAnInteger, Paginator
 from django.db.models import QuerySet
@@ -12,6 +14,7 @@ from django.http import StreamingHttpResponse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django_tables2 import RequestConfig, SingleTableMixin
+from django_tables2.utils import OrderByTuple
 
 from bounceadmin.accounts.scoping import visible_subusers
 
@@ -57,14 +60,25 @@ def scoped_filterset(filterset_class, request, queryset):
     return filterset_class(request.GET, queryset=queryset, subusers=visible_subusers(request.user))
 
 
-def export_order(sort: str | None, sortable: dict[str, str], default: list[str]) -> list[str]:
-    """An ORDER BY for an export that follows the list's `sort=`; `sortable` maps column names
-    to fields. The id breaks ties so the order is stable."""
+@functools.cache
+def sort_fields(table_class) -> dict[str, OrderByTuple]:
+    """What each sortable column of a table orders by, by column name (the list's `sort=`): the
+    exports follow the list's sort through this, so a column added to a table sorts its export."""
+    table = table_class([], order_by=())  # unsorted: each column's own, ascending order_by
+    return {column.name: column.order_by for column in table.columns.iterorderable()}
+
+
+def export_order(
+    sort: str | None, sortable: dict[str, OrderByTuple], default: list[str]
+) -> list[str]:
+    """An ORDER BY for an export that follows the list's `sort=` (see `sort_fields`). The id
+    breaks ties so the order is stable."""
     name = (sort or "").lstrip("-")
     if name not in sortable:
         return default
-    prefix = "-" if (sort or "").startswith("-") else ""
-    return [prefix + sortable[name], prefix + "id"]
+    if (sort or "").startswith("-"):
+        return [*sortable[name].opposite, "-id"]
+    return [*sortable[name], "id"]
 
 
 def _break_ties(table) -> None:
@@ -106,14 +120,13 @@ def capped_count(queryset: QuerySet, cap: int) -> tuple[int, bool]:
     return min(counted, cap), counted > cap
 
 
-def filtered_for_export(
-    filterset_class, request, queryset, *, sortable: dict[str, str], default: list[str]
-):
+def filtered_for_export(filterset_class, request, queryset, *, table_class, default: list[str]):
     """The rows an export of a list page holds: its filter (none when the filter is invalid, as
-    the page lists none) in its sort."""
+    the page lists none) in its sort, the sort of `table_class`'s columns."""
     filterset = scoped_filterset(filterset_class, request, queryset)
     rows = filterset.qs if filterset.is_valid() else filterset.queryset.none()
-    return rows.order_by(*export_order(request.GET.get("sort"), sortable, default))
+    order = export_order(request.GET.get("sort"), sort_fields(table_class), default)
+    return rows.order_by(*order)
 
 
 def attachment(chunks, *, content_type: str, name: str, extension: str) -> StreamingHttpResponse:

@@ -33,12 +33,9 @@ def audit_export(request: HttpRequest) -> StreamingHttpResponse:
         AuditFilter,
         request,
         visible_events(request.user),
-        sortable=_SORTABLE,
+        table_class=AuditTable,
         default=["-at", "-id"],
     )
     return attachment(
         csv_rows(queryset), content_type="text/csv; charset=utf-8", name="audit", extension="csv"
     )
-
-
-_SORTABLE = {name: name for name in ("at", "actor_name", "action", "subuser", "source_ip")}

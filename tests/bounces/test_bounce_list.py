@@ -6,6 +6,7 @@ import io
 import json
 import random
 import re
+import uuid
 from datetime import timedelta
 
 import pytest
@@ -14,7 +15,8 @@ from django.utils import timezone
 from bounceadmin.bounces.classification import bounce_type, classify
 from bounceadmin.bounces.models import Bounce, Subuser
 from bounceadmin.bounces.views import LIST_COUNT_CAP
-from tests.support.factories import make_user
+from bounceadmin.deletions.models import DeletionItem, DeletionRequest
+from tests.support.factories import make_bounce, make_subuser, make_user
 
 pytestmark = pytest.mark.django_db
 
@@ -205,13 +207,24 @@ def test_bounce_export_json_has_sendgrid_item_shape_plus_subuser(client, operato
     assert first["status"] == bounce.status and first["reason"] == bounce.reason
 
 
-def test_bounce_export_follows_the_lists_sort(client, operator, cache):
-    export = client.get("/bounces/export.csv", {"subuser": "gamma", "sort": "email"})
+def listed_and_exported(client, query):
+    page = client.get("/bounces/", {**query, "per_page": 100})
+    export = client.get("/bounces/export.csv", query)
+    listed = [(b.subuser.username, b.email) for b in page.context["table"].page.object_list.data]
+    rows = csv.DictReader(io.StringIO(b"".join(export.streaming_content).decode()))
+    return page.content.decode(), listed, [(r["subuser"], r["email"]) for r in rows]
 
-    emails = [
-        r["email"] for r in csv.DictReader(io.StringIO(b"".join(export.streaming_content).decode()))
-    ]
-    assert emails == sorted(emails)
+
+def test_bounce_export_sorts_by_every_column_the_list_sorts_by(client, operator, cache):
+    f = {"subuser": "gamma", "type": "soft"}
+    html, _, _ = listed_and_exported(client, f)
+    sorts = set(re.findall(r'<th [^>]*>\s*<a href="\?[^"]*sort=([a-z_]+)"', html))
+    assert {"email", "subuser", "status", "created", "removed_at"} <= sorts
+
+    for sort in sorted(sorts):
+        for direction in ("", "-"):
+            _, listed, exported = listed_and_exported(client, {**f, "sort": direction + sort})
+            assert exported[: len(listed)] == listed, direction + sort
 
 
 def test_bounce_export_defuses_spreadsheet_formulas(client, operator):
@@ -306,6 +319,83 @@ def test_bounce_list_shortens_long_reasons(client, operator):
 
     assert reason not in listing and "…" in listing
     assert reason.strip() in detail
+
+
+def cells_by_header(html: str) -> list[dict[str, tuple[str, str]]]:
+    """Each row of the list's table as {header: (td attributes, content)}."""
+    table = html[html.index("<table") : html.index("</table>")]
+    head, body = table.split("<tbody", 1)
+    headers = [
+        " ".join(re.sub(r"<[^>]+>", "", h).split())
+        for h in re.findall(r"<th\b.*?</th>", head, re.S)
+    ]
+    rows = []
+    for row in re.findall(r"<tr\b.*?</tr>", body, re.S):
+        cells = re.findall(r"<td\b([^>]*)>(.*?)</td>", row, re.S)
+        assert len(cells) == len(headers), row
+        rows.append(
+            {
+                h: (attrs.strip(), content.strip())
+                for h, (attrs, content) in zip(headers, cells, strict=True)
+            }
+        )
+    return rows
+
+
+@pytest.mark.parametrize("role", ["viewer", "requester"])
+def test_bounce_list_rows_have_a_cell_under_each_header(client, role):
+    sub = make_subuser("cells")
+    long = make_bounce(sub, "long@x.test", reason="550 \u202e" + "long reason <b>x</b> " * 20)
+    gone = make_bounce(sub, "gone@x.test", status="", reason="", removed=True)
+    user = make_user(role=role)
+    again = make_bounce(sub, "again@x.test", status="4.2.2", reason="452 mailbox full")
+    request = DeletionRequest.objects.create(
+        subuser=sub, batch=uuid.uuid4(), requested_by=user, justification="asked"
+    )
+    again.repeat_of = DeletionItem.objects.create(request=request, bounce=again, email=again.email)
+    again.save()
+    client.force_login(user)
+
+    html = client.get("/bounces/", {"subuser": "cells", "removed": "1"}).content.decode()
+
+    rows = {
+        re.search(r'href="/bounces/(\d+)/"', r["Address"][1])[1]: r for r in cells_by_header(html)
+    }
+    assert len(rows) == 3
+    long_row, gone_row, again_row = rows[str(long.pk)], rows[str(gone.pk)], rows[str(again.pk)]
+    if role == "requester":
+        assert long_row[""] == (
+            "",
+            f'<input type="checkbox" name="bounce" value="{long.pk}" '
+            'form="select-form" aria-label="Select" />',
+        )
+    else:
+        assert "" not in long_row
+    assert long_row["Address"] == (
+        'class="email"',
+        f'<a href="/bounces/{long.pk}/">long@x.test</a>',
+    )
+    assert again_row["Address"][1].endswith(
+        '</a> <span class="badge warn" title="Bounced again after we removed it">repeat</span>'
+    )
+    assert long_row["Subuser"] == ('class="nowrap"', "cells")
+    assert long_row["Type"] == ("", '<span class="badge badge-hard">Hard</span>')
+    assert again_row["Status"] == ("", "4.2.2") and gone_row["Status"] == ("", "—")
+    assert again_row["Classification"] == ("", "Mailbox Unavailable")
+    assert again_row["Fault"] == ("", "Recipient")
+    assert again_row["Reason"] == ('class="reason"', "452 mailbox full")
+    assert gone_row["Reason"] == ('class="reason"', "—")
+    attrs, reason = long_row["Reason"]
+    assert attrs == 'class="reason"' and reason.startswith(
+        '<span title="550 ⟨U+202E⟩long reason &lt;b&gt;'
+    )
+    assert '<span class="hidden-char" title="RIGHT-TO-LEFT OVERRIDE">U+202E</span>' in reason
+    assert reason.endswith("…</span>") and "<b>" not in reason
+    when = timezone.localtime(long.created).strftime("%Y-%m-%d %H:%M")
+    assert long_row["Bounced"] == ('class="nowrap"', when)
+    assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d", long_row["Last seen"][1])
+    assert long_row["Removed"] == ('class="muted nowrap"', "—")
+    assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d", gone_row["Removed"][1])
 
 
 def test_bounce_detail_shows_every_field_and_history(client, operator, cache):
