@@ -10,7 +10,8 @@ from django import forms
 from django.core.paginator import EmptyPage, PageNotAnInteger, Paginator
 from django.db.models import QuerySet
 from django.forms.utils import flatatt
-from django.http import StreamingHttpResponse
+from django.http import HttpResponse, JsonResponse, StreamingHttpResponse
+from django.shortcuts import render
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django_tables2 import RequestConfig, SingleTableMixin
@@ -120,13 +121,33 @@ def capped_count(queryset: QuerySet, cap: int) -> tuple[int, bool]:
     return min(counted, cap), counted > cap
 
 
+class InvalidFilters(Exception):
+    """An export asked for with filters that are not valid: answered 400 with what is wrong,
+    never a file that holds only its header."""
+
+    def __init__(self, errors: dict[str, list[str]]):
+        super().__init__("Some filters are not valid.")
+        self.errors = errors
+
+    def response(self, request, *, as_json: bool) -> HttpResponse:
+        if as_json:
+            return JsonResponse({"errors": self.errors}, status=400)
+        lines = "; ".join(
+            f"{field}: {' '.join(messages)}" for field, messages in self.errors.items()
+        )
+        return render(
+            request, "400.html", {"exception": f"Some filters are not valid: {lines}"}, status=400
+        )
+
+
 def filtered_for_export(filterset_class, request, queryset, *, table_class, default: list[str]):
-    """The rows an export of a list page holds: its filter (none when the filter is invalid, as
-    the page lists none) in its sort, the sort of `table_class`'s columns."""
+    """The rows an export of a list page holds: its filter in its sort, the sort of
+    `table_class`'s columns. Raises InvalidFilters when the filter is not valid."""
     filterset = scoped_filterset(filterset_class, request, queryset)
-    rows = filterset.qs if filterset.is_valid() else filterset.queryset.none()
+    if not filterset.is_valid():
+        raise InvalidFilters({k: list(v) for k, v in filterset.form.errors.items()})
     order = export_order(request.GET.get("sort"), sort_fields(table_class), default)
-    return rows.order_by(*order)
+    return filterset.qs.order_by(*order)
 
 
 def attachment(chunks, *, content_type: str, name: str, extension: str) -> StreamingHttpResponse:

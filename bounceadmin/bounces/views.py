@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 from django_filters.views import FilterView
@@ -14,7 +14,13 @@ from bounceadmin.accounts.roles import has_role, role_required
 from bounceadmin.accounts.scoping import visible_bounces, visible_subusers
 from bounceadmin.audit.selectors import events_for_address
 from bounceadmin.deletions.selectors import deletion_items_for
-from bounceadmin.listing import FilteredTableMixin, attachment, choice, filtered_for_export
+from bounceadmin.listing import (
+    FilteredTableMixin,
+    InvalidFilters,
+    attachment,
+    choice,
+    filtered_for_export,
+)
 
 from . import selectors
 from .export import csv_rows, json_rows
@@ -77,16 +83,20 @@ bounce_list = role_required("viewer")(BounceListView.as_view())
 
 
 @role_required("viewer")
-def bounce_export(request: HttpRequest) -> StreamingHttpResponse:
+def bounce_export(request: HttpRequest) -> HttpResponse:
     """The list's current filter (and sort), streamed as CSV or, with ?format=json, as JSON."""
-    queryset = filtered_for_export(
-        BounceFilter,
-        request,
-        visible_bounces(request.user),
-        table_class=BounceTable,
-        default=["-created", "-id"],
-    )
-    if request.GET.get("format") == "json":
+    as_json = request.GET.get("format") == "json"
+    try:
+        queryset = filtered_for_export(
+            BounceFilter,
+            request,
+            visible_bounces(request.user),
+            table_class=BounceTable,
+            default=["-created", "-id"],
+        )
+    except InvalidFilters as invalid:
+        return invalid.response(request, as_json=as_json)
+    if as_json:
         return attachment(
             json_rows(queryset), content_type="application/json", name="bounces", extension="json"
         )

@@ -103,6 +103,20 @@ def test_bounce_export_is_byte_for_byte_what_the_generic_writer_writes(
     assert '"gamma,delta"' in text and '"windows\r\nline"' in text
 
 
-def test_bounce_export_of_an_invalid_filter_is_empty(client, mixed):
-    assert export(client, start_date="not-a-date") == ",".join(CSV_COLUMNS) + "\r\n"
-    assert export(client, start_date="not-a-date", format="json") == "[\n]\n"
+def test_bounce_export_of_an_invalid_filter_answers_400_with_the_errors(client, mixed):
+    csv_response = client.get("/bounces/export.csv", {"start_date": "not-a-date"})
+    json_response = client.get(
+        "/bounces/export.csv", {"start_date": "06/12/2026", "format": "json"}
+    )
+
+    assert csv_response.status_code == 400 and "Content-Disposition" not in csv_response
+    assert "start_date: Enter a date as YYYY-MM-DD." in csv_response.content.decode()
+    assert json_response.status_code == 400
+    assert json_response.json() == {"errors": {"start_date": ["Enter a date as YYYY-MM-DD."]}}
+
+
+def test_audit_export_of_an_invalid_filter_answers_400(client, mixed):
+    response = client.get("/audit/export.csv", {"end_date": "yesterday"})
+
+    assert response.status_code == 400 and "Content-Disposition" not in response
+    assert "end_date: Enter a date as YYYY-MM-DD." in response.content.decode()
