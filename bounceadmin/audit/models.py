@@ -32,6 +32,7 @@ class AuditEvent(models.Model):
         DELETION_PUSHED = "deletion.pushed", "Deletion pushed upstream"
         DELETION_FAILED = "deletion.failed", "Deletion push failed"
         DELETION_RETRIED = "deletion.retried", "Deletion retried"
+        REFRESH_REQUESTED = "refresh.requested", "Refresh requested"
         REFRESH_STARTED = "refresh.started", "Refresh started"
         REFRESH_FINISHED = "refresh.finished", "Refresh finished"
         REFRESH_FAILED = "refresh.failed", "Refresh failed"

@@ -157,7 +157,7 @@ def refresh_now(request: HttpRequest) -> HttpResponse:
         get_object_or_404(subusers)
     full = request.POST.get("full") == "1"
     ids = list(subusers.values_list("pk", flat=True))
-    refresh_enqueue(subuser_ids=ids, full=full)
+    refresh_enqueue(subuser_ids=ids, full=full, requested_by=request.user)
     what = name or f"{len(ids)} subusers"
     messages.success(request, f"Refresh of {what} queued.")
     return redirect("bounces:overview")

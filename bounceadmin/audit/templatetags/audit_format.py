@@ -10,7 +10,9 @@ import json
 
 from django import template
 from django.template.defaultfilters import truncatechars
-from django.utils.html import format_html
+from django.urls import reverse
+from django.utils.html import format_html, format_html_join
+from django.utils.http import urlencode
 
 from bounceadmin.bounces.templatetags.untrusted import visible, visible_text
 
@@ -46,14 +48,51 @@ def details_text(details) -> str:
 
 @register.filter
 def audit_addresses(event):
-    text = addresses_text(event)
-    if not text:
-        return "—"
+    """The first few addresses, each a link to its bounces (in the event's subuser), then
+    "and N more" with every address in the tooltip."""
     addresses = event.addresses if isinstance(event.addresses, list) else []
-    if len(addresses) > ADDRESSES_SHOWN:
-        title = truncatechars(" ".join(str(a) for a in addresses), TITLE_LIMIT)
-        return format_html('<span title="{}">{}</span>', visible_text(title), visible(text))
-    return visible(text)
+    total = max(len(addresses), _int((event.details or {}).get("addresses_total")))
+    if not total:
+        return "—"
+    shown = format_html_join(
+        ", ",
+        '<a href="{}">{}</a>',
+        ((_bounces_url(event, str(a)), visible(a)) for a in addresses[:ADDRESSES_SHOWN]),
+    )
+    rest = total - min(len(addresses), ADDRESSES_SHOWN)
+    if rest <= 0:
+        return shown
+    more = f"and {rest:,} more" if addresses else f"{rest:,} addresses"
+    title = truncatechars(" ".join(str(a) for a in addresses), TITLE_LIMIT)
+    return format_html('{} <span title="{}">{}</span>', shown, visible_text(title), more)
+
+
+@register.filter
+def audit_object(event, parts: str = "request run operator subuser"):
+    """What the event is about, as links: its deletion request, refresh run, operator and
+    subuser (`parts` names those to show)."""
+    details = event.details if isinstance(event.details, dict) else {}
+    links = []
+    if event.deletion_request_id:
+        url = reverse("deletions:detail", args=[event.deletion_request_id])
+        links.append(format_html('<a href="{}">request #{}</a>', url, event.deletion_request_id))
+    if isinstance(details.get("run"), int) and event.subuser:
+        url = reverse("bounces:refreshes") + "?" + urlencode({"subuser": event.subuser})
+        links.append(format_html('<a href="{}">run #{}</a>', url, details["run"]))
+    if isinstance(details.get("operator"), str):
+        url = reverse("audit:list") + "?" + urlencode({"actor": details["operator"]})
+        links.append(format_html('operator <a href="{}">{}</a>', url, visible(details["operator"])))
+    if event.subuser and "subuser" in parts:
+        url = reverse("bounces:list") + "?" + urlencode({"subuser": event.subuser})
+        links.append(format_html('<a href="{}">{}</a>', url, visible(event.subuser)))
+    return format_html_join(" · ", "{}", ((link,) for link in links)) if links else "—"
+
+
+def _bounces_url(event, address: str) -> str:
+    query = {"email": address, "removed": "1"}
+    if event.subuser:
+        query["subuser"] = event.subuser
+    return reverse("bounces:list") + "?" + urlencode(query)
 
 
 @register.filter
