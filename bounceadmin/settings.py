@@ -248,8 +248,9 @@ DELETION_ALLOW_SELF_APPROVAL = env.bool("DELETION_ALLOW_SELF_APPROVAL", default=
 # An incremental refresh asks for bounces created since the newest cached one minus this overlap,
 # so entries written late upstream are not missed.
 REFRESH_OVERLAP_SECONDS = env.int("REFRESH_OVERLAP_SECONDS", default=3600)
-# A refresh lock left by a killed worker frees itself after this long.
-REFRESH_LOCK_SECONDS = env.int("REFRESH_LOCK_SECONDS", default=300)
+# A refresh's or push's lease on its subuser: renewed every third of this while its worker lives,
+# so a killed worker's runs out, and is taken over, within this long.
+REFRESH_LOCK_SECONDS = env.int("REFRESH_LOCK_SECONDS", default=30)
 # A subuser whose last successful refresh is older than this is shown as stale.
 REFRESH_STALE_MINUTES = env.int("REFRESH_STALE_MINUTES", default=180)
 REFRESH_INCREMENTAL_MINUTES = env.int("REFRESH_INCREMENTAL_MINUTES", default=15)

@@ -1,0 +1,133 @@
+"""Subuser leases in one process, on leases of a few seconds: the heartbeat renews a living
+holder's lease, a dead holder's runs out and is taken over (its run closed), a living one is
+left alone. The same with real worker processes on the shipped timings: test_takeover.py."""
+
+from __future__ import annotations
+
+import threading
+import time
+from datetime import timedelta
+
+import pytest
+from django.db import transaction
+from django.utils import timezone
+
+from bounceadmin.bounces.models import RefreshRun, Subuser
+from bounceadmin.bounces.refresh import bounces_refresh_each
+from bounceadmin.bounces.refresh.locks import SubuserLease, leases_stand_still
+from bounceadmin.bounces.subusers import subusers_sync
+from bounceadmin.sendgrid import get_client
+
+from .test_refresh import row
+
+pytestmark = pytest.mark.django_db(transaction=True)  # the heartbeat has its own connection
+
+
+@pytest.fixture
+def acme(upstream, settings):
+    settings.REFRESH_LOCK_SECONDS = 2  # renewed every 2/3 s
+    upstream.store.add_subuser("acme")
+    upstream.store.add_bounces("acme", [row(i) for i in range(30)])
+    subusers_sync()
+    return Subuser.objects.get(username="acme")
+
+
+def wait_for(predicate, *, timeout: float, what: str = "condition"):
+    deadline = time.monotonic() + timeout
+    while not (found := predicate()):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.05)
+    return found
+
+
+def lease_of(subuser) -> tuple[str, object]:
+    return Subuser.objects.values_list("lock_token", "lock_expires_at").get(pk=subuser.pk)
+
+
+def heartbeats() -> int:
+    return sum(thread.name == "lease-heartbeat" for thread in threading.enumerate())
+
+
+def dead_worker(subuser, *, seconds_left: float, kind: str = "full") -> RefreshRun:
+    """What a worker killed mid-refresh leaves: its lease, no longer renewed, and its run."""
+    Subuser.objects.filter(pk=subuser.pk).update(
+        lock_token="dead", lock_expires_at=timezone.now() + timedelta(seconds=seconds_left)
+    )
+    run = RefreshRun.objects.create(subuser=subuser, kind=kind, started_at=timezone.now())
+    Subuser.objects.filter(pk=subuser.pk).update(last_refresh=run)
+    return run
+
+
+def test_lease_is_renewed_while_held_and_freed_on_release(acme):
+    lease = SubuserLease(acme.pk)
+    assert lease.acquire()
+    _, first = lease_of(acme)
+
+    time.sleep(3)  # longer than the lease
+
+    token, expires = lease_of(acme)
+    assert token == lease.token and expires > timezone.now()
+    assert not SubuserLease(acme.pk).acquire()
+    lease.release()
+    assert lease_of(acme) == ("", None)
+    wait_for(lambda: heartbeats() == 0, timeout=2, what="the heartbeat to stop")
+
+
+def test_take_over_leaves_a_living_holder_alone(acme):
+    holder = SubuserLease(acme.pk)
+    assert holder.acquire()
+
+    started = time.monotonic()
+    assert not SubuserLease(acme.pk).take_over()
+
+    assert time.monotonic() - started < 2  # it renewed within a third of the lease
+    assert lease_of(acme)[0] == holder.token
+    holder.release()
+
+
+def test_take_over_waits_for_a_dead_holders_lease_to_run_out(acme):
+    dead_worker(acme, seconds_left=1.5)
+    taker = SubuserLease(acme.pk)
+
+    started = time.monotonic()
+    assert taker.take_over()
+
+    assert 1.3 < time.monotonic() - started < 3
+    assert lease_of(acme)[0] == taker.token
+    taker.release()
+
+
+def test_a_long_write_elsewhere_costs_no_living_holder_its_lease(acme):
+    holder = SubuserLease(acme.pk)
+    assert holder.acquire()
+    other = Subuser.objects.create(username="other")
+
+    with transaction.atomic(), leases_stand_still():
+        # On SQLite this holds the database's write lock: the heartbeat waits meanwhile.
+        Subuser.objects.filter(pk=other.pk).update(enabled=False)
+        time.sleep(3)  # longer than the lease
+
+    assert not SubuserLease(acme.pk).acquire()
+    time.sleep(1)
+    assert not SubuserLease(acme.pk).acquire()
+    assert lease_of(acme)[0] == holder.token and not holder.lost
+    holder.release()
+
+
+def test_pipeline_keeps_its_leases_through_downloads_longer_than_a_lease(upstream, settings):
+    settings.REFRESH_LOCK_SECONDS = 1  # renewed every 1/3 s
+    for name in ("alpha", "beta", "gamma"):
+        upstream.store.add_subuser(name)
+        upstream.store.add_bounces(name, [row(i, domain=f"{name}.test") for i in range(1200)])
+    subusers_sync()
+    upstream.set_latency(300)  # three pages each: about 3 s in all, all begun at once
+
+    client = get_client()
+    try:
+        runs = list(bounces_refresh_each(Subuser.objects.all(), full=True, client=client))
+    finally:
+        client.close()
+
+    assert [run.outcome for _, run in runs] == ["ok"] * 3, [run.error for _, run in runs]
+    assert not Subuser.objects.exclude(lock_token="").exists()
