@@ -12,12 +12,15 @@ import pytest
 from django.db import transaction
 from django.utils import timezone
 
-from bounceadmin.bounces.models import RefreshRun, Subuser
-from bounceadmin.bounces.refresh import bounces_refresh_each
+from bounceadmin.bounces.models import Bounce, RefreshRun, Subuser
+from bounceadmin.bounces.refresh import WORKER_STOPPED, bounces_refresh, bounces_refresh_each
 from bounceadmin.bounces.refresh.locks import SubuserLease, leases_stand_still
 from bounceadmin.bounces.subusers import subusers_sync
+from bounceadmin.deletions import services
+from bounceadmin.deletions.push import SubuserBusy, deletion_push
 from bounceadmin.sendgrid import get_client
 
+from .factories import make_user
 from .test_refresh import row
 
 pytestmark = pytest.mark.django_db(transaction=True)  # the heartbeat has its own connection
@@ -96,6 +99,43 @@ def test_take_over_waits_for_a_dead_holders_lease_to_run_out(acme):
     assert 1.3 < time.monotonic() - started < 3
     assert lease_of(acme)[0] == taker.token
     taker.release()
+
+
+def approved_push(acme, sg):
+    assert bounces_refresh(subuser=acme, full=True, client=sg).outcome == "ok"
+    [request] = services.deletion_request_create(
+        user=make_user("rita", role="requester"),
+        bounces=Bounce.objects.filter(subuser=acme, email__lt="user00005"),
+        justification="INC-7 blocklist cleanup",
+    )
+    services.deletion_approve(request_id=request.pk, user=make_user("arne", role="approver"))
+    return request
+
+
+def test_push_takes_over_from_a_dead_worker_and_closes_its_refresh(acme, sg):
+    request = approved_push(acme, sg)
+    dead = dead_worker(acme, seconds_left=1.5)
+
+    with pytest.raises(SubuserBusy):
+        deletion_push(request_id=request.pk, client=sg)  # without waiting
+    assert deletion_push(request_id=request.pk, client=sg, wait=True).state == "done"
+
+    dead.refresh_from_db()
+    assert dead.outcome == "failed" and dead.error == WORKER_STOPPED
+    assert lease_of(acme) == ("", None)
+
+
+def test_push_waits_no_longer_than_it_takes_to_see_a_living_holder(acme, sg):
+    request = approved_push(acme, sg)
+    holder = SubuserLease(acme.pk)
+    assert holder.acquire()
+
+    with pytest.raises(SubuserBusy):
+        deletion_push(request_id=request.pk, client=sg, wait=True)
+
+    request.refresh_from_db()
+    assert request.state == "approved" and request.attempts == 0
+    holder.release()
 
 
 def test_a_long_write_elsewhere_costs_no_living_holder_its_lease(acme):
