@@ -16,6 +16,7 @@ from bounceadmin.bounces.models import Bounce, RefreshRun, Subuser
 from bounceadmin.bounces.refresh import WORKER_STOPPED, bounces_refresh, bounces_refresh_each
 from bounceadmin.bounces.refresh.locks import SubuserLease, leases_stand_still
 from bounceadmin.bounces.subusers import subusers_sync
+from bounceadmin.bounces.tasks import refresh_subuser
 from bounceadmin.deletions import services
 from bounceadmin.deletions.push import SubuserBusy, deletion_push
 from bounceadmin.sendgrid import get_client
@@ -99,6 +100,29 @@ def test_take_over_waits_for_a_dead_holders_lease_to_run_out(acme):
     assert 1.3 < time.monotonic() - started < 3
     assert lease_of(acme)[0] == taker.token
     taker.release()
+
+
+def test_refresh_task_takes_over_from_a_dead_worker_and_closes_its_run(acme):
+    dead = dead_worker(acme, seconds_left=1.5)
+
+    assert refresh_subuser(acme.pk, True) == "ok"
+
+    dead.refresh_from_db()
+    assert dead.outcome == "failed" and dead.error == WORKER_STOPPED
+    acme.refresh_from_db()
+    assert acme.last_refresh.outcome == "ok" and acme.last_refresh.created == 30
+    assert lease_of(acme) == ("", None)
+
+
+def test_refresh_task_skips_while_a_living_holder_renews(acme):
+    holder = SubuserLease(acme.pk)
+    assert holder.acquire()
+
+    assert refresh_subuser(acme.pk, False) == "already running"
+
+    assert lease_of(acme)[0] == holder.token
+    assert not RefreshRun.objects.exists()
+    holder.release()
 
 
 def approved_push(acme, sg):

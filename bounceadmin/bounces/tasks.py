@@ -27,9 +27,10 @@ def refresh_subuser(subuser_id: int, full: bool = False) -> str:
         Subuser.objects.filter(pk=subuser_id).update(refresh_queued_at=None)
         return "skipped"
     try:
-        run = bounces_refresh(subuser=subuser, full=full)
+        # A holder of the lease that stopped renewing it (a killed worker) is taken over.
+        run = bounces_refresh(subuser=subuser, full=full, wait=True)
     except RefreshAlreadyRunning:
-        # The refresh in progress covers this request.
+        # Its holder lives: the refresh in progress covers this request.
         Subuser.objects.filter(pk=subuser_id).update(refresh_queued_at=None)
         log.info("refresh of %s skipped: already running", subuser.username)
         return "already running"

@@ -1,0 +1,141 @@
+"""A worker killed with SIGKILL mid-refresh is taken over within a minute, on the shipped
+timings (a 30 s lease) and with no beat running, by the next request for the same subuser
+(`refresh_bounces --enqueue`). Real worker processes; the sandbox is slowed down so that the
+kill lands mid-way, just after the dead worker last renewed its lease (the slowest case)."""
+
+from __future__ import annotations
+
+import time
+from io import StringIO
+
+import pytest
+from django.conf import settings
+from django.core.management import call_command
+from django.utils import timezone
+
+from bounceadmin.bounces.models import Bounce, RefreshRun, Subuser
+from bounceadmin.bounces.refresh import bounces_refresh
+from bounceadmin.bounces.subusers import subusers_sync
+from bounceadmin.bounces.tasks import refresh_subuser
+
+from .workers import kill_worker, purge_broker, start_worker, worker_env
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.e2e]
+
+SHIPPED_LEASE = 30  # REFRESH_LOCK_SECONDS's default, in the workers and here
+LIMIT = 60  # seconds from the kill until the work is done again
+T0 = 1_700_000_000
+LIST = "/v3/suppression/bounces"
+
+
+def rows(start: int, n: int) -> list[dict]:
+    return [{"email": f"user{i:05d}@example.com", "status": "5.1.1",
+             "reason": f"550 5.1.1 user{i} unknown", "created": T0 + i}
+            for i in range(start, start + n)]  # fmt: skip
+
+
+def wait_for(predicate, *, timeout: float, step: float = 0.1, what: str = "condition"):
+    deadline = time.monotonic() + timeout
+    while not (found := predicate()):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(step)
+    return found
+
+
+def since(moment) -> float:
+    return (timezone.now() - moment).total_seconds()
+
+
+@pytest.fixture
+def acme(upstream, sg):
+    assert settings.REFRESH_LOCK_SECONDS == SHIPPED_LEASE
+    upstream.store.add_subuser("acme")
+    subusers_sync()
+    purge_broker()
+    return Subuser.objects.get(username="acme")
+
+
+@pytest.fixture
+def workers(upstream, tmp_path):
+    """Start workers on the shipped timings; whatever is left running is killed at the end."""
+    started = []
+    env = worker_env(upstream)
+    env.pop("REFRESH_LOCK_SECONDS", None)
+
+    def start():
+        proc = start_worker(env, tmp_path / f"worker{len(started)}.log")
+        started.append(proc)
+        return proc
+
+    yield start
+    for proc in started:
+        kill_worker(proc)
+
+
+def lease_expiry(subuser):
+    return Subuser.objects.values_list("lock_expires_at", flat=True).get(pk=subuser.pk)
+
+
+def kill_mid_refresh(upstream, sg, acme, workers):
+    """A full refresh with work to do, killed once its heartbeat has renewed its lease (at
+    most 15 s in); returns the killed run, the time of the kill, and whether it was renewed."""
+    upstream.store.add_bounces("acme", rows(0, 4000))
+    assert bounces_refresh(subuser=acme, full=True, client=sg).outcome == "ok"
+    # upstream moves on: the refresh that gets killed has real work to do
+    upstream.store.remove_bounces("acme", [r["email"] for r in rows(1000, 60)])
+    upstream.store.add_bounces("acme", rows(9000, 150))
+    cache_before = list(Bounce.objects.order_by("pk").values())
+    upstream.set_latency(2000)  # nine listing pages: about 18 s
+
+    first = workers()
+    refresh_subuser.delay(acme.pk, True)
+    [run] = wait_for(lambda: list(RefreshRun.objects.filter(subuser=acme, outcome="running")),
+                     timeout=30, what="the refresh to begin")  # fmt: skip
+    began = lease_expiry(acme)
+    assert SHIPPED_LEASE - 3 < (began - timezone.now()).total_seconds() <= SHIPPED_LEASE
+    deadline = time.monotonic() + 15
+    while lease_expiry(acme) == began and time.monotonic() < deadline:
+        time.sleep(0.05)
+    renewed = lease_expiry(acme) > began
+    kill_worker(first)  # SIGKILL to the process group
+    killed_at = timezone.now()
+
+    run.refresh_from_db()
+    assert run.outcome == "running"
+    assert list(Bounce.objects.order_by("pk").values()) == cache_before  # nothing written
+    upstream.set_latency(0)
+    return run, killed_at, renewed
+
+
+def assert_converged(upstream, acme, run, rerun) -> None:
+    run.refresh_from_db()
+    assert run.outcome == "failed" and run.error.startswith("Interrupted: the worker stopped")
+    assert rerun.outcome == "ok" and (rerun.created, rerun.removed) == (150, 60)
+    upstream_rows = {b["email"] for b in upstream.store.bounces("acme")}
+    active = Bounce.objects.filter(subuser=acme, removed_at__isnull=True)
+    assert set(active.values_list("email", flat=True)) == upstream_rows
+    assert not RefreshRun.objects.filter(outcome="running").exists()
+    acme.refresh_from_db()
+    assert acme.lock_token == "" and acme.last_refresh_id == rerun.pk
+
+
+def test_refresh_killed_mid_way_is_taken_over_by_the_next_request_within_a_minute(
+    upstream, sg, acme, workers
+):
+    run, killed_at, renewed = kill_mid_refresh(upstream, sg, acme, workers)
+
+    workers()
+    ready = since(killed_at)
+    out = StringIO()
+    call_command("refresh_bounces", "--enqueue", "--full", "--subuser", "acme",
+                 "--timeout", "90", stdout=out)  # fmt: skip
+
+    [rerun] = RefreshRun.objects.filter(subuser=acme, pk__gt=run.pk)
+    taken, done = (rerun.started_at - killed_at).total_seconds(), since(killed_at)
+    print(f"\nrefresh killed; new worker ready after {ready:.1f} s, lease taken over after"
+          f" {taken:.1f} s, refresh done after {done:.1f} s")  # fmt: skip
+    assert done < LIMIT
+    assert "acme: fetched 4090, created 150, updated 0, removed 60" in out.getvalue()
+    assert_converged(upstream, acme, run, rerun)
+    assert renewed, "the living worker's heartbeat did not renew its lease"
