@@ -12,11 +12,12 @@ import pytest
 from django.db import transaction
 from django.utils import timezone
 
+from bounceadmin.bounces import services as bounce_services
 from bounceadmin.bounces.models import Bounce, RefreshRun, Subuser
 from bounceadmin.bounces.refresh import WORKER_STOPPED, bounces_refresh, bounces_refresh_each
 from bounceadmin.bounces.refresh.locks import SubuserLease, leases_stand_still
 from bounceadmin.bounces.subusers import subusers_sync
-from bounceadmin.bounces.tasks import refresh_subuser
+from bounceadmin.bounces.tasks import recover_interrupted_refreshes, refresh_subuser
 from bounceadmin.deletions import services
 from bounceadmin.deletions.push import SubuserBusy, deletion_push
 from bounceadmin.sendgrid import get_client
@@ -160,6 +161,28 @@ def test_push_waits_no_longer_than_it_takes_to_see_a_living_holder(acme, sg):
     request.refresh_from_db()
     assert request.state == "approved" and request.attempts == 0
     holder.release()
+
+
+def test_recover_runs_a_dead_workers_refreshes_again(acme, monkeypatch):
+    queued = []
+    monkeypatch.setattr(bounce_services, "publish", lambda task, *args: queued.append(args))
+    dead_worker(acme, seconds_left=-1, kind="full")  # its lease has run out
+    beta = Subuser.objects.create(username="beta")
+    closed_by_a_push = dead_worker(beta, seconds_left=-1, kind="incremental")
+    closed_by_a_push.outcome, closed_by_a_push.error = "failed", WORKER_STOPPED
+    closed_by_a_push.save()
+
+    assert recover_interrupted_refreshes() == 1
+
+    assert sorted(queued) == [(acme.pk, True), (beta.pk, False)]
+    assert recover_interrupted_refreshes() == 0  # queued now: not again
+    assert len(queued) == 2
+
+    # the rerun is killed too: it may be what kills its worker, so it waits for the schedule
+    Subuser.objects.filter(pk=acme.pk).update(refresh_queued_at=None)  # it ran: killed again
+    dead_worker(acme, seconds_left=-1, kind="full")
+    assert recover_interrupted_refreshes() == 1
+    assert len(queued) == 2
 
 
 def test_a_long_write_elsewhere_costs_no_living_holder_its_lease(acme):

@@ -1,11 +1,13 @@
-"""A worker killed with SIGKILL mid-refresh is taken over within a minute, on the shipped
-timings (a 30 s lease) and with no beat running, by the next request for the same subuser
-(`refresh_bounces --enqueue`). Real worker processes; the sandbox is slowed down so that the
-kill lands mid-way, just after the dead worker last renewed its lease (the slowest case)."""
+"""A worker killed with SIGKILL mid-refresh or mid-push is taken over within a minute, on the
+shipped timings (a 30 s lease) and with no beat running: by the next request for the same
+subuser (`refresh_bounces --enqueue`), or, when nothing asks, by the next worker to start.
+Real worker processes; the sandbox is slowed down so that the kill lands mid-way, just after
+the dead worker last renewed its lease (the slowest case)."""
 
 from __future__ import annotations
 
 import time
+from collections import Counter
 from io import StringIO
 
 import pytest
@@ -17,7 +19,10 @@ from bounceadmin.bounces.models import Bounce, RefreshRun, Subuser
 from bounceadmin.bounces.refresh import bounces_refresh
 from bounceadmin.bounces.subusers import subusers_sync
 from bounceadmin.bounces.tasks import refresh_subuser
+from bounceadmin.deletions import services
+from bounceadmin.deletions.models import DeletionRequest
 
+from .factories import make_user
 from .workers import kill_worker, purge_broker, start_worker, worker_env
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.e2e]
@@ -139,3 +144,81 @@ def test_refresh_killed_mid_way_is_taken_over_by_the_next_request_within_a_minut
     assert "acme: fetched 4090, created 150, updated 0, removed 60" in out.getvalue()
     assert_converged(upstream, acme, run, rerun)
     assert renewed, "the living worker's heartbeat did not renew its lease"
+
+
+def test_refresh_killed_mid_way_is_run_again_by_the_next_worker_within_a_minute(
+    upstream, sg, acme, workers
+):
+    run, killed_at, renewed = kill_mid_refresh(upstream, sg, acme, workers)
+
+    workers()  # and nothing else: no beat, no new request
+    ready = since(killed_at)
+    rerun = wait_for(
+        lambda: RefreshRun.objects.filter(subuser=acme, pk__gt=run.pk, outcome="ok").first(),
+        timeout=LIMIT + 30, what="the refresh to run again",
+    )  # fmt: skip
+
+    done = (rerun.finished_at - killed_at).total_seconds()
+    print(f"\nrefresh killed; new worker ready after {ready:.1f} s, closed and run again,"
+          f" done after {done:.1f} s")  # fmt: skip
+    assert done < LIMIT
+    assert_converged(upstream, acme, run, rerun)
+    assert rerun.kind == "full"
+
+
+def test_push_killed_mid_way_is_resumed_by_the_next_worker_within_a_minute(
+    upstream, sg, acme, workers
+):
+    upstream.store.add_bounces("acme", rows(0, 2000))
+    upstream.store.add_bounces("acme", rows(5000, 5))  # not in the request: must stay
+    assert bounces_refresh(subuser=acme, full=True, client=sg).outcome == "ok"
+    requester, approver = make_user("rita", role="requester"), make_user("arne", role="approver")
+    [request] = services.deletion_request_create(
+        user=requester,
+        bounces=Bounce.objects.filter(subuser=acme, email__lt="user05000"),
+        justification="INC-7 blocklist cleanup",
+        confirmation="delete 2000",
+    )
+    upstream.set_latency(3000)  # four batches of 500: about 12 s
+    upstream.clear_requests()
+
+    first = workers()
+    services.deletion_approve(request_id=request.pk, user=approver)  # queues the push
+    wait_for(lambda: request.items.filter(state="done").count() >= 500, step=0.01,
+             timeout=30, what="the first batch to be confirmed")  # fmt: skip
+    kill_worker(first)  # just after the push renewed its lease
+    killed_at = timezone.now()
+    done_at_kill = set(request.items.filter(state="done").values_list("email", flat=True))
+    in_flight = set(request.items.filter(state="pushing").values_list("email", flat=True))
+    assert 500 <= len(done_at_kill) < 2000
+    assert DeletionRequest.objects.get(pk=request.pk).state == "pushing"
+    upstream.set_latency(0)
+
+    workers()  # and nothing else: no beat, no new request
+    ready = since(killed_at)
+    resumed = wait_for(
+        lambda: DeletionRequest.objects.filter(pk=request.pk, attempts=2).exists()
+        and since(killed_at),
+        timeout=LIMIT + 30, step=0.05, what="the push to be resumed",
+    )  # fmt: skip
+    wait_for(lambda: DeletionRequest.objects.get(pk=request.pk).state == "done",
+             timeout=30, what="the resumed push to finish")  # fmt: skip
+    done = since(killed_at)
+    print(f"\npush killed; new worker ready after {ready:.1f} s, resumed after {resumed:.1f} s,"
+          f" done after {done:.1f} s")  # fmt: skip
+    assert done < LIMIT
+
+    sent = Counter(
+        email for r in upstream.requests if r["method"] == "DELETE" for email in r["body"]["emails"]
+    )
+    wanted = set(request.items.values_list("email", flat=True))
+    assert set(sent) == wanted
+    assert all(sent[e] == 1 for e in done_at_kill)  # confirmed before the kill: never again
+    assert all(sent[e] <= 2 for e in in_flight)  # in flight: sent again at most once
+    assert all(sent[e] == 1 for e in wanted - done_at_kill - in_flight)
+    remaining = {b["email"] for b in upstream.store.bounces("acme")}
+    assert remaining == {r["email"] for r in rows(5000, 5)}
+    active = Bounce.objects.filter(subuser=acme, removed_at__isnull=True)
+    assert set(active.values_list("email", flat=True)) == remaining
+    request.refresh_from_db()
+    assert request.attempts == 2
