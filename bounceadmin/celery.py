@@ -30,3 +30,22 @@ class Scheduler(PersistentScheduler):
     def setup_schedule(self) -> None:
         Path(self.schedule_filename).parent.mkdir(parents=True, exist_ok=True)
         super().setup_schedule()
+
+
+# Run by every worker as it starts, once a killed worker's leases have run out.
+SWEEPERS_AT_START = (
+    "bounceadmin.bounces.tasks.recover_interrupted_refreshes",
+    "bounceadmin.deletions.tasks.resume_deletions",
+)
+
+
+@signals.worker_ready.connect
+def sweep_after_start(sender, **kwargs) -> None:
+    """A worker started after another was killed (the usual restart) resumes what the dead one
+    left, without waiting for beat (if it runs at all) or for Redis to hand the dead worker's
+    tasks out again (its visibility timeout): its refreshes are closed and run again, its pushes
+    resumed."""
+    from django.conf import settings
+
+    for name in SWEEPERS_AT_START:
+        app.send_task(name, countdown=settings.REFRESH_LOCK_SECONDS + 5)

@@ -250,8 +250,9 @@ DELETION_ALLOW_SELF_APPROVAL = env.bool("DELETION_ALLOW_SELF_APPROVAL", default=
 # An incremental refresh asks for bounces created since the newest cached one minus this overlap,
 # so entries written late upstream are not missed.
 REFRESH_OVERLAP_SECONDS = env.int("REFRESH_OVERLAP_SECONDS", default=3600)
-# A refresh lock left by a killed worker frees itself after this long.
-REFRESH_LOCK_SECONDS = env.int("REFRESH_LOCK_SECONDS", default=300)
+# A refresh's or push's lease on its subuser: renewed every third of this while its worker lives,
+# so a killed worker's runs out, and is taken over, within this long.
+REFRESH_LOCK_SECONDS = env.int("REFRESH_LOCK_SECONDS", default=30)
 # A subuser whose last successful refresh is older than this is shown as stale.
 REFRESH_STALE_MINUTES = env.int("REFRESH_STALE_MINUTES", default=180)
 REFRESH_INCREMENTAL_MINUTES = env.int("REFRESH_INCREMENTAL_MINUTES", default=15)
@@ -283,7 +284,8 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False  # workers log through LOGGING too
 CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.5}
 CELERY_BROKER_CONNECTION_TIMEOUT = env.float("CELERY_BROKER_CONNECTION_TIMEOUT", default=3.0)
 if CELERY_BROKER_URL.startswith("redis"):
-    # A task whose worker died unacknowledged goes back to the queue after this long.
+    # A task whose worker died unacknowledged goes back to the queue after this long (by then
+    # the leases and the sweepers have long taken its work over; it finds nothing left to do).
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=900)
     }
@@ -305,13 +307,16 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": _crontab(REFRESH_FULL_CRONTAB),
         "kwargs": {"full": True},
     },
+    # What a killed worker left (its leases run out within REFRESH_LOCK_SECONDS): resumed within
+    # a minute of its death even when no worker restarts. Every worker also runs these as it
+    # starts (bounceadmin/celery.py).
     "resume-deletions": {
         "task": "bounceadmin.deletions.tasks.resume_deletions",
-        "schedule": 120.0,
+        "schedule": 20.0,
     },
     "recover-refreshes": {
         "task": "bounceadmin.bounces.tasks.recover_interrupted_refreshes",
-        "schedule": 120.0,
+        "schedule": 20.0,
     },
     "sync-subusers": {
         "task": "bounceadmin.bounces.tasks.sync_subusers",

@@ -7,13 +7,19 @@ from datetime import timedelta
 
 from celery import shared_task
 from django.db import OperationalError
+from django.db.models import Q
 from django.utils import timezone
 
 from bounceadmin.queue import publish
 from bounceadmin.sendgrid import SendGridError
 
-from .models import Subuser
-from .refresh import RefreshAlreadyRunning, bounces_refresh, refresh_mark_interrupted
+from .models import RefreshRun, Subuser
+from .refresh import (
+    WORKER_STOPPED,
+    RefreshAlreadyRunning,
+    bounces_refresh,
+    refresh_mark_interrupted,
+)
 from .services import refresh_enqueue
 from .subusers import subusers_sync
 
@@ -27,9 +33,10 @@ def refresh_subuser(subuser_id: int, full: bool = False) -> str:
         Subuser.objects.filter(pk=subuser_id).update(refresh_queued_at=None)
         return "skipped"
     try:
-        run = bounces_refresh(subuser=subuser, full=full)
+        # A holder of the lease that stopped renewing it (a killed worker) is taken over.
+        run = bounces_refresh(subuser=subuser, full=full, wait=True)
     except RefreshAlreadyRunning:
-        # The refresh in progress covers this request.
+        # Its holder lives: the refresh in progress covers this request.
         Subuser.objects.filter(pk=subuser_id).update(refresh_queued_at=None)
         log.info("refresh of %s skipped: already running", subuser.username)
         return "already running"
@@ -68,11 +75,31 @@ QUEUED_TOO_LONG = timedelta(minutes=10)
 
 @shared_task
 def recover_interrupted_refreshes() -> int:
-    """Close runs left 'running' by a killed worker once their subuser's lease has expired, and
-    queue again refreshes asked for while the broker was down (or lost with a worker)."""
+    """Close runs left 'running' by a killed worker once their subuser's lease has run out and
+    refresh those subusers again; queue again refreshes asked for while the broker was down (or
+    lost with a worker)."""
     closed = refresh_mark_interrupted()
+    for full, ids in _interrupted_to_run_again().items():
+        refresh_enqueue(subuser_ids=ids, full=full)
     lost = Subuser.objects.filter(refresh_queued_at__lt=timezone.now() - QUEUED_TOO_LONG)
     for pk in list(lost.values_list("pk", flat=True)):
         lost.filter(pk=pk).update(refresh_queued_at=timezone.now())
         publish(refresh_subuser, pk, False)
     return closed
+
+
+def _interrupted_to_run_again() -> dict[bool, list[int]]:
+    """Subusers whose last refresh lost its worker (closed by the sweeper, or by a push that took
+    the lease over), with nothing running or queued since: full or not, as it was. Only once: a
+    refresh that was itself such a rerun may be what kills its worker, and waits for the
+    schedule."""
+    free = Q(lock_expires_at__isnull=True) | Q(lock_expires_at__lt=timezone.now())
+    candidates = Subuser.objects.refreshable().filter(
+        free, last_refresh__error=WORKER_STOPPED, refresh_queued_at=None
+    )
+    again: dict[bool, list[int]] = {}
+    for pk, kind in candidates.values_list("pk", "last_refresh__kind"):
+        runs = RefreshRun.objects.filter(subuser_id=pk).order_by("-started_at", "-pk")
+        if list(runs.values_list("error", flat=True)[1:2]) != [WORKER_STOPPED]:
+            again.setdefault(kind == RefreshRun.Kind.FULL, []).append(pk)
+    return again

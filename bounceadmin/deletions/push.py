@@ -18,6 +18,7 @@ from django.utils import timezone
 from bounceadmin.audit.models import AuditEvent
 from bounceadmin.audit.services import audit_record
 from bounceadmin.bounces.models import Bounce, BounceChange
+from bounceadmin.bounces.refresh import refresh_mark_interrupted
 from bounceadmin.bounces.refresh.locks import SubuserLease
 from bounceadmin.bounces.refresh.summaries import bounce_summaries_rebuild
 from bounceadmin.chunks import chunks
@@ -35,22 +36,32 @@ class SubuserBusy(Exception):
     """A refresh or another push of this subuser holds its lease: try again shortly."""
 
 
-def deletion_push(*, request_id: int, client: SendGridClient | None = None) -> DeletionRequest:
+def deletion_push(
+    *, request_id: int, client: SendGridClient | None = None, wait: bool = False
+) -> DeletionRequest:
+    """Push an approved request (again, after a crash). SubuserBusy while a refresh or another
+    push holds the subuser's lease: at once, or, with `wait`, once its holder is seen alive; a
+    holder that stops renewing (a killed worker) is taken over as soon as its lease runs out."""
     request = DeletionRequest.objects.select_related("subuser").get(pk=request_id)
-    if request.state not in (State.APPROVED, State.PUSHING):
+    if request.state not in DeletionRequest.OPEN_STATES:
         return request  # not approved, or already finished: nothing to do (safe to rerun)
     lease = SubuserLease(request.subuser_id)
-    if not lease.acquire():
+    if not (lease.acquire() or (wait and lease.take_over())):
         raise SubuserBusy(f"subuser {request.subuser.username} is busy")
     own_client = client is None
     client = client or get_client()
     try:
+        request.refresh_from_db()
+        if request.state not in DeletionRequest.OPEN_STATES:
+            return request  # finished by the push that held the lease until now
+        # A refresh whose worker died under this lease is closed (the sweeper runs it again).
+        refresh_mark_interrupted(subuser_id=request.subuser_id)
         DeletionRequest.objects.filter(pk=request.pk).update(
             state=State.PUSHING, attempts=F("attempts") + 1
         )
         request.refresh_from_db()
         if request.delete_all:
-            _push_delete_all(request, client)
+            _push_delete_all(request, client, lease)
         else:
             _push_batches(request, client, lease)
         return _finish(request)
@@ -76,7 +87,7 @@ def _push_batches(request: DeletionRequest, client: SendGridClient, lease: Subus
         except SendGridError as exc:
             _fail(request, [pk], exc)
         else:
-            _confirm(request, [(pk, email, bounce_id)])
+            _confirm(request, [(pk, email, bounce_id)], lease)
         return
     for chunk in chunks(todo, DELETE_BATCH_SIZE):
         pks = [pk for pk, _, _ in chunk]
@@ -91,11 +102,10 @@ def _push_batches(request: DeletionRequest, client: SendGridClient, lease: Subus
                 _fail(request, rest, exc)
                 return
             continue
-        _confirm(request, chunk)
-        lease.extend()
+        _confirm(request, chunk, lease)
 
 
-def _push_delete_all(request: DeletionRequest, client: SendGridClient) -> None:
+def _push_delete_all(request: DeletionRequest, client: SendGridClient, lease: SubuserLease) -> None:
     items = list(
         request.items.exclude(state=ItemState.DONE).values_list("pk", "email", "bounce_id")
     )
@@ -106,14 +116,19 @@ def _push_delete_all(request: DeletionRequest, client: SendGridClient) -> None:
     except SendGridError as exc:
         _fail(request, pks, exc)
         return
-    _confirm(request, items)
+    _confirm(request, items, lease)
     # delete_all also took whatever bounced since the request: upstream's list is empty now.
     others = Bounce.objects.filter(subuser=request.subuser, removed_at__isnull=True)
     _remove_from_cache(request.subuser_id, list(others.values_list("pk", flat=True)))
 
 
 @transaction.atomic
-def _confirm(request: DeletionRequest, items: list[tuple[int, str, int | None]]) -> None:
+def _confirm(
+    request: DeletionRequest, items: list[tuple[int, str, int | None]], lease: SubuserLease
+) -> None:
+    """Record what upstream confirmed, still holding the lease (else LockLost: nothing is
+    recorded, and the addresses, still `pushing`, are sent again when the push resumes)."""
+    lease.extend()
     now = timezone.now()
     pks = [pk for pk, _, _ in items]
     DeletionItem.objects.filter(pk__in=pks).update(state=ItemState.DONE, pushed_at=now, error="")

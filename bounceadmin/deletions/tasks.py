@@ -7,6 +7,7 @@ import logging
 from celery import shared_task
 from django.db import OperationalError
 
+from bounceadmin.bounces.refresh.locks import LockLost
 from bounceadmin.queue import publish
 
 from .models import DeletionRequest
@@ -17,13 +18,14 @@ log = logging.getLogger(__name__)
 
 @shared_task(
     bind=True,
-    autoretry_for=(SubuserBusy, OperationalError),
+    autoretry_for=(SubuserBusy, LockLost, OperationalError),
     retry_backoff=5,
     retry_backoff_max=120,
     max_retries=None,  # a busy subuser frees itself (leases expire); the sweeper also resumes
 )
 def push_deletion(self, request_id: int) -> str:
-    return deletion_push(request_id=request_id).state
+    # A holder of the lease that stopped renewing it (a killed worker) is taken over.
+    return deletion_push(request_id=request_id, wait=True).state
 
 
 @shared_task

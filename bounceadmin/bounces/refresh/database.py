@@ -8,6 +8,8 @@ which database this is. Everything else here is written once for both.
   core; PostgreSQL has one list index more, the trigram index of `%` searches (`extra_indexes`).
 - A bounce's local day: PostgreSQL converts time zones itself, SQLite uses `LocalDay`
   (`local_day`).
+- A write transaction on SQLite keeps every other writer waiting, leases' heartbeats too
+  (`writes_lock_everything`).
 """
 
 from __future__ import annotations
@@ -41,6 +43,12 @@ _TRIGRAM = (
 
 def _sqlite() -> bool:
     return connection.vendor == "sqlite"
+
+
+def writes_lock_everything() -> bool:
+    """SQLite: a write transaction holds the one write lock of the whole database, and every other
+    writer waits until it ends; PostgreSQL locks only the rows written."""
+    return _sqlite()
 
 
 def writer_cache() -> None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from bounceadmin.sendgrid import SendGridError
 
 INTERRUPTED = "Interrupted: the refresh was stopped before it was written. Nothing was written."
+# A run closed by whoever found it 'running' after its worker had died.
+WORKER_STOPPED = "Interrupted: the worker stopped before the refresh finished. Nothing was written."
 
 
 class RefreshAlreadyRunning(Exception):

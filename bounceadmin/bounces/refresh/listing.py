@@ -83,15 +83,16 @@ class Upstream:
         self.submitted.clear()
 
 
-def list_until_joined(refresh: SubuserRefresh, keep_alive: Callable[[], None]) -> None:
+def list_until_joined(refresh: SubuserRefresh, still_ours: Callable[[], None]) -> None:
     """List (again) until one listing's pages all join up; every listing adds to the rows.
 
     A listing whose pages joined saw every entry that was upstream, unchanged, from its first
-    page to its last; what it missed was removed, added or re-dated meanwhile.
+    page to its last; what it missed was removed, added or re-dated meanwhile. `still_ours` is
+    called before each page and raises LockLost once the refresh's lease was taken.
     """
     upstream, name = refresh.upstream, refresh.subuser.username
     while upstream.listings < MAX_LISTINGS:
-        if _list_once(refresh, keep_alive):
+        if _list_once(refresh, still_ours):
             return
         log.info("bounce list of %s shifted while paged; listing again", name)
     raise ListKeptChanging(
@@ -100,7 +101,7 @@ def list_until_joined(refresh: SubuserRefresh, keep_alive: Callable[[], None]) -
     )
 
 
-def _list_once(refresh: SubuserRefresh, keep_alive: Callable[[], None]) -> bool:
+def _list_once(refresh: SubuserRefresh, still_ours: Callable[[], None]) -> bool:
     """One walk through the list, merged into the upstream rows; True when every page joined."""
     upstream = refresh.upstream
     upstream.listings += 1
@@ -110,7 +111,7 @@ def _list_once(refresh: SubuserRefresh, keep_alive: Callable[[], None]) -> bool:
     joined = True
     last: str | None = None
     for page in prefetched(pages):
-        keep_alive()
+        still_ours()
         upstream.pages += 1
         # The page re-reads the end of the one before; if the previous last entry is not on it,
         # the offsets moved by more than the overlap and entries in between may be skipped.
@@ -137,7 +138,7 @@ def incremental_start(subuser: Subuser) -> int | None:
     return int(newest.timestamp()) - settings.REFRESH_OVERLAP_SECONDS
 
 
-def confirm_removals(refresh: SubuserRefresh, keep_alive: Callable[[], None]) -> None:
+def confirm_removals(refresh: SubuserRefresh, still_ours: Callable[[], None]) -> None:
     """Re-check addresses the listing lacks before they are marked removed.
 
     A listing whose pages joined up still misses entries that moved behind the cursor while it
@@ -148,11 +149,11 @@ def confirm_removals(refresh: SubuserRefresh, keep_alive: Callable[[], None]) ->
     upstream = refresh.upstream
     missing = missing_from_listing(upstream)
     if len(missing) > CONFIRM_ONE_BY_ONE_MAX and upstream.listings < 2:
-        list_until_joined(refresh, keep_alive)
+        list_until_joined(refresh, still_ours)
         missing = missing_from_listing(upstream)
     if len(missing) <= CONFIRM_ONE_BY_ONE_MAX:
         for email in missing:
-            keep_alive()
+            still_ours()
             found = refresh.client.get_bounce(refresh.subuser.username, email)
             if found is not None:
                 merge(upstream.rows, [found])

@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from concurrent.futures import TimeoutError as FutureTimeout
 from contextlib import closing
 
 from django.db import DatabaseError, transaction
@@ -21,7 +20,7 @@ from ..models import RefreshRun, Subuser
 from .derivation import Deriver
 from .errors import DOWNLOAD_FAILURES, INTERRUPTED, Interrupted, RefreshAlreadyRunning
 from .list_indexes import list_indexes_deferred_if_empty
-from .locks import LockLost
+from .locks import LockLost, leases_stand_still
 from .subuser import SubuserRefresh
 from .summaries import bounce_summaries_rebuild_many
 
@@ -87,10 +86,10 @@ def _pipeline(
                 downloading.append((refresh, pool.submit(refresh.download)))
             if not downloading:
                 break
-            downloaded.append(_downloaded(*downloading.popleft(), queued=downloading))
+            downloaded.append(_downloaded(*downloading.popleft()))
             # Write now if the next download would keep us waiting, or the group is big.
             if not (downloading and downloading[0][1].done()) or _rows(downloaded) >= GROUP_ROWS:
-                yield from _write_group(downloaded)
+                yield from _write_group(downloaded, holding=[each for each, _ in downloading])
         yield from _write_group(downloaded)
     finally:
         # Stopped early: what was begun and not written is recorded as not written.
@@ -112,38 +111,31 @@ def _held(
     return _rows(downloaded) + _rows(refresh for refresh, done in downloading if done.done())
 
 
-def _downloaded(
-    refresh: SubuserRefresh, download: Future, *, queued: deque[tuple[SubuserRefresh, Future]]
-) -> SubuserRefresh:
-    """Wait for a download, keeping its lease and those of the refreshes begun and queued behind
-    it (a long download must not let their leases lapse); a download that failed is recorded on
-    its refresh. Nothing downloaded waits here: it is written before a wait."""
-    while True:
-        try:
-            download.result(timeout=refresh.lease.seconds / 4)
-            return refresh
-        except FutureTimeout:
-            for each in (refresh, *(later for later, _ in queued)):
-                try:
-                    each.lease.extend()
-                except LockLost as exc:
-                    each.failure = each.failure or exc
-        except DOWNLOAD_FAILURES as exc:
-            refresh.failure = exc
-            return refresh
-        except BaseException as exc:
-            refresh.failure = exc
-            refresh.finish()
-            raise
+def _downloaded(refresh: SubuserRefresh, download: Future) -> SubuserRefresh:
+    """Wait for a download (the heartbeat keeps every lease meanwhile); a download that failed is
+    recorded on its refresh."""
+    try:
+        download.result()
+    except (*DOWNLOAD_FAILURES, LockLost) as exc:
+        refresh.failure = exc
+    except BaseException as exc:
+        refresh.failure = exc
+        refresh.finish()
+        raise
+    return refresh
 
 
-def _write_group(group: list[SubuserRefresh]) -> Iterator[tuple[Subuser, RefreshRun]]:
+def _write_group(
+    group: list[SubuserRefresh], *, holding: Iterable[SubuserRefresh] = ()
+) -> Iterator[tuple[Subuser, RefreshRun]]:
     """Write the downloaded refreshes in one transaction, one savepoint each, and rebuild the
-    summaries of those that changed together; then record them."""
+    summaries of those that changed together; then record them. Every lease this pipeline holds
+    (`holding`: those still downloading) is renewed as the transaction commits, however long it
+    kept the heartbeat waiting (on SQLite for all of them, on PostgreSQL for the group's)."""
     if not group:
         return
     try:
-        with transaction.atomic():
+        with transaction.atomic(), leases_stand_still():
             changed = []
             for refresh in group:
                 if refresh.failure is None:
@@ -154,6 +146,12 @@ def _write_group(group: list[SubuserRefresh]) -> Iterator[tuple[Subuser, Refresh
                     except (LockLost, DatabaseError) as exc:
                         refresh.failure = exc
             bounce_summaries_rebuild_many(changed)
+            for refresh in [*group, *holding]:
+                if refresh.failure is None:
+                    try:
+                        refresh.lease.extend()
+                    except LockLost as exc:  # only one still downloading can have lost it
+                        refresh.failure = exc
     except DatabaseError as exc:  # nothing of the group was written
         for refresh in group:
             refresh.failure = refresh.failure or exc

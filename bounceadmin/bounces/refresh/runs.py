@@ -13,7 +13,7 @@ from bounceadmin.audit.services import audit_record
 from bounceadmin.sendgrid import Adjustment, SendGridError
 
 from ..models import RefreshRun, Subuser
-from .errors import Interrupted, ListKeptChanging
+from .errors import WORKER_STOPPED, Interrupted, ListKeptChanging
 from .locks import LockLost
 
 RUN_ADJUSTMENTS_KEPT = 100
@@ -57,14 +57,18 @@ def describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"[:1000]
 
 
-def refresh_mark_interrupted() -> int:
-    """Runs still 'running' whose subuser lease is free were cut off (a killed worker)."""
+def refresh_mark_interrupted(*, subuser_id: int | None = None) -> int:
+    """Close runs still 'running' that no worker is doing any more (a killed worker's): those
+    whose subuser's lease is free, or, given `subuser_id`, that subuser's, whose lease the caller
+    has just taken (every refresh holds its subuser's lease while it runs)."""
     now = timezone.now()
-    free = Q(subuser__lock_expires_at__isnull=True) | Q(subuser__lock_expires_at__lt=now)
-    return RefreshRun.objects.filter(free, outcome=RefreshRun.Outcome.RUNNING).update(
-        outcome=RefreshRun.Outcome.FAILED,
-        finished_at=now,
-        error="Interrupted: the worker stopped before the refresh finished. Nothing was written.",
+    if subuser_id is None:
+        free = Q(subuser__lock_expires_at__isnull=True) | Q(subuser__lock_expires_at__lt=now)
+        runs = RefreshRun.objects.filter(free)
+    else:
+        runs = RefreshRun.objects.filter(subuser_id=subuser_id)
+    return runs.filter(outcome=RefreshRun.Outcome.RUNNING).update(
+        outcome=RefreshRun.Outcome.FAILED, finished_at=now, error=WORKER_STOPPED
     )
 
 

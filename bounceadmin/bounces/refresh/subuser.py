@@ -10,7 +10,6 @@ cached rows exactly as they were.
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Callable
 
 from django.db import DatabaseError, transaction
@@ -25,23 +24,28 @@ from .database import writer_cache
 from .derivation import Deriver
 from .errors import DOWNLOAD_FAILURES, RefreshAlreadyRunning
 from .listing import Upstream, confirm_removals, incremental_start, list_until_joined
-from .locks import LockLost, SubuserLease
+from .locks import LockLost, SubuserLease, leases_stand_still
 from .reconcile import cached_rows, reconcile
-from .runs import describe, run_finish
+from .runs import describe, refresh_mark_interrupted, run_finish
 from .summaries import bounce_summaries_rebuild
 
 log = logging.getLogger(__name__)
 
 
 def bounces_refresh(
-    *, subuser: Subuser, full: bool, client: SendGridClient | None = None
+    *, subuser: Subuser, full: bool, client: SendGridClient | None = None, wait: bool = False
 ) -> RefreshRun:
-    """Refresh one subuser's cached bounces; returns the recorded run (ok or failed)."""
+    """Refresh one subuser's cached bounces; returns the recorded run (ok or failed).
+
+    When another refresh or a push holds the subuser's lease: RefreshAlreadyRunning at once, or,
+    with `wait`, once its holder is seen alive; a holder that stops renewing (a killed worker)
+    is taken over as soon as its lease runs out.
+    """
     own_client = client is None
     client = client or get_client()
     try:
-        refresh = SubuserRefresh(subuser, full=full, client=client)
-        return refresh.complete(lambda: refresh.download(keep_alive=_Renewer(refresh.lease)))
+        refresh = SubuserRefresh(subuser, full=full, client=client, wait=wait)
+        return refresh.complete(refresh.download)
     finally:
         if own_client:
             client.close()
@@ -59,14 +63,17 @@ class SubuserRefresh:
         full: bool,
         client: SendGridClient,
         deriver: Deriver | None = None,
+        wait: bool = False,
     ) -> None:
         self.lease = SubuserLease(subuser.pk)
-        if not self.lease.acquire():
+        if not (self.lease.acquire() or (wait and self.lease.take_over())):
             raise RefreshAlreadyRunning(f"a refresh of {subuser.username} is already running")
         self.subuser, self.full, self.client = subuser, full, client
         self.requests = 0
         self.failure: BaseException | None = None
-        with transaction.atomic():  # one commit, not three
+        with transaction.atomic():  # one commit, not four
+            # A run still 'running' under the lease we now hold lost its worker.
+            refresh_mark_interrupted(subuser_id=subuser.pk)
             self.run = run = RefreshRun.objects.create(
                 subuser=subuser,
                 kind=RefreshRun.Kind.FULL if full else RefreshRun.Kind.INCREMENTAL,
@@ -89,12 +96,13 @@ class SubuserRefresh:
             self.finish()
             raise
 
-    def download(self, keep_alive: Callable[[], None] = lambda: None) -> None:
+    def download(self) -> None:
+        """The heartbeat keeps the lease meanwhile; a download whose lease was taken stops early."""
         before = self.client.requests_made
         try:
-            list_until_joined(self, keep_alive)
+            list_until_joined(self, self.lease.check)
             if self.full:
-                confirm_removals(self, keep_alive)
+                confirm_removals(self, self.lease.check)
         finally:
             self.requests += self.client.requests_made - before
 
@@ -114,8 +122,9 @@ class SubuserRefresh:
         """Download (by calling `download`), write in a transaction of its own, and finish."""
         try:
             download()
-            with transaction.atomic():
+            with transaction.atomic(), leases_stand_still():
                 self.write()
+                self.lease.extend()  # renewed as it commits, however long the write took
         except (*DOWNLOAD_FAILURES, LockLost, DatabaseError) as exc:
             self.failure = exc
         except BaseException as exc:
@@ -140,16 +149,3 @@ class SubuserRefresh:
                 self.subuser.username, run.fetched, run.created, run.updated, run.removed,
             )  # fmt: skip
         return run
-
-
-class _Renewer:
-    """Renews a lease when called, at most every quarter of its length."""
-
-    def __init__(self, lease: SubuserLease) -> None:
-        self.lease = lease
-        self.renewed = time.monotonic()
-
-    def __call__(self) -> None:
-        if time.monotonic() - self.renewed > self.lease.seconds / 4:
-            self.lease.extend()
-            self.renewed = time.monotonic()

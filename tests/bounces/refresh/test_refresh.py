@@ -245,6 +245,7 @@ def test_refresh_refuses_to_overlap_and_frees_an_expired_lease(upstream, acme, s
     assert run.outcome == RefreshRun.Outcome.OK
     acme.refresh_from_db()
     assert acme.lock_token == "" and acme.lock_expires_at is None
+    held.release()  # its heartbeat stops (it had lost the lease)
 
 
 def test_sync_subusers_creates_updates_and_flags_gone(upstream):

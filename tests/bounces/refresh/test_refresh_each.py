@@ -72,6 +72,7 @@ def test_a_subuser_refreshing_elsewhere_is_skipped(upstream, four, sg):
     assert all(run.outcome == RefreshRun.Outcome.OK for run in others)
     four[1].refresh_from_db()
     assert four[1].lock_token == held.token  # untouched
+    held.release()
 
 
 def test_subusers_are_written_together_each_in_a_savepoint(upstream, four, sg, monkeypatch):

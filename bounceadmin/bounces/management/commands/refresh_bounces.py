@@ -4,7 +4,11 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
 from bounceadmin.bounces.models import RefreshRun, Subuser
-from bounceadmin.bounces.refresh import RefreshAlreadyRunning, bounces_refresh_each
+from bounceadmin.bounces.refresh import (
+    WORKER_STOPPED,
+    RefreshAlreadyRunning,
+    bounces_refresh_each,
+)
 from bounceadmin.bounces.tasks import refresh_subuser
 from bounceadmin.queue import publish
 from bounceadmin.sendgrid import get_client
@@ -78,10 +82,13 @@ class Command(BaseCommand):
         failed = 0
         deadline = time.monotonic() + timeout
         while pending:
-            # Finished since we asked: ours, or one already running that covered the request.
-            runs = RefreshRun.objects.filter(
-                subuser_id__in=pending, finished_at__gte=since
-            ).exclude(outcome=RefreshRun.Outcome.RUNNING)
+            # Finished since we asked: ours, or one already running that covered the request;
+            # not one whose worker died (closed by the refresh that took over from it).
+            runs = (
+                RefreshRun.objects.filter(subuser_id__in=pending, finished_at__gte=since)
+                .exclude(outcome=RefreshRun.Outcome.RUNNING)
+                .exclude(error=WORKER_STOPPED)
+            )
             queued = set(
                 Subuser.objects.filter(pk__in=pending)
                 .exclude(refresh_queued_at=None)
