@@ -132,6 +132,7 @@ AUTHENTICATION_BACKENDS = [
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "login"
+SESSION_ENGINE = "bounceadmin.accounts.sessions"  # database sessions; see the module
 SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=12 * 3600)
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 # Login throttling (django-axes): after this many failures for one username from one address,
@@ -187,6 +188,11 @@ WHITENOISE_AUTOREFRESH = DEBUG
 BEHIND_HTTPS = env.bool("BEHIND_HTTPS", default=False)
 # Proxies in front of the app, each appending to X-Forwarded-For (read only with BEHIND_HTTPS).
 PROXY_COUNT = env.int("PROXY_COUNT", default=1)
+# The addresses our proxies connect from: X-Forwarded-For counts only on their connections.
+TRUSTED_PROXIES = env.list(
+    "TRUSTED_PROXIES",
+    default=["127.0.0.0/8", "::1/128", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "fc00::/7"],
+)
 if PROXY_COUNT < 1:
     raise ImproperlyConfigured("PROXY_COUNT must be 1 or more (the proxies in front).")
 if BEHIND_HTTPS:

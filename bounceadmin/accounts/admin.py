@@ -40,6 +40,11 @@ class OperatorUserAdmin(UserAdmin):
     list_display = ["username", "email", "role", "is_active", "last_login"]
     list_filter = ["groups", "is_active", "is_staff"]
 
+    def get_list_filter(self, request):
+        # Group names (the roles and any other group) are a superuser's to see.
+        filters = super().get_list_filter(request)
+        return filters if request.user.is_superuser else [f for f in filters if f != "groups"]
+
     @admin.display(description="role")
     def role(self, obj) -> str:
         from .roles import role_of

@@ -1,10 +1,13 @@
 """Failed logins into the audit log, bounded.
 
-Every failure is an event until an address has failed LOGIN_FAILURE_AUDIT_PER_HOUR times within
+Every failure is an event until its address has failed LOGIN_FAILURE_AUDIT_PER_HOUR times within
 the hour; after that only each power of ten (100th, 1000th, ...) is, with the count so far. The
-same holds for all addresses together (ten times the limit), so a spray of guesses from many
-addresses cannot grow the append-only log without bound either. The counts live in the shared
-cache; if it is lost, counting starts again, which only records a little more.
+first ten times that many addresses of the hour get that budget each; later ones (a spray from
+many addresses) are recorded at their 10th, 100th, ... failure, and every 100th, 1000th, ... new
+address of the hour is recorded with the count of addresses. So neither one noisy address nor
+thousands of quiet ones can grow the append-only log without bound, and one noisy address never
+uses up the budget of the others. The counts live in the shared cache; if it is lost, counting
+starts again, which only records a little more.
 """
 
 from __future__ import annotations
@@ -28,14 +31,25 @@ def login_failure_record(*, request, username: str) -> AuditEvent | None:
     address = client_address(request)
     hour = int(time.time()) // _WINDOW
     limit = settings.LOGIN_FAILURE_AUDIT_PER_HOUR
-    from_address = _count(f"audit:login-failed:{hour}:{address or '-'}")
-    overall = _count(f"audit:login-failed:{hour}:*")
-    if not (_recorded(from_address, limit) and _recorded(overall, limit * 10)):
+    key = f"audit:login-failed:{hour}:{address or '-'}"
+    from_address = _count(key)
+    if from_address == 1:
+        rank = _count(f"audit:login-failed:{hour}:addresses")
+        cache.set(f"{key}:rank", rank, timeout=_WINDOW * 2)
+    else:
+        rank = cache.get(f"{key}:rank") or limit * 10 + 1
+    if rank <= limit * 10:
+        record = _recorded(from_address, limit)
+    else:  # past the hour's budget of addresses: their 10th, 100th, ... failure, and milestones
+        record = (from_address >= 10 and _recorded(from_address, 1)) or (
+            from_address == 1 and _recorded(rank, 1)
+        )
+    if not record:
         return None
     details: dict = {"username": username[:150]}
-    if from_address > limit or overall > limit * 10:
+    if from_address > limit or rank > limit * 10:
         details["failures_from_address_this_hour"] = from_address
-        details["failures_this_hour"] = overall
+        details["addresses_failing_this_hour"] = rank
         details["note"] = "past the hour's limit: only every power of ten is recorded"
     return audit_record(AuditEvent.Action.LOGIN_FAILED, details=details, request=request)
 

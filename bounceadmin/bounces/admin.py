@@ -17,6 +17,13 @@ class ScopedAdmin(admin.ModelAdmin):
         ids = visible_subuser_ids(request.user)
         return qs if ids is None else qs.filter(**{f"{self.scope_field}__in": ids})
 
+    def get_list_filter(self, request):
+        # A filter by subuser lists every subuser's name: only for who sees them all.
+        filters = super().get_list_filter(request)
+        if visible_subuser_ids(request.user) is None:
+            return filters
+        return [f for f in filters if f != "subuser"]
+
 
 @admin.register(Subuser)
 class SubuserAdmin(ScopedAdmin):

@@ -41,8 +41,10 @@ def overview(request: HttpRequest) -> HttpResponse:
     subusers = list(visible_subusers(request.user).select_related("last_refresh", "summary"))
     bounce_summaries_ensure(subusers)  # counted anew where missing or in another time zone
     rows = selectors.overview_rows(subusers)
+    days = choice(request.GET.get("days"), CHART_RANGES, CHART_RANGES[0])
     context = {
         "rows": rows,
+        "days": days,
         "totals": {
             key: sum(getattr(r, key) for r in rows)
             for key in ("active_count", "hard_count", "soft_count")
@@ -50,7 +52,6 @@ def overview(request: HttpRequest) -> HttpResponse:
     }
     if request.GET.get("part") == "rows":  # the live update of the subusers' rows (overview.js)
         return render(request, "bounces/_overview_rows.html", context)
-    days = choice(request.GET.get("days"), CHART_RANGES, CHART_RANGES[0])
     chart_subuser = next((r for r in rows if r.username == request.GET.get("subuser")), None)
     visible_ids = [r.pk for r in rows]
     context |= {
@@ -59,7 +60,6 @@ def overview(request: HttpRequest) -> HttpResponse:
             [chart_subuser.pk] if chart_subuser else visible_ids, days=days
         ),
         "chart_subuser": chart_subuser,
-        "days": days,
         "chart_ranges": CHART_RANGES,
     }
     return render(request, "bounces/overview.html", context)

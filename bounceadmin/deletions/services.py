@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
+from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.db import transaction
@@ -53,6 +54,7 @@ def deletion_request_create(
     list(
         Subuser.objects.select_for_update()
         .filter(pk__in=selected.order_by().values("subuser_id"))
+        .order_by("pk")  # always in one order: two submissions never wait on each other
         .values_list("pk", flat=True)
     )
     rows = list(
@@ -183,16 +185,35 @@ def may_withdraw(request: DeletionRequest, user) -> bool:
     return request.requested_by_id == user.pk or has_role(user, "admin")
 
 
-def deletion_approve_subuser(*, subuser: Subuser, user, comment: str = "") -> list[int]:
-    """Approve every pending request of one subuser that this user may approve."""
-    approved = []
+@dataclass
+class SubuserApproval:
+    approved: list[int] = field(default_factory=list)
+    skipped: dict[int, str] = field(default_factory=dict)  # request id: why
+
+
+def deletion_approve_subuser(
+    *, subuser: Subuser, user, request_ids: list[int] | None = None, comment: str = ""
+) -> SubuserApproval:
+    """Approve the pending requests of one subuser that this user may approve: those of
+    `request_ids` (the ones the approver was shown), never one that arrived since. Each is
+    decided on its own; one decided meanwhile is skipped and said so."""
+    result = SubuserApproval()
     pending = DeletionRequest.objects.filter(subuser=subuser, state=DeletionRequest.State.PENDING)
     if not self_approval_allowed():
         pending = pending.exclude(requested_by=user)
-    for pk in pending.values_list("pk", flat=True):
-        deletion_approve(request_id=pk, user=user, comment=comment)
-        approved.append(pk)
-    return approved
+    if request_ids is not None:
+        pending = pending.filter(pk__in=request_ids)
+        result.skipped = dict.fromkeys(
+            set(request_ids) - set(pending.values_list("pk", flat=True)), "no longer pending"
+        )
+    for pk in pending.order_by("pk").values_list("pk", flat=True):
+        try:
+            deletion_approve(request_id=pk, user=user, comment=comment)
+        except DeletionError as exc:  # decided or withdrawn between the listing and the lock
+            result.skipped[pk] = str(exc)
+        else:
+            result.approved.append(pk)
+    return result
 
 
 @transaction.atomic

@@ -168,10 +168,17 @@ def deletion_approve_subuser(request: HttpRequest) -> HttpResponse:
             "action": reverse("deletions:approve_subuser"),
         }
         return render(request, "deletions/deletion_approve.html", context)
-    approved = services.deletion_approve_subuser(subuser=subuser, user=request.user)
-    if approved:
-        messages.success(request, f"Approved {len(approved)} pending request(s) of {subuser}.")
-    else:
+    shown = [pk for pk in map(parse_id, request.POST.getlist("request")) if pk is not None]
+    result = services.deletion_approve_subuser(
+        subuser=subuser, user=request.user, request_ids=shown,
+        comment=DecisionForm(request.POST).data.get("comment", "")[:2000],
+    )  # fmt: skip
+    if result.approved:
+        numbers = ", ".join(f"#{pk}" for pk in result.approved)
+        messages.success(request, f"Approved {numbers} of {subuser}; the pushes are queued.")
+    for pk, why in sorted(result.skipped.items()):
+        messages.warning(request, f"Request #{pk} was not approved: {why}")
+    if not result.approved and not result.skipped:
         messages.warning(request, f"Nothing of {subuser} that you may approve is pending.")
     return redirect("deletions:queue")
 

@@ -19,7 +19,7 @@ from urllib.parse import quote
 import requests
 from requests.adapters import HTTPAdapter
 
-from .entries import BouncePage, UpstreamBounce, parse_bounces
+from .entries import BouncePage, UpstreamBounce, parse_bounces, storable_text
 from .errors import (
     AuthError,
     BadRequest,
@@ -325,7 +325,8 @@ def _error_text(response: requests.Response) -> str:
         text = "; ".join(str(e.get("message", "")) for e in errors if isinstance(e, dict))
     except (ValueError, AttributeError):
         text = response.text
-    text = " ".join(text.split())
+    # Upstream's words go into run and item records: nothing a database column cannot hold.
+    text = " ".join(storable_text(text).split())
     return (
         (text[:_ERROR_TEXT_LIMIT] + "…") if len(text) > _ERROR_TEXT_LIMIT else text or "no detail"
     )

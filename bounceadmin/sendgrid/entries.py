@@ -78,16 +78,16 @@ def parse_bounces(items: list[Any]) -> BouncePage:
     try:
         entries = [
             UpstreamBounce(
-                str(item["email"]).strip().lower(),
+                item["email"].strip().lower(),  # no str(): an address must be text
                 str(item.get("status") or ""),
                 str(item.get("reason") or ""),
                 float(item["created"]),
             )
             for item in items
         ]
-    except (KeyError, TypeError, ValueError, AttributeError):
+    except (KeyError, TypeError, ValueError, AttributeError, OverflowError):
         return _parse_one_by_one(items)
-    if entries and not _clean(entries):
+    if entries and not (_clean(entries) and not any(type(i["created"]) is bool for i in items)):
         return _parse_one_by_one(items)
     return BouncePage(entries, received=len(items))
 
@@ -141,7 +141,8 @@ def _read(item: Any) -> tuple[UpstreamBounce | None, list[str], bool]:
     if not isinstance(item, dict):
         return None, [f"set aside: not an object but {type(item).__name__}"], True
     notes: list[str] = []
-    email = str(item.get("email") or "").strip().lower()
+    email = item.get("email")
+    email = email.strip().lower() if isinstance(email, str) else ""
     if not email:
         return None, ["set aside: no address"], True
     storable, changed = _storable(email)
@@ -166,6 +167,11 @@ def _read(item: Any) -> tuple[UpstreamBounce | None, list[str], bool]:
         notes.append(f"set aside: address of {len(email):,} characters (more than {MAX_EMAIL})")
         return entry, notes, True
     return entry, notes, False
+
+
+def storable_text(text: str) -> str:
+    """`text` without NUL characters and unpaired surrogates, which no database column holds."""
+    return _storable(text)[0]
 
 
 def _storable(text: str) -> tuple[str, str]:

@@ -274,3 +274,15 @@ def test_add_operator_password_for_an_existing_user_is_audited(world, monkeypatc
     assert event.details == {
         "operator": "vic", "before": {}, "after": {}, "password": "set by system",
     }  # fmt: skip
+
+
+def test_admin_filters_name_no_subuser_or_group_beyond_the_admins_scope(client):
+    mine = make_subuser("mine-co")
+    make_subuser("gamma-secret")  # outside the admin's scope
+    admin_user = make_user("ada", role="admin", subusers=[mine], is_staff=True)
+    client.force_login(admin_user)
+
+    for url in ("/admin/bounces/bounce/", "/admin/bounces/refreshrun/", "/admin/auth/user/"):
+        html = client.get(url).content.decode()
+        assert "gamma-secret" not in html, url
+    assert "By groups" not in client.get("/admin/auth/user/").content.decode()

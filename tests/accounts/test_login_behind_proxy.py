@@ -93,3 +93,25 @@ def test_username_spray_from_many_addresses_is_bounded_overall(client, settings)
 
     # One failure per address would be 60 events; all addresses together stop at 10 x 2.
     assert AuditEvent.objects.filter(action="auth.login_failed").count() == 20
+
+
+def test_one_noisy_address_does_not_hide_another_addresses_guesses(client, settings):
+    settings.LOGIN_FAILURE_AUDIT_PER_HOUR = 5
+    for n in range(60):
+        login(client, "guess", forwarded=MALLORY, username=f"noise{n}")
+    for _ in range(3):
+        login(client, "guess", forwarded=ALICE, username="olga")
+
+    guesses = AuditEvent.objects.filter(action="auth.login_failed", details__username="olga")
+    assert guesses.count() == 3 and {e.source_ip for e in guesses} == {ALICE}
+
+
+def test_a_client_reaching_the_app_directly_cannot_choose_its_address(client):
+    # Not from a trusted proxy: the header is the client's own claim.
+    for _ in range(3):
+        client.post("/accounts/login/", {"username": "olga", "password": "guess"},
+                    REMOTE_ADDR="198.51.100.23", HTTP_X_FORWARDED_FOR=ALICE)  # fmt: skip
+
+    failed = AuditEvent.objects.filter(action="auth.login_failed")
+    assert {e.source_ip for e in failed} == {"198.51.100.23"}
+    assert login(client, "the-right-password-1", forwarded=ALICE).status_code == 302

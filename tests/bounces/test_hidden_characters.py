@@ -99,3 +99,20 @@ def test_refresh_runs_page_lists_entries_set_aside(client):
     assert "1 entry set aside, 1 stored adjusted" in runs
     assert "set aside: address of 5,000 characters" in runs and "U+202E" in runs
     assert "1 set aside, 1 adjusted" in overview
+
+
+def test_requester_written_text_is_shown_with_hidden_characters_too(client):
+    acme = make_subuser("acme")
+    make_bounce(acme, "a@example.com")
+    client.force_login(make_user("rita", role="requester"))
+    client.post(
+        f"/deletions/new/?bounce={Bounce.objects.get().pk}",
+        {"justification": "approved by \u202eCFO", "ticket": "T\u200b-1"},
+    )
+    deletion = DeletionRequest.objects.get()
+    client.force_login(make_user("abe", role="approver"))
+
+    for url in ("/deletions/", f"/deletions/{deletion.pk}/", f"/deletions/{deletion.pk}/approve/"):
+        html = client.get(url).content.decode()
+        assert "\u202e" not in html and "\u200b" not in html, url
+        assert "U+202E" in html and "U+200B" in html, url

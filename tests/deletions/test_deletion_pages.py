@@ -195,7 +195,9 @@ def test_approve_all_pending_of_one_subuser(client, data):
     second = make_request(client, data, by="r2")
     login(client, "arne", "approver")
 
-    client.post("/deletions/approve-subuser/", {"subuser": "alpha"})
+    client.post(
+        "/deletions/approve-subuser/", {"subuser": "alpha", "request": [first.pk, second.pk]}
+    )
 
     states = set(
         DeletionRequest.objects.filter(pk__in=[first.pk, second.pk]).values_list("state", flat=True)

@@ -1,7 +1,10 @@
 """The operator's day with deletion requests: what a decided request's addresses became, no
 address requested twice, withdrawing, and coming back to the list as it was left."""
 
+import re
+
 import pytest
+from django.contrib.auth import get_user_model
 
 from bounceadmin.audit.models import AuditEvent
 from bounceadmin.bounces.models import Bounce
@@ -9,6 +12,7 @@ from bounceadmin.deletions.models import DeletionItem, DeletionRequest
 from tests.support.factories import make_bounce, make_subuser, make_user
 
 pytestmark = pytest.mark.django_db
+User = get_user_model()
 
 
 @pytest.fixture
@@ -166,7 +170,8 @@ def test_approve_all_of_a_subuser_asks_first_and_leaves_out_own_requests(client,
 
     confirm = client.get("/deletions/approve-subuser/", {"subuser": "acme"}).content.decode()
     assert DeletionRequest.objects.filter(state="pending").count() == 2
-    client.post("/deletions/approve-subuser/", {"subuser": "acme"})
+    every = list(DeletionRequest.objects.values_list("pk", flat=True))
+    client.post("/deletions/approve-subuser/", {"subuser": "acme", "request": every})
 
     assert "Approve 1 pending request of acme" in confirm and "a0@example.com" in confirm
     assert "abe&#x27;s own" not in confirm and "abe's own" not in confirm
@@ -182,3 +187,41 @@ def test_approve_page_of_another_scope_is_404(client, acme):
     deletion = DeletionRequest.objects.get()
     assert client.get(f"/deletions/{deletion.pk}/approve/").status_code == 404
     assert client.get("/deletions/approve-subuser/", {"subuser": "acme"}).status_code == 404
+
+
+def test_approve_all_approves_only_the_requests_shown(client, acme):
+    request_removal(client, make_user("rita", role="requester"), "a0@example.com")
+    client.force_login(make_user("abe", role="approver"))
+    confirm = client.get("/deletions/approve-subuser/", {"subuser": "acme"}).content.decode()
+    shown = [int(pk) for pk in re.findall(r'name="request" value="(\d+)"', confirm)]
+    # After the page was shown, a whole-list request arrives for the same subuser.
+    late = make_user("rosa", role="requester")
+    client.force_login(late)
+    client.post(
+        f"/deletions/new/?{ids('a2@example.com')}",
+        {"justification": "everything", "delete_all": ["acme"], "confirmation": "delete 1"},
+    )
+    client.force_login(User.objects.get(username="abe"))
+
+    done = client.post(
+        "/deletions/approve-subuser/", {"subuser": "acme", "request": shown}, follow=True
+    )
+
+    states = dict(DeletionRequest.objects.values_list("requested_by__username", "state"))
+    assert len(shown) == 1 and states == {"rita": "approved", "rosa": "pending"}
+    assert f"Approved #{shown[0]} of acme" in done.content.decode()
+
+
+def test_approve_all_says_which_shown_request_was_decided_meanwhile(client, acme):
+    request_removal(client, make_user("rita", role="requester"), "a0@example.com")
+    deletion = DeletionRequest.objects.get()
+    client.post(f"/deletions/{deletion.pk}/withdraw/", {"comment": "oops"})
+    client.force_login(make_user("abe", role="approver"))
+
+    done = client.post(
+        "/deletions/approve-subuser/", {"subuser": "acme", "request": [deletion.pk]}, follow=True
+    )
+
+    deletion.refresh_from_db()
+    assert done.status_code == 200 and deletion.state == "withdrawn"
+    assert f"Request #{deletion.pk} was not approved: no longer pending" in done.content.decode()

@@ -79,3 +79,10 @@ def test_bad_input_is_a_page_in_the_layout(client):
 
     assert response.status_code == 400 and in_layout(response.content.decode())
     assert "must not contain NUL" in response.content.decode()
+
+
+def test_a_session_cookie_with_nul_is_no_session_not_a_500(client):
+    # Django's cookie parser turns \000 into a NUL; PostgreSQL refuses it in a lookup.
+    for path in ("/accounts/login/", "/"):
+        response = client.get(path, HTTP_COOKIE='sessionid="aaaaaaaabbbbbbbb\\000"')
+        assert response.status_code in (200, 302)

@@ -253,3 +253,14 @@ def test_client_lists_subusers_across_pages(sandbox, sg):
     listing = [r for r in sandbox.requests if r["path"] == "/v3/subusers"]
     assert len(listing) == 3
     assert all(r["on_behalf_of"] is None for r in listing)
+
+
+def test_error_text_keeps_nothing_a_database_cannot_store():
+    import requests
+
+    from bounceadmin.sendgrid.client import _error_text
+
+    response = requests.Response()
+    response._content = b'{"errors": [{"message": "bad\\u0000 input \\ud800 here"}]}'
+
+    assert _error_text(response) == "bad input here"

@@ -107,6 +107,10 @@ def test_parse_bounces_keeps_good_entries_beside_malformed_ones():
             {**good, "email": "half\udfff@example.com"},
             {**good, "email": "x" * (MAX_EMAIL + 1)},
             {**good, "email": "n@example.com", "status": None, "reason": None},
+            {**good, "email": None},
+            {**good, "email": 12345},
+            {**good, "email": "bool@example.com", "created": True},
+            {**good, "email": "huge@example.com", "created": 10**400},
         ]
     )
 
@@ -115,11 +119,21 @@ def test_parse_bounces_keeps_good_entries_beside_malformed_ones():
         ("sur@example.com", "bad  half"),
         ("n@example.com", ""),
     ]
-    assert page.received == 11
+    assert page.received == 15
     aside = [a for a in page.adjustments if a.set_aside]
-    assert len(aside) == 8 and all(a.what.startswith("set aside") for a in aside)
+    assert len(aside) == 12 and all(a.what.startswith("set aside") for a in aside)
     assert all(math.isfinite(b.created) for b in page)
-    assert page.has_email("x" * (MAX_EMAIL + 1)) and page.last_email == "n@example.com"
+    assert page.has_email("x" * (MAX_EMAIL + 1)) and page.last_email == "huge@example.com"
+
+
+def test_parse_bounces_of_an_otherwise_clean_page_with_a_huge_number_keeps_the_rest():
+    items = [{"email": f"u{i}@e.com", "created": T0 + i} for i in range(3)]
+    items.append({"email": "huge@e.com", "created": 10**400})  # float() overflows
+
+    page = parse_bounces(items)
+
+    assert [b.email for b in page] == ["u0@e.com", "u1@e.com", "u2@e.com"]
+    assert [a.set_aside for a in page.adjustments] == [True]
 
 
 def test_parse_bounces_of_a_clean_page_reports_nothing():
