@@ -35,3 +35,7 @@ class BounceTable(tables.Table):
     @property
     def selectable(self) -> bool:
         return "bounce" in self.columns
+
+    @property
+    def shows_removed(self) -> bool:
+        return "removed_at" in self.columns

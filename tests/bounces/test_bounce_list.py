@@ -216,7 +216,7 @@ def listed_and_exported(client, query):
 
 
 def test_bounce_export_sorts_by_every_column_the_list_sorts_by(client, operator, cache):
-    f = {"subuser": "gamma", "type": "soft"}
+    f = {"subuser": "gamma", "type": "soft", "removed": "1"}  # "Removed" shows with removed rows
     html, _, _ = listed_and_exported(client, f)
     sorts = set(re.findall(r'<th [^>]*>\s*<a href="\?[^"]*sort=([a-z_]+)"', html))
     assert {"email", "subuser", "status", "created", "removed_at"} <= sorts
@@ -378,24 +378,34 @@ def test_bounce_list_rows_have_a_cell_under_each_header(client, role):
     assert again_row["Address"][1].endswith(
         '</a> <span class="badge warn" title="Bounced again after we removed it">repeat</span>'
     )
-    assert long_row["Subuser"] == ('class="nowrap"', "cells")
+    assert long_row["Subuser"] == ("", "cells")
     assert long_row["Type"] == ("", '<span class="badge badge-hard">Hard</span>')
     assert again_row["Status"] == ("", "4.2.2") and gone_row["Status"] == ("", "—")
     assert again_row["Classification"] == ("", "Mailbox Unavailable")
     assert again_row["Fault"] == ("", "Recipient")
-    assert again_row["Reason"] == ('class="reason"', "452 mailbox full")
+    # A reason is one line, cut to the cell (app.css); the tooltip holds it, hidden characters
+    # written out.
+    assert again_row["Reason"] == ('class="reason" title="452 mailbox full"', "452 mailbox full")
     assert gone_row["Reason"] == ('class="reason"', "—")
     attrs, reason = long_row["Reason"]
-    assert attrs == 'class="reason"' and reason.startswith(
-        '<span title="550 ⟨U+202E⟩long reason &lt;b&gt;'
-    )
+    assert attrs.startswith('class="reason" title="550 ⟨U+202E⟩long reason &lt;b&gt;x&lt;/b&gt;')
     assert '<span class="hidden-char" title="RIGHT-TO-LEFT OVERRIDE">U+202E</span>' in reason
-    assert reason.endswith("…</span>") and "<b>" not in reason
+    assert reason.endswith("…") and "<b>" not in reason
     when = timezone.localtime(long.created).strftime("%Y-%m-%d %H:%M")
-    assert long_row["Bounced"] == ('class="nowrap"', when)
+    assert long_row["Bounced"] == ("", when)
     assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d", long_row["Last seen"][1])
-    assert long_row["Removed"] == ('class="muted nowrap"', "—")
+    assert long_row["Removed"] == ('class="muted"', "—")
     assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d", gone_row["Removed"][1])
+
+
+def test_bounce_list_shows_removal_times_only_with_removed_rows(client, operator):
+    make_bounce(make_subuser("only"), "on@x.test")
+
+    on_the_list = cells_by_header(client.get("/bounces/").content.decode())
+    with_removed = cells_by_header(client.get("/bounces/", {"removed": "1"}).content.decode())
+
+    assert "Removed" not in on_the_list[0]  # every row's would be empty
+    assert with_removed[0]["Removed"] == ('class="muted"', "—")
 
 
 def test_bounce_detail_shows_every_field_and_history(client, operator, cache):
