@@ -3,8 +3,15 @@ rows are written by templates/bounces/_bounce_table.html, a cell per column in t
 template loop, where django-tables2's own cell by cell rendering took several times as long."""
 
 import django_tables2 as tables
+from django.utils import timezone
+from django.utils.functional import lazy
 
 from .models import Bounce
+
+
+def _in_zone(label: str) -> str:
+    """A time column's header, with the zone its times are shown in (rendered per request)."""
+    return lazy(lambda: f"{label} ({timezone.get_current_timezone_name()})", str)()
 
 
 class BounceTable(tables.Table):
@@ -18,9 +25,9 @@ class BounceTable(tables.Table):
         accessor="subuser__username", order_by="subuser__username", verbose_name="Subuser"
     )
     reason = tables.Column(orderable=False)
-    created = tables.Column(verbose_name="Bounced")
-    last_seen = tables.Column(verbose_name="Last seen")
-    removed_at = tables.Column(verbose_name="Removed")
+    created = tables.Column(verbose_name=_in_zone("Bounced"))
+    last_seen = tables.Column(verbose_name=_in_zone("Last seen"))
+    removed_at = tables.Column(verbose_name=_in_zone("Removed"))
 
     class Meta:
         model = Bounce

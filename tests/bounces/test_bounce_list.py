@@ -392,10 +392,10 @@ def test_bounce_list_rows_have_a_cell_under_each_header(client, role):
     assert '<span class="hidden-char" title="RIGHT-TO-LEFT OVERRIDE">U+202E</span>' in reason
     assert reason.endswith("…") and "<b>" not in reason
     when = timezone.localtime(long.created).strftime("%Y-%m-%d %H:%M")
-    assert long_row["Bounced"] == ("", when)
-    assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d", long_row["Last seen"][1])
-    assert long_row["Removed"] == ('class="muted"', "—")
-    assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d", gone_row["Removed"][1])
+    assert long_row["Bounced (UTC)"] == ("", when)
+    assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d", long_row["Last seen (UTC)"][1])
+    assert long_row["Removed (UTC)"] == ('class="muted"', "—")
+    assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d", gone_row["Removed (UTC)"][1])
 
 
 def test_bounce_list_shows_removal_times_only_with_removed_rows(client, operator):
@@ -404,8 +404,8 @@ def test_bounce_list_shows_removal_times_only_with_removed_rows(client, operator
     on_the_list = cells_by_header(client.get("/bounces/").content.decode())
     with_removed = cells_by_header(client.get("/bounces/", {"removed": "1"}).content.decode())
 
-    assert "Removed" not in on_the_list[0]  # every row's would be empty
-    assert with_removed[0]["Removed"] == ('class="muted"', "—")
+    assert "Removed (UTC)" not in on_the_list[0]  # every row's would be empty
+    assert with_removed[0]["Removed (UTC)"] == ('class="muted"', "—")
 
 
 def test_bounce_detail_shows_every_field_and_history(client, operator, cache):
