@@ -365,7 +365,7 @@ def test_bounce_list_rows_have_a_cell_under_each_header(client, role):
     long_row, gone_row, again_row = rows[str(long.pk)], rows[str(gone.pk)], rows[str(again.pk)]
     if role == "requester":
         assert long_row[""] == (
-            "",
+            'class="select"',
             f'<input type="checkbox" name="bounce" value="{long.pk}" '
             'form="select-form" aria-label="Select" />',
         )
@@ -379,22 +379,27 @@ def test_bounce_list_rows_have_a_cell_under_each_header(client, role):
         '</a> <span class="badge warn" title="Bounced again after we removed it">repeat</span>'
     )
     assert long_row["Subuser"] == ("", "cells")
-    assert long_row["Type"] == ("", '<span class="badge badge-hard">Hard</span>')
-    assert again_row["Status"] == ("", "4.2.2") and gone_row["Status"] == ("", "—")
+    assert long_row["Type"] == ('class="wide"', '<span class="badge badge-hard">Hard</span>')
+    assert again_row["Status"] == ('class="wide"', "4.2.2") and gone_row["Status"][1] == "—"
     assert again_row["Classification"] == ("", "Mailbox Unavailable")
-    assert again_row["Fault"] == ("", "Recipient")
+    assert again_row["Fault"] == ('class="wide"', "Recipient")
     # A reason is one line, cut to the cell (app.css); the tooltip holds it, hidden characters
     # written out.
-    assert again_row["Reason"] == ('class="reason" title="452 mailbox full"', "452 mailbox full")
-    assert gone_row["Reason"] == ('class="reason"', "—")
+    assert again_row["Reason"] == (
+        'class="reason wide" title="452 mailbox full"',
+        "452 mailbox full",
+    )
+    assert gone_row["Reason"] == ('class="reason wide"', "—")
     attrs, reason = long_row["Reason"]
-    assert attrs.startswith('class="reason" title="550 ⟨U+202E⟩long reason &lt;b&gt;x&lt;/b&gt;')
+    assert attrs.startswith(
+        'class="reason wide" title="550 ⟨U+202E⟩long reason &lt;b&gt;x&lt;/b&gt;'
+    )
     assert '<span class="hidden-char" title="RIGHT-TO-LEFT OVERRIDE">U+202E</span>' in reason
     assert reason.endswith("…") and "<b>" not in reason
     when = timezone.localtime(long.created).strftime("%Y-%m-%d %H:%M")
     assert long_row["Bounced (UTC)"] == ("", when)
     assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d", long_row["Last seen (UTC)"][1])
-    assert long_row["Removed (UTC)"] == ('class="muted"', "—")
+    assert long_row["Removed (UTC)"] == ('class="muted wide"', "—")
     assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d", gone_row["Removed (UTC)"][1])
 
 
@@ -405,7 +410,7 @@ def test_bounce_list_shows_removal_times_only_with_removed_rows(client, operator
     with_removed = cells_by_header(client.get("/bounces/", {"removed": "1"}).content.decode())
 
     assert "Removed (UTC)" not in on_the_list[0]  # every row's would be empty
-    assert with_removed[0]["Removed (UTC)"] == ('class="muted"', "—")
+    assert with_removed[0]["Removed (UTC)"] == ('class="muted wide"', "—")
 
 
 def test_bounce_detail_shows_every_field_and_history(client, operator, cache):
