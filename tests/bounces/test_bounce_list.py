@@ -216,10 +216,10 @@ def listed_and_exported(client, query):
 
 
 def test_bounce_export_sorts_by_every_column_the_list_sorts_by(client, operator, cache):
-    f = {"subuser": "gamma", "type": "soft", "removed": "1"}  # "Removed" shows with removed rows
+    f = {"subuser": "gamma", "type": "soft"}
     html, _, _ = listed_and_exported(client, f)
     sorts = set(re.findall(r'<th [^>]*>\s*<a href="\?[^"]*sort=([a-z_]+)"', html))
-    assert {"email", "subuser", "status", "created", "removed_at"} <= sorts
+    assert sorts == {"email", "created"}
 
     for sort in sorted(sorts):
         for direction in ("", "-"):
@@ -245,16 +245,32 @@ def test_bounce_export_defuses_spreadsheet_formulas(client, operator):
 
 @pytest.mark.parametrize(
     "sort,key",
-    [("email", lambda b: b.email), ("-created", lambda b: -b.created.timestamp()),
-     ("status", lambda b: b.status), ("subuser", lambda b: b.subuser.username)],
+    [("email", lambda b: (b.email, b.pk)), ("-email", lambda b: (b.email, b.pk)),
+     ("created", lambda b: (b.created, b.pk)), ("-created", lambda b: (b.created, b.pk))],
 )  # fmt: skip
 def test_bounce_list_sorts_by_column(client, operator, cache, sort, key):
     page = client.get("/bounces/", {"sort": sort, "per_page": 100})
 
     listed = list(page.context["table"].page.object_list.data)
-    assert [key(b) for b in listed] == sorted(key(b) for b in listed)
-    expected_first = sorted(oracle(cache), key=key)[0]
-    assert key(listed[0]) == key(expected_first)
+    expected = sorted(oracle(cache), key=key, reverse=sort.startswith("-"))[:100]
+    assert [b.pk for b in listed] == [b.pk for b in expected]
+
+
+@pytest.mark.parametrize("sort", ["status", "-subuser", "type", "fault", "last_seen", "removed_at"])
+def test_bounce_list_offers_no_sort_without_an_index_and_ignores_one(client, operator, cache, sort):
+    """Only the address and the date sort (each has an index that serves any page); the other
+    columns are a few values each, picked by their filters, or change at every refresh."""
+    html = client.get("/bounces/", {"removed": "1"}).content.decode()
+    sorted_by = client.get("/bounces/", {"sort": sort, "per_page": 100})
+
+    headers = re.findall(r"<th\b[^>]*>(.*?)</th>", html, re.S)
+    assert [h for h in headers if "sort=" in h] == [
+        h for h in headers if ">Address<" in h or ">Bounced (UTC)<" in h
+    ]
+    newest = sorted(oracle(cache), key=lambda b: (b.created, b.pk), reverse=True)[:100]
+    assert [b.pk for b in sorted_by.context["table"].page.object_list.data] == [
+        b.pk for b in newest
+    ]
 
 
 def test_bounce_list_pagination_keeps_filters_and_page_size(client, operator, cache):
