@@ -17,6 +17,7 @@ from .models import Bounce
 
 MAX_DAYS = 3650
 REMOVED_CHOICES = [("", "On the list"), ("1", "Include removed"), ("only", "Removed only")]
+REMOVED_SHOWN = {"1", "only"}  # the `removed` values that list addresses removed upstream
 
 
 class BounceFilter(filters.FilterSet):

@@ -88,10 +88,11 @@ class Bounce(models.Model):
         indexes = [
             # Address lookups and prefix searches; text_pattern_ops (PostgreSQL only) lets LIKE
             # 'john%' use it whatever the collation. `%` searches: a trigram index, see 0005.
+            # The sort by address: this one on SQLite, (email, id) on PostgreSQL, see 0008.
             models.Index(
                 fields=["email"], name="bounce_email_pattern", opclasses=["text_pattern_ops"]
             ),
-            # The list's default order (-created, -id) and the date filters.
+            # The list's default order (-created, -id), its sort by date and the date filters.
             models.Index(fields=["created", "id"], name="bounce_created"),
             models.Index(fields=["subuser", "created"], name="bounce_subuser_created"),
             # The overview's per-subuser counts read only this (a covering, partial index).

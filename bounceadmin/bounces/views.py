@@ -24,7 +24,7 @@ from bounceadmin.listing import (
 
 from . import selectors
 from .export import csv_rows, json_rows
-from .filters import BounceFilter
+from .filters import REMOVED_SHOWN, BounceFilter
 from .models import RefreshRun
 from .refresh.summaries import bounce_summaries_ensure
 from .services import refresh_enqueue
@@ -75,8 +75,12 @@ class BounceListView(FilteredTableMixin, FilterView):
         return visible_bounces(self.request.user).select_related("subuser")
 
     def get_table_kwargs(self):
-        # The selection boxes are for those who may request a deletion.
-        return {} if has_role(self.request.user, "requester") else {"exclude": ("bounce",)}
+        exclude = []
+        if not has_role(self.request.user, "requester"):
+            exclude.append("bounce")  # the selection boxes, for those who may request a deletion
+        if self.request.GET.get("removed") not in REMOVED_SHOWN:
+            exclude.append("removed_at")  # empty on every row listed
+        return {"exclude": exclude}
 
 
 bounce_list = role_required("viewer")(BounceListView.as_view())

@@ -219,7 +219,7 @@ def test_bounce_export_sorts_by_every_column_the_list_sorts_by(client, operator,
     f = {"subuser": "gamma", "type": "soft"}
     html, _, _ = listed_and_exported(client, f)
     sorts = set(re.findall(r'<th [^>]*>\s*<a href="\?[^"]*sort=([a-z_]+)"', html))
-    assert {"email", "subuser", "status", "created", "removed_at"} <= sorts
+    assert sorts == {"email", "created"}
 
     for sort in sorted(sorts):
         for direction in ("", "-"):
@@ -245,16 +245,32 @@ def test_bounce_export_defuses_spreadsheet_formulas(client, operator):
 
 @pytest.mark.parametrize(
     "sort,key",
-    [("email", lambda b: b.email), ("-created", lambda b: -b.created.timestamp()),
-     ("status", lambda b: b.status), ("subuser", lambda b: b.subuser.username)],
+    [("email", lambda b: (b.email, b.pk)), ("-email", lambda b: (b.email, b.pk)),
+     ("created", lambda b: (b.created, b.pk)), ("-created", lambda b: (b.created, b.pk))],
 )  # fmt: skip
 def test_bounce_list_sorts_by_column(client, operator, cache, sort, key):
     page = client.get("/bounces/", {"sort": sort, "per_page": 100})
 
     listed = list(page.context["table"].page.object_list.data)
-    assert [key(b) for b in listed] == sorted(key(b) for b in listed)
-    expected_first = sorted(oracle(cache), key=key)[0]
-    assert key(listed[0]) == key(expected_first)
+    expected = sorted(oracle(cache), key=key, reverse=sort.startswith("-"))[:100]
+    assert [b.pk for b in listed] == [b.pk for b in expected]
+
+
+@pytest.mark.parametrize("sort", ["status", "-subuser", "type", "fault", "last_seen", "removed_at"])
+def test_bounce_list_offers_no_sort_without_an_index_and_ignores_one(client, operator, cache, sort):
+    """Only the address and the date sort (each has an index that serves any page); the other
+    columns are a few values each, picked by their filters, or change at every refresh."""
+    html = client.get("/bounces/", {"removed": "1"}).content.decode()
+    sorted_by = client.get("/bounces/", {"sort": sort, "per_page": 100})
+
+    headers = re.findall(r"<th\b[^>]*>(.*?)</th>", html, re.S)
+    assert [h for h in headers if "sort=" in h] == [
+        h for h in headers if ">Address<" in h or ">Bounced (UTC)<" in h
+    ]
+    newest = sorted(oracle(cache), key=lambda b: (b.created, b.pk), reverse=True)[:100]
+    assert [b.pk for b in sorted_by.context["table"].page.object_list.data] == [
+        b.pk for b in newest
+    ]
 
 
 def test_bounce_list_pagination_keeps_filters_and_page_size(client, operator, cache):
@@ -365,7 +381,7 @@ def test_bounce_list_rows_have_a_cell_under_each_header(client, role):
     long_row, gone_row, again_row = rows[str(long.pk)], rows[str(gone.pk)], rows[str(again.pk)]
     if role == "requester":
         assert long_row[""] == (
-            "",
+            'class="select"',
             f'<input type="checkbox" name="bounce" value="{long.pk}" '
             'form="select-form" aria-label="Select" />',
         )
@@ -378,24 +394,39 @@ def test_bounce_list_rows_have_a_cell_under_each_header(client, role):
     assert again_row["Address"][1].endswith(
         '</a> <span class="badge warn" title="Bounced again after we removed it">repeat</span>'
     )
-    assert long_row["Subuser"] == ('class="nowrap"', "cells")
-    assert long_row["Type"] == ("", '<span class="badge badge-hard">Hard</span>')
-    assert again_row["Status"] == ("", "4.2.2") and gone_row["Status"] == ("", "—")
+    assert long_row["Subuser"] == ("", "cells")
+    assert long_row["Type"] == ('class="wide"', '<span class="badge badge-hard">Hard</span>')
+    assert again_row["Status"] == ('class="wide"', "4.2.2") and gone_row["Status"][1] == "—"
     assert again_row["Classification"] == ("", "Mailbox Unavailable")
-    assert again_row["Fault"] == ("", "Recipient")
-    assert again_row["Reason"] == ('class="reason"', "452 mailbox full")
-    assert gone_row["Reason"] == ('class="reason"', "—")
+    assert again_row["Fault"] == ('class="wide"', "Recipient")
+    # A reason is one line, cut to the cell (app.css); the tooltip holds it, hidden characters
+    # written out.
+    assert again_row["Reason"] == (
+        'class="reason wide" title="452 mailbox full"',
+        "452 mailbox full",
+    )
+    assert gone_row["Reason"] == ('class="reason wide"', "—")
     attrs, reason = long_row["Reason"]
-    assert attrs == 'class="reason"' and reason.startswith(
-        '<span title="550 ⟨U+202E⟩long reason &lt;b&gt;'
+    assert attrs.startswith(
+        'class="reason wide" title="550 ⟨U+202E⟩long reason &lt;b&gt;x&lt;/b&gt;'
     )
     assert '<span class="hidden-char" title="RIGHT-TO-LEFT OVERRIDE">U+202E</span>' in reason
-    assert reason.endswith("…</span>") and "<b>" not in reason
+    assert reason.endswith("…") and "<b>" not in reason
     when = timezone.localtime(long.created).strftime("%Y-%m-%d %H:%M")
-    assert long_row["Bounced"] == ('class="nowrap"', when)
-    assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d", long_row["Last seen"][1])
-    assert long_row["Removed"] == ('class="muted nowrap"', "—")
-    assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d", gone_row["Removed"][1])
+    assert long_row["Bounced (UTC)"] == ("", when)
+    assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d", long_row["Last seen (UTC)"][1])
+    assert long_row["Removed (UTC)"] == ('class="muted wide"', "—")
+    assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d", gone_row["Removed (UTC)"][1])
+
+
+def test_bounce_list_shows_removal_times_only_with_removed_rows(client, operator):
+    make_bounce(make_subuser("only"), "on@x.test")
+
+    on_the_list = cells_by_header(client.get("/bounces/").content.decode())
+    with_removed = cells_by_header(client.get("/bounces/", {"removed": "1"}).content.decode())
+
+    assert "Removed (UTC)" not in on_the_list[0]  # every row's would be empty
+    assert with_removed[0]["Removed (UTC)"] == ('class="muted wide"', "—")
 
 
 def test_bounce_detail_shows_every_field_and_history(client, operator, cache):

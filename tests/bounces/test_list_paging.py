@@ -28,11 +28,7 @@ def walk(client, url, sort, key):
         page += 1
 
 
-@pytest.mark.parametrize(
-    "sort",
-    ["-created", "created", "status", "-status", "type", "subuser", "-classification", "fault",
-     "email", "last_seen", "-removed_at"],
-)  # fmt: skip
+@pytest.mark.parametrize("sort", ["-created", "created", "email", "-email"])
 def test_bounce_list_pages_show_each_row_once(client, sort):
     now = timezone.now().replace(microsecond=0)
     subusers = [make_subuser("alpha"), make_subuser("beta")]

@@ -1,6 +1,7 @@
 """Times say their zone on every page; date filters take and show YYYY-MM-DD whatever the
 browser's locale, and an invalid date stays as typed beside its error."""
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -67,3 +68,18 @@ def test_an_iso_date_filters_in_the_zone(client, data):
     html = client.get("/bounces/", {"start_date": today, "end_date": today}).content.decode()
 
     assert "a@example.com" in html and f'value="{today}"' in html
+
+
+def test_the_bounce_list_says_the_zone_of_its_times_in_its_headers(client, data):
+    """A row a line leaves no room for a zone in every cell: the headers name it, by its name
+    (the rows of one page may be on both sides of a change to or from summer time)."""
+    html = client.get("/bounces/", {"removed": "1"}).content.decode()
+
+    headers = [
+        " ".join(re.sub(r"<[^>]+>", "", h).split())
+        for h in re.findall(r"<th\b.*?</th>", html, re.S)
+    ]
+    zoned = {"Bounced (America/New_York)", "Last seen (America/New_York)"}
+    assert zoned | {"Removed (America/New_York)"} <= set(headers), headers
+    stamp = timezone.localtime(Bounce.objects.get().created).strftime("%Y-%m-%d %H:%M")
+    assert f"<td>{stamp}</td>" in html

@@ -76,3 +76,19 @@ def test_wide_screens_show_the_navigation_without_menu(live_server, browser, pag
     assert page.get_by_role("link", name="Audit").is_visible()
     assert not page.get_by_role("button", name="Menu").is_visible()
     context.close()
+
+
+def test_bounce_list_on_a_phone_shows_address_subuser_class_and_date(live_server, browser, pages):
+    context = browser.new_context(viewport={"width": 390, "height": 844})
+    page = context.new_page()
+    log_in(page, live_server, "abe", "a-long-test-password")
+
+    page.goto(f"{live_server.url}/bounces/?removed=1")
+    shown = page.evaluate(
+        """() => [...document.querySelector("table.bounces tbody tr").children]
+            .filter((td) => getComputedStyle(td).display !== "none")
+            .map((td) => td.getAttribute("data-label") || td.querySelector("input")?.type)"""
+    )
+
+    assert shown == ["checkbox", "Address", "Subuser", "Classification", "Bounced (UTC)"]
+    context.close()

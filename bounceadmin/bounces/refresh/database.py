@@ -5,7 +5,9 @@ which database this is. Everything else here is written once for both.
   timestamps are passed the way each driver stores them (`datetime_to_db`, `epoch_to_db`).
 - Cached rows are read back through psycopg's C timestamp loader on PostgreSQL (`rows_read`).
 - Index builds: PostgreSQL runs deferred foreign-key checks first, SQLite's sorter may use every
-  core; PostgreSQL has one list index more, the trigram index of `%` searches (`extra_indexes`).
+  core; PostgreSQL has two list indexes more (`extra_indexes`): the trigram index of `%`
+  searches, and one on (email, id) for the list's sort by address, which the `text_pattern_ops`
+  index of prefix searches cannot serve (SQLite's index on email ends with the rowid, the id).
 - A bounce's local day: PostgreSQL converts time zones itself, SQLite uses `LocalDay`
   (`local_day`).
 - A write transaction on SQLite keeps every other writer waiting, leases' heartbeats too
@@ -34,11 +36,13 @@ _EPOCH_DAY = date(1970, 1, 1)
 # "HH:MM:" of each minute of a day and "SS" of each second: joining is cheaper than formatting.
 _HH_MM = tuple(f"{m // 60:02d}:{m % 60:02d}:" for m in range(24 * 60))
 _SS = tuple(f"{s:02d}" for s in range(60))
-# The same index as migration 0005 creates (a migration must not import app code).
-_TRIGRAM = (
-    "bounce_email_trgm",
-    "CREATE INDEX IF NOT EXISTS bounce_email_trgm ON bounces_bounce USING gin (email gin_trgm_ops)",
-)
+# The same indexes as migrations 0005 and 0008 create (a migration must not import app code).
+_POSTGRESQL_INDEXES = {
+    "bounce_email_trgm": "CREATE INDEX IF NOT EXISTS bounce_email_trgm ON bounces_bounce "
+    "USING gin (email gin_trgm_ops)",
+    "bounce_email_order": "CREATE INDEX IF NOT EXISTS bounce_email_order ON bounces_bounce "
+    "(email, id)",
+}
 
 
 def _sqlite() -> bool:
@@ -173,7 +177,7 @@ def raw_chunks(queryset: QuerySet, chunk_size: int) -> Iterator[list[tuple]]:
 
 def extra_indexes() -> dict[str, str]:
     """List indexes beyond the model's, by name, with the statement that creates each."""
-    return {} if _sqlite() else dict([_TRIGRAM])
+    return {} if _sqlite() else dict(_POSTGRESQL_INDEXES)
 
 
 def before_index_build(cursor) -> None:

@@ -1,12 +1,12 @@
 """The bounce table's list indexes, and loading an empty cache without them.
 
 The list indexes serve the pages' filters and sorts (Bounce.Meta.indexes and, on PostgreSQL, the
-trigram index of migration 0005); the unique (subuser, email) key is not one of them. Addresses
-and creation times arrive in random order, so every insert lands on another page of those
-indexes: inserting a million rows with them took three times as long as without them and
-building them afterwards together (bench/README.md). So the first load of an empty cache drops
-them and builds them at the end, as bulk loads into any database do. Later refreshes
-insert few rows and keep them.
+trigram index of migration 0005 and the address order of 0008); the unique (subuser, email) key
+is not one of them. Addresses and creation times arrive in random order, so every insert lands on
+another page of those indexes: inserting a million rows with them took three times as long as
+without them and building them afterwards together (bench/README.md). So the first load of an
+empty cache drops them and builds them at the end, as bulk loads into any database do. Later
+refreshes insert few rows and keep them.
 
 While they are missing the pages answer from the unique key and table scans: slower, never
 wrong. A load that dies before building them leaves them missing; the next `refresh_bounces` and
