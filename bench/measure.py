@@ -33,6 +33,7 @@ from bench import bare_minimum  # noqa: E402
 from bounceadmin.bounces.models import Bounce, RefreshRun, Subuser  # noqa: E402
 from bounceadmin.bounces.refresh import bounces_refresh_each  # noqa: E402
 from bounceadmin.bounces.subusers import subusers_sync  # noqa: E402
+from bounceadmin.keyset import Cursor, cursor_token  # noqa: E402
 from bounceadmin.sendgrid import get_client  # noqa: E402
 
 API = settings.SENDGRID_API_URL
@@ -79,6 +80,22 @@ def measure_refresh(names: list[str]) -> dict:
     }
 
 
+def deepest(sort: str) -> str:
+    """The list's last page in `sort`, as Next leads to it: after the cursor of the row before
+    its 50 rows (the list's default filter: addresses on the lists)."""
+    field = sort.lstrip("-")
+    listed = Bounce.objects.filter(removed_at__isnull=True)
+    # The last rows in the list's order are the first ones in the opposite order.
+    backwards = (
+        listed.order_by(field, "id")
+        if sort.startswith("-")
+        else listed.order_by(f"-{field}", "-id")
+    )
+    row = backwards[50]
+    token = cursor_token(Cursor(sort, getattr(row, field), row.pk, 0))
+    return f"/bounces/?sort={sort}&after={token}"
+
+
 def page_urls() -> dict[str, str]:
     some = Bounce.objects.order_by("id").first()
     today = timezone.localdate()
@@ -91,6 +108,9 @@ def page_urls() -> dict[str, str]:
         "list, reason words + dates": "/bounces/?reason=mailbox+full"
         f"&start_date={today - timedelta(days=60)}&end_date={today}",
         "list, sorted by created": "/bounces/?sort=created",
+        "list, sorted by address": "/bounces/?sort=email",
+        "list, deepest page (newest first)": deepest("-created"),
+        "list, deepest page by address": deepest("email"),
         "overview": "/",
         "detail": f"/bounces/{some.pk}/",
     }

@@ -1,13 +1,15 @@
 """What every filtered, paginated list page shares: filters whose subuser choices are the user's
 own, a page size chosen from a fixed set (never whatever the URL says), a page number that cannot
-fail, the filter's own query string, and exports of exactly what the page lists."""
+fail (or, for a list of a million rows, cursors: keyset.py), the filter's own query string, and
+exports of exactly what the page lists."""
 
 from __future__ import annotations
 
 import functools
 
 from django import forms
-from django.core.paginator import EmptyPage, PageNotAnInteger, Paginator
+from django.core.exceptions import ImproperlyConfigured
+from django.core.paginator import EmptyPage, PageNotAnInteger
 from django.db.models import QuerySet
 from django.forms.utils import flatatt
 from django.http import HttpResponse, JsonResponse, StreamingHttpResponse
@@ -15,9 +17,10 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django_tables2 import RequestConfig, SingleTableMixin
-from django_tables2.utils import OrderByTuple
+from django_tables2.utils import OrderBy, OrderByTuple
 
 from bounceadmin.accounts.scoping import visible_subusers
+from bounceadmin.keyset import CURSOR_PARAMETERS, keyset_paginate
 
 PAGE_SIZES = (25, 50, 100, 250, 500)
 DEFAULT_PAGE_SIZE = 50
@@ -102,16 +105,6 @@ def _break_ties(table) -> None:
     table.data.data = queryset.order_by(*order, "-pk" if descending else "pk")
 
 
-class CappedPaginator(Paginator):
-    """A paginator given its count instead of counting: `count` is at most `cap`, and `capped`
-    says there are more rows than that. The pages reach the first `cap` rows only."""
-
-    def __init__(self, object_list, per_page, *, count: int, capped: bool, **kwargs):
-        super().__init__(object_list, per_page, **kwargs)
-        self.count = count  # overrides the cached_property: no COUNT(*) over the whole filter
-        self.capped = capped
-
-
 def capped_count(queryset: QuerySet, cap: int) -> tuple[int, bool]:
     """How many rows `queryset` has, counting at most `cap` + 1 of them: (count, more_than_cap).
 
@@ -158,7 +151,10 @@ def attachment(chunks, *, content_type: str, name: str, extension: str) -> Strea
 
 
 class FilteredTableMixin(SingleTableMixin):
-    # Count at most this many matches (and page through them); None counts them all.
+    # Page by cursor (keyset.py) through every match, however many, and count at most
+    # `count_cap` of them (None: all); each sortable column of the table must then be one column
+    # of the model, with an index on (column, id). Otherwise pages are offsets, all counted.
+    keyset = False
     count_cap: int | None = None
 
     def get_filterset_kwargs(self, filterset_class):
@@ -170,25 +166,46 @@ class FilteredTableMixin(SingleTableMixin):
         # kwargs are get_table_kwargs(), passed in by SingleTableMixin.get_context_data.
         table = self.get_table_class()(data=self.get_table_data(), **kwargs)
         RequestConfig(self.request, paginate=False).configure(table)  # sorting from the URL
-        _break_ties(table)
         per_page = page_size(self.request.GET.get("per_page"))
-        paginator = {}
-        queryset = getattr(table.data, "data", None)
-        if self.count_cap is not None and isinstance(queryset, QuerySet):
-            count, capped = capped_count(queryset, self.count_cap)
-            paginator = {"paginator_class": CappedPaginator, "count": count, "capped": capped}
+        if self.keyset:
+            self._paginate_by_cursor(table, per_page)
+            return table
+        _break_ties(table)
         try:
-            table.paginate(page=self.request.GET.get("page") or 1, per_page=per_page, **paginator)
+            table.paginate(page=self.request.GET.get("page") or 1, per_page=per_page)
         except PageNotAnInteger:
-            table.paginate(page=1, per_page=per_page, **paginator)
+            table.paginate(page=1, per_page=per_page)
         except EmptyPage:
-            table.paginate(page=table.paginator.num_pages, per_page=per_page, **paginator)
+            table.paginate(page=table.paginator.num_pages, per_page=per_page)
         return table
+
+    def _paginate_by_cursor(self, table, per_page: int) -> None:
+        if not table.order_by:  # no sort=, or not a sortable column's
+            table.order_by = table._meta.order_by
+        alias = OrderBy(table.order_by[0])
+        fields = sort_fields(type(table))[alias.bare]
+        if len(fields) != 1 or "__" in fields[0].bare:
+            raise ImproperlyConfigured(f"A keyset sort is one column of the model, not {fields}")
+        field = fields[0].opposite if alias.is_descending else fields[0]
+        if self.count_cap is None:
+            count, capped = table.data.data.count(), False
+        else:
+            count, capped = capped_count(table.data.data, self.count_cap)
+        keyset_paginate(
+            table,
+            self.request.GET,
+            sort=str(alias),
+            name=field.bare,
+            descending=field.is_descending,
+            count=count,
+            capped=capped,
+            per_page=per_page,
+        )
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         query = self.request.GET.copy()
-        for key in ("page", "sort", "per_page"):
+        for key in ("sort", "per_page", *CURSOR_PARAMETERS):
             query.pop(key, None)
         context["filter_query"] = query.urlencode()
         context["page_sizes"] = PAGE_SIZES

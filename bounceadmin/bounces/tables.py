@@ -3,8 +3,9 @@ rows are written by templates/bounces/_bounce_table.html, a cell per column in t
 template loop, where django-tables2's own cell by cell rendering took several times as long.
 
 Sorting: only by address and by date, the columns with an index on (column, id) that serves the
-sort either way (bench/README.md); the others are a few values each, which their filters pick
-better than a sort orders, or change at every refresh (last seen)."""
+sort either way and at any depth of the list (its pages follow cursors: bounceadmin/keyset.py);
+the others are a few values each, which their filters pick better than a sort orders, or change
+at every refresh (last seen)."""
 
 import django_tables2 as tables
 from django.utils import timezone

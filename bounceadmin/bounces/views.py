@@ -31,8 +31,9 @@ from .services import refresh_enqueue
 from .tables import BounceTable
 
 CHART_RANGES = (30, 90)
-# The list counts (and pages through) at most this many matches: counting is what a filter that
-# no index narrows (`%smith`, reason words) costs most, and beyond this a number helps no one.
+# The list counts at most this many matches: counting is what a filter that no index narrows
+# (`%smith`, reason words) costs most, and beyond this a number helps no one. Its pages, which
+# follow a cursor, reach every match.
 LIST_COUNT_CAP = 1_000
 
 
@@ -70,6 +71,7 @@ class BounceListView(FilteredTableMixin, FilterView):
     filterset_class = BounceFilter
     template_name = "bounces/bounce_list.html"
     count_cap = LIST_COUNT_CAP
+    keyset = True
 
     def get_queryset(self):
         return visible_bounces(self.request.user).select_related("subuser")

@@ -1,6 +1,7 @@
 """The bounce list and its export, over a cache of thousands of bounces, checked against an
 independent oracle written in plain Python."""
 
+import base64
 import csv
 import io
 import json
@@ -469,6 +470,10 @@ def test_refresh_now_requires_post(client, operator):
     assert client.get("/refresh/").status_code == 405
 
 
+def forged(*cursor) -> str:
+    return base64.urlsafe_b64encode(json.dumps(cursor).encode()).decode()
+
+
 @pytest.mark.parametrize(
     "query",
     [
@@ -486,6 +491,11 @@ def test_refresh_now_requires_post(client, operator):
         {"days": "99999999999999999999"},
         {"removed": "maybe"},
         {"classification": "Nope"},
+        {"after": "not-a-cursor"},
+        {"before": "%%%", "page": "3"},
+        {"sort": "email", "after": forged("email", "a\x00b", 1, 1)},
+        {"after": forged("-created", "2026-12-06T21:30:00+00:00", 2**64, 1)},
+        {"sort": "email", "after": forged("email", "zzz", 5, 1)},  # after the last row
     ],
 )
 def test_bounce_list_odd_input_never_fails(client, operator, cache, query):

@@ -8,6 +8,7 @@ import pytest
 from django.utils import timezone
 
 from bounceadmin.bounces.models import Bounce
+from bounceadmin.bounces.views import BounceListView
 from tests.support.browser import log_in
 from tests.support.factories import make_subuser, make_user
 
@@ -61,7 +62,11 @@ def rows_in_view(page) -> int:
     )
 
 
-def test_browser_list_shows_25_rows_on_a_1440_by_900_screen(live_server, browser, crowded):
+@pytest.mark.parametrize("cap", [1000, 30])  # 30: the longer count, "More than 30 … Next …"
+def test_browser_list_shows_25_rows_on_a_1440_by_900_screen(
+    live_server, browser, crowded, monkeypatch, cap
+):
+    monkeypatch.setattr(BounceListView, "count_cap", cap)
     context = browser.new_context(viewport={"width": 1440, "height": 900})
     page = context.new_page()
     log_in(page, live_server, "rita", "a-long-test-password")
