@@ -35,9 +35,6 @@ def overview_rows(subusers: list[Subuser]) -> list[Subuser]:
         row.newest = max((newest for _, newest in mine.values() if newest), default=None)
         run = row.last_refresh
         row.refresh_failed = bool(run and run.outcome == RefreshRun.Outcome.FAILED)
-        row.refresh_running = bool(run and run.outcome == RefreshRun.Outcome.RUNNING) or bool(
-            row.refresh_queued_at
-        )
         row.stale = row.refreshable and (
             row.last_success_at is None or row.last_success_at < threshold
         )
