@@ -5,6 +5,7 @@
   500 deep inside a view.
 - `PrivateCacheControlMiddleware`: what a signed-in operator sees stays out of shared caches.
 - `ServiceUnavailableMiddleware`: a database that is down gets a clear 503 page.
+- `InvalidFiltersMiddleware`: an export asked for with invalid filters answers 400 with them.
 """
 
 from __future__ import annotations
@@ -113,4 +114,22 @@ class ServiceUnavailableMiddleware:
             response = render(request, "503.html", {"service": "database"}, status=503)
             response["Retry-After"] = "30"
             return response
+        return None
+
+
+class InvalidFiltersMiddleware:
+    """Every export raises listing.InvalidFilters for filters that are not valid; answered here,
+    once: 400 with the errors (JSON when the export was asked for as JSON)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        from bounceadmin.listing import InvalidFilters
+
+        if isinstance(exception, InvalidFilters):
+            return exception.response(request, as_json=request.GET.get("format") == "json")
         return None

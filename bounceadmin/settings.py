@@ -74,6 +74,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "bounceadmin.audit.context.RequestContextMiddleware",
     "bounceadmin.middleware.ServiceUnavailableMiddleware",
+    "bounceadmin.middleware.InvalidFiltersMiddleware",
     "axes.middleware.AxesMiddleware",  # last: answers locked-out logins
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
