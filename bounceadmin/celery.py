@@ -36,6 +36,7 @@ class Scheduler(PersistentScheduler):
 SWEEPERS_AT_START = (
     "bounceadmin.bounces.tasks.recover_interrupted_refreshes",
     "bounceadmin.deletions.tasks.resume_deletions",
+    "bounceadmin.webhooks.tasks.apply_forgotten_batches",
 )
 
 

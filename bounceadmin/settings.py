@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "bounceadmin.accounts",
     "bounceadmin.deletions",
     "bounceadmin.audit",
+    "bounceadmin.webhooks",
 ]
 
 MIDDLEWARE = [
@@ -265,6 +266,19 @@ REFRESH_STALE_MINUTES = env.int("REFRESH_STALE_MINUTES", default=180)
 REFRESH_INCREMENTAL_MINUTES = env.int("REFRESH_INCREMENTAL_MINUTES", default=15)
 REFRESH_FULL_CRONTAB = env.str("REFRESH_FULL_CRONTAB", default="30 3 * * *")
 
+# --- Event Webhook ------------------------------------------------------------------------------
+# A delivery whose signed timestamp is further than this from now is refused (a replay).
+WEBHOOK_MAX_AGE_SECONDS = env.int("WEBHOOK_MAX_AGE_SECONDS", default=600)
+# Larger deliveries are refused 413 (SendGrid's batches are far smaller).
+WEBHOOK_MAX_BYTES = env.int("WEBHOOK_MAX_BYTES", default=5 * 1024 * 1024)
+# The overview flags a webhook silent this long while polling still finds new bounces.
+WEBHOOK_SILENCE_HOURS = env.int("WEBHOOK_SILENCE_HOURS", default=24)
+# Refused deliveries recorded in the audit log per endpoint and hour (then every power of ten).
+WEBHOOK_REFUSAL_AUDIT_PER_HOUR = env.int("WEBHOOK_REFUSAL_AUDIT_PER_HOUR", default=10)
+# Applied deliveries are kept this many days; their events (each address's history) this many.
+WEBHOOK_BATCH_DAYS = env.int("WEBHOOK_BATCH_DAYS", default=7)
+WEBHOOK_EVENT_DAYS = env.int("WEBHOOK_EVENT_DAYS", default=365)
+
 
 def _crontab(spec: str) -> crontab:
     minute, hour, day_of_month, month_of_year, day_of_week = spec.split()
@@ -324,6 +338,14 @@ CELERY_BEAT_SCHEDULE = {
     "recover-refreshes": {
         "task": "bounceadmin.bounces.tasks.recover_interrupted_refreshes",
         "schedule": 20.0,
+    },
+    "apply-forgotten-webhook-batches": {
+        "task": "bounceadmin.webhooks.tasks.apply_forgotten_batches",
+        "schedule": 30.0,
+    },
+    "prune-webhook-records": {
+        "task": "bounceadmin.webhooks.tasks.prune_webhook_records",
+        "schedule": _crontab("15 4 * * *"),
     },
     "sync-subusers": {
         "task": "bounceadmin.bounces.tasks.sync_subusers",

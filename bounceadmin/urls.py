@@ -9,5 +9,6 @@ urlpatterns = [
     path("accounts/", include("bounceadmin.accounts.urls")),
     path("audit/", include("bounceadmin.audit.urls")),
     path("deletions/", include("bounceadmin.deletions.urls")),
+    path("webhooks/", include("bounceadmin.webhooks.urls")),
     path("", include("bounceadmin.bounces.urls")),
 ]

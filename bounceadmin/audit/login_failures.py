@@ -19,6 +19,7 @@ from django.core.cache import cache
 
 from bounceadmin.accounts.client_address import client_address
 
+from .bounded import bounded_count, bounded_recorded
 from .models import AuditEvent
 from .services import audit_record
 
@@ -32,17 +33,17 @@ def login_failure_record(*, request, username: str) -> AuditEvent | None:
     hour = int(time.time()) // _WINDOW
     limit = settings.LOGIN_FAILURE_AUDIT_PER_HOUR
     key = f"audit:login-failed:{hour}:{address or '-'}"
-    from_address = _count(key)
+    from_address = bounded_count(key, _WINDOW * 2)
     if from_address == 1:
-        rank = _count(f"audit:login-failed:{hour}:addresses")
+        rank = bounded_count(f"audit:login-failed:{hour}:addresses", _WINDOW * 2)
         cache.set(f"{key}:rank", rank, timeout=_WINDOW * 2)
     else:
         rank = cache.get(f"{key}:rank") or limit * 10 + 1
     if rank <= limit * 10:
-        record = _recorded(from_address, limit)
+        record = bounded_recorded(from_address, limit)
     else:  # past the hour's budget of addresses: their 10th, 100th, ... failure, and milestones
-        record = (from_address >= 10 and _recorded(from_address, 1)) or (
-            from_address == 1 and _recorded(rank, 1)
+        record = (from_address >= 10 and bounded_recorded(from_address, 1)) or (
+            from_address == 1 and bounded_recorded(rank, 1)
         )
     if not record:
         return None
@@ -52,21 +53,3 @@ def login_failure_record(*, request, username: str) -> AuditEvent | None:
         details["addresses_failing_this_hour"] = rank
         details["note"] = "past the hour's limit: only every power of ten is recorded"
     return audit_record(AuditEvent.Action.LOGIN_FAILED, details=details, request=request)
-
-
-def _recorded(count: int, limit: int) -> bool:
-    """The first `limit`, then the 100th, 1000th, ..."""
-    if count <= limit:
-        return True
-    while count % 10 == 0:
-        count //= 10
-    return count == 1
-
-
-def _count(key: str) -> int:
-    cache.add(key, 0, timeout=_WINDOW * 2)
-    try:
-        return cache.incr(key)
-    except ValueError:  # expired between add and incr
-        cache.add(key, 1, timeout=_WINDOW * 2)
-        return 1

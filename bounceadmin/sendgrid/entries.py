@@ -117,9 +117,9 @@ def _parse_one_by_one(items: list[Any]) -> BouncePage:
     aside: set[str] = set()
     last_email: str | None = None
     for item in items:
-        entry, notes, set_aside = _read(item)
+        entry, notes, set_aside = read_entry(item)
         last_email = entry.email if entry is not None else None
-        label = _label(entry.email if entry is not None else repr(item))
+        label = entry_label(entry.email if entry is not None else repr(item))
         adjustments.extend(Adjustment(label, note, set_aside) for note in notes)
         if entry is None:
             continue
@@ -136,8 +136,11 @@ def _parse_one_by_one(items: list[Any]) -> BouncePage:
     )
 
 
-def _read(item: Any) -> tuple[UpstreamBounce | None, list[str], bool]:
-    """One entry as it can be stored, what was adjusted, and whether it must be set aside."""
+def read_entry(
+    item: Any, *, time_field: str = "created"
+) -> tuple[UpstreamBounce | None, list[str], bool]:
+    """One entry as it can be stored, what was adjusted, and whether it must be set aside. The
+    Event Webhook's events are read by the same rules, their time in `timestamp`."""
     if not isinstance(item, dict):
         return None, [f"set aside: not an object but {type(item).__name__}"], True
     notes: list[str] = []
@@ -159,7 +162,7 @@ def _read(item: Any) -> tuple[UpstreamBounce | None, list[str], bool]:
     reason, changed = _storable(str(item.get("reason") or ""))
     if changed:
         notes.append(f"reason: {changed} removed")
-    created = _number(item.get("created"))
+    created = _number(item.get(time_field))
     entry = UpstreamBounce(email, status, reason, 0.0 if created is None else created)
     if created is None:
         return entry, [*notes, "set aside: no usable creation time"], True
@@ -199,5 +202,5 @@ def _number(value: Any) -> float | None:
     return number if math.isfinite(number) and 0 <= number <= MAX_CREATED else None
 
 
-def _label(text: str) -> str:
+def entry_label(text: str) -> str:
     return text if len(text) <= LABEL_LENGTH else text[: LABEL_LENGTH - 1] + "…"

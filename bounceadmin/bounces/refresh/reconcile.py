@@ -76,7 +76,7 @@ def reconcile(subuser: Subuser, upstream: Upstream, *, full: bool, run: RefreshR
         for chunk in chunks(unchanged, _IN_CHUNK):
             Bounce.objects.filter(pk__in=chunk).update(last_seen=now)
 
-    repeats = _repeats_of([row for _, _, row in changed if row.removed_at is not None], subuser)
+    repeats = repeats_of([row for _, _, row in changed if row.removed_at is not None], subuser)
     bounces_update(
         [
             (up.status, up.reason, to_db(created), *upstream.derive(up), None,
@@ -94,7 +94,7 @@ def reconcile(subuser: Subuser, upstream: Upstream, *, full: bool, run: RefreshR
     return bool(new or changed or history)  # history holds the removals too
 
 
-def _repeats_of(reappeared: list[Cached], subuser: Subuser) -> dict[int, int]:
+def repeats_of(reappeared: list[Cached], subuser: Subuser) -> dict[int, int]:
     """An address back on the list after we pushed its removal is a repeat of that removal:
     the latest done deletion item of each reappeared row (by the row's pk)."""
     from bounceadmin.deletions.models import DeletionItem

@@ -1,0 +1,50 @@
+"""Celery tasks of the Event Webhook: apply a subuser's stored batches, and sweep up batches no
+task applied (a broker that was down, a worker killed mid-way)."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from celery import shared_task
+from django.db import OperationalError
+from django.utils import timezone
+
+from bounceadmin.queue import publish
+
+from .apply import Busy, batches_apply
+from .models import WebhookBatch
+from .retention import webhooks_prune
+
+log = logging.getLogger(__name__)
+
+# A batch still pending this long after it arrived has no task coming for it.
+FORGOTTEN = timedelta(seconds=30)
+
+
+@shared_task(
+    autoretry_for=(Busy, OperationalError),
+    retry_backoff=1,
+    retry_backoff_max=15,
+    retry_jitter=False,
+    max_retries=None,  # a refresh or push frees the lease soon; the sweeper also applies
+)
+def apply_batches(subuser_id: int) -> int:
+    return batches_apply(subuser_id)
+
+
+@shared_task
+def apply_forgotten_batches() -> int:
+    """Queue the application of batches that have waited too long; returns how many subusers."""
+    waiting = WebhookBatch.objects.filter(
+        state=WebhookBatch.State.PENDING, received_at__lt=timezone.now() - FORGOTTEN
+    )
+    ids = sorted(set(waiting.values_list("subuser_id", flat=True)))
+    for subuser_id in ids:
+        publish(apply_batches, subuser_id)
+    return len(ids)
+
+
+@shared_task
+def prune_webhook_records() -> dict:
+    return webhooks_prune()

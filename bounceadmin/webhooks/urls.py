@@ -1,0 +1,9 @@
+from django.urls import path
+
+from . import views
+
+app_name = "webhooks"
+
+urlpatterns = [
+    path("sendgrid/<str:token>/", views.sendgrid_events, name="sendgrid"),
+]
