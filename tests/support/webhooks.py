@@ -1,0 +1,75 @@
+"""Signing deliveries as SendGrid does, for tests: a P-256 key made by `cryptography`, and a
+delivery's body and headers."""
+
+from __future__ import annotations
+
+import base64
+import itertools
+import json
+import time
+
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from bounceadmin.webhooks.models import WebhookEndpoint
+from bounceadmin.webhooks.signature import SIGNATURE_HEADER, TIMESTAMP_HEADER
+
+_ids = itertools.count(1)
+
+
+class SigningKey:
+    def __init__(self) -> None:
+        self.private = ec.generate_private_key(ec.SECP256R1())
+        der = self.private.public_key().public_bytes(
+            serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+        self.public_key = base64.b64encode(der).decode()
+
+    def sign(self, body: bytes, timestamp: str) -> str:
+        der = self.private.sign(timestamp.encode() + body, ec.ECDSA(hashes.SHA256()))
+        return base64.b64encode(der).decode()
+
+    def headers(self, body: bytes, *, timestamp: int | None = None) -> dict[str, str]:
+        """Test-client keyword arguments carrying the two headers."""
+        stamp = str(int(time.time()) if timestamp is None else timestamp)
+        return {
+            "HTTP_" + SIGNATURE_HEADER.upper().replace("-", "_"): self.sign(body, stamp),
+            "HTTP_" + TIMESTAMP_HEADER.upper().replace("-", "_"): stamp,
+        }
+
+
+def make_endpoint(subuser, key: SigningKey | None = None, **fields) -> WebhookEndpoint:
+    """A subuser's endpoint, set up and signed with `key`."""
+    return WebhookEndpoint.objects.create(
+        subuser=subuser,
+        enabled=True,
+        signing=True,
+        public_key=key.public_key if key else "",
+        url=f"https://dashboard.example/webhooks/sendgrid/{subuser.username}/",
+        events=["bounce", "dropped"],
+        **fields,
+    )
+
+
+def bounce_event(email: str, *, at: float | None = None, **fields) -> dict:
+    """A bounce event as SendGrid documents it."""
+    n = next(_ids)
+    event = {
+        "email": email,
+        "timestamp": int(time.time() - 60 if at is None else at),
+        "smtp-id": f"<{n}@ismtpd-test>",
+        "event": "bounce",
+        "category": "tests",
+        "sg_event_id": f"test-event-{n}-{time.time_ns()}",
+        "sg_message_id": f"msg-{n}.filter0001",
+        "reason": "550 5.1.1 The email account that you tried to reach does not exist.",
+        "status": "5.1.1",
+        "type": "bounce",
+    }
+    event.update(fields)
+    return event
+
+
+def body_of(events: list[dict]) -> bytes:
+    """Compact JSON with the trailing CRLF SendGrid's deliveries end with."""
+    return (json.dumps(events, separators=(",", ":")) + "\r\n").encode()
