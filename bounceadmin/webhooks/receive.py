@@ -19,8 +19,6 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from bounceadmin.queue import publish
-
 from .models import WebhookBatch, WebhookEndpoint
 from .refusals import refusal_record
 from .signature import InvalidKey, signature_valid
@@ -108,7 +106,6 @@ def _parse(body: bytes) -> list:
 
 
 def _apply_soon(subuser_id: int) -> None:
-    from .tasks import apply_batches
+    from .tasks import apply_batches_soon
 
-    # A broker that is down loses nothing: the batch is stored, and the sweeper applies it.
-    publish(apply_batches, subuser_id)
+    apply_batches_soon(subuser_id)

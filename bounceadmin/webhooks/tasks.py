@@ -7,6 +7,7 @@ import logging
 from datetime import timedelta
 
 from celery import shared_task
+from django.core.cache import cache
 from django.db import OperationalError
 from django.utils import timezone
 
@@ -20,6 +21,22 @@ log = logging.getLogger(__name__)
 
 # A batch still pending this long after it arrived has no task coming for it.
 FORGOTTEN = timedelta(seconds=30)
+# How long a subuser's queued application counts as queued (then the sweeper takes over).
+QUEUED_FLAG_SECONDS = 60
+
+
+def apply_batches_soon(subuser_id: int) -> None:
+    """Queue the application of a subuser's batches, unless one is queued already: one task
+    applies every pending batch, so a burst of deliveries needs one, not one each (each would
+    cost the broker a message, the filesystem broker about a second). A broker that is down
+    loses nothing: the batches are stored, and the sweeper applies them."""
+    flag = _queued_flag(subuser_id)
+    if cache.add(flag, 1, timeout=QUEUED_FLAG_SECONDS) and not publish(apply_batches, subuser_id):
+        cache.delete(flag)
+
+
+def _queued_flag(subuser_id: int) -> str:
+    return f"webhooks:apply-queued:{subuser_id}"
 
 
 @shared_task(
@@ -30,12 +47,16 @@ FORGOTTEN = timedelta(seconds=30)
     max_retries=None,  # a refresh or push frees the lease soon; the sweeper also applies
 )
 def apply_batches(subuser_id: int) -> int:
+    # Cleared first: a delivery stored from now on queues a task of its own, in case this one
+    # has already read the pending batches.
+    cache.delete(_queued_flag(subuser_id))
     return batches_apply(subuser_id)
 
 
 @shared_task
 def apply_forgotten_batches() -> int:
-    """Queue the application of batches that have waited too long; returns how many subusers."""
+    """Queue the application of batches that have waited too long, whatever says one is queued
+    (its task may be what was lost); returns how many subusers."""
     waiting = WebhookBatch.objects.filter(
         state=WebhookBatch.State.PENDING, received_at__lt=timezone.now() - FORGOTTEN
     )
