@@ -22,16 +22,17 @@ import json
 import logging
 from collections import Counter
 from datetime import datetime
+from functools import lru_cache
 
 from django.db import DatabaseError, transaction
 from django.utils import timezone
 
-from bounceadmin.bounces.models import BounceChange, Subuser
+from bounceadmin.bounces.models import Bounce, BounceChange, Subuser
 from bounceadmin.bounces.refresh.bulkwrite import bounces_insert, bounces_update
 from bounceadmin.bounces.refresh.database import bulk_create_batch, datetime_to_db
 from bounceadmin.bounces.refresh.locks import LockLost, SubuserLease
 from bounceadmin.bounces.refresh.reconcile import Cached, cached_rows, repeats_of
-from bounceadmin.bounces.refresh.summaries import bounce_summaries_rebuild
+from bounceadmin.bounces.refresh.summaries import RowChange, SummaryKey, bounce_summaries_patch
 from bounceadmin.deletions.models import DeletionItem, DeletionRequest
 
 from .events import Event, bounce_derived, read_event
@@ -40,8 +41,10 @@ from .models import WebhookBatch, WebhookEndpoint, WebhookEvent
 log = logging.getLogger(__name__)
 
 Outcome = WebhookEvent.Outcome
-# Batches applied per transaction; a batch that fails is then tried alone.
-GROUP = 20
+# Events applied per transaction, about (whole batches; at least one): on SQLite a transaction
+# keeps every other writer waiting, the receiving web process first. A group that fails is then
+# tried one batch at a time.
+GROUP_EVENTS = 5000
 MAX_ATTEMPTS = 5
 _NOTES_KEPT = 20
 
@@ -79,8 +82,15 @@ def batches_apply(subuser_id: int) -> int:
 
 
 def _pending(subuser_id: int) -> list[int]:
+    """The oldest pending batches, up to about GROUP_EVENTS events."""
     pending = WebhookBatch.objects.filter(subuser_id=subuser_id, state=WebhookBatch.State.PENDING)
-    return list(pending.order_by("id").values_list("pk", flat=True)[:GROUP])
+    group, events = [], 0
+    for pk, n in pending.order_by("id").values_list("pk", "events")[:100]:
+        if group and events + n > GROUP_EVENTS:
+            break
+        group.append(pk)
+        events += n
+    return group
 
 
 def _apply_alone(lease: SubuserLease, subuser_id: int, pk: int) -> int:
@@ -199,10 +209,7 @@ def _bounces_write(subuser_id: int, events: list[Event], now: datetime) -> dict[
         if email in held:
             outcome = Outcome.HELD
         elif row is None:
-            new.append(
-                (subuser_id, email, event.status, event.reason, to_db(event.at),
-                 *bounce_derived(event), stamp, stamp)
-            )  # fmt: skip
+            new.append(event)
             outcome = Outcome.CREATED
         elif not _newer(event, row):
             outcome = Outcome.UNCHANGED if _same(event, row) else Outcome.OLDER
@@ -220,18 +227,56 @@ def _bounces_write(subuser_id: int, events: list[Event], now: datetime) -> dict[
             outcome = Outcome.REACTIVATED if reappeared else Outcome.UPDATED
         outcomes[id(event)] = outcome
     repeats = repeats_of(back, subuser)
+    summary = _summary_changes(new, changed)
     bounces_update(
         [
-            (event.status, event.reason, to_db(event.at), *bounce_derived(event), None,
+            (event.status, event.reason, to_db(event.at), *_derived(event), None,
              repeats.get(row.pk, row.repeat_of_id), stamp, row.pk)
             for event, row in changed
         ]
     )  # fmt: skip
-    bounces_insert(new)
+    bounces_insert(
+        [
+            (subuser_id, event.email, event.status, event.reason, to_db(event.at),
+             *_derived(event), stamp, stamp)
+            for event in new
+        ]
+    )  # fmt: skip
     BounceChange.objects.bulk_create(history, batch_size=bulk_create_batch())
-    if new or changed:
-        bounce_summaries_rebuild(subuser_id=subuser_id)
+    bounce_summaries_patch(subuser_id, summary)
     return outcomes
+
+
+def _summary_changes(new: list[Event], changed: list[tuple[Event, Cached]]) -> list[RowChange]:
+    """What the writes will change in the overview's summaries (read before they are made)."""
+    ids = [row.pk for _, row in changed]
+    was = {
+        pk: (kind, classification)
+        for pk, kind, classification in Bounce.objects.filter(pk__in=ids).values_list(
+            "pk", "type", "classification"
+        )
+    }
+    changes = [RowChange(None, _key(event)) for event in new]
+    for event, row in changed:
+        kind, classification = was[row.pk]
+        before = SummaryKey(row.created, kind, classification, row.removed_at is None)
+        changes.append(RowChange(before, _key(event)))
+    return changes
+
+
+def _key(event: Event) -> SummaryKey:
+    kind, classification, _ = _derived(event)
+    return SummaryKey(event.at, kind, classification, True)
+
+
+def _derived(event: Event) -> tuple[str, str, str]:
+    """`bounce_derived`, worked out once per distinct (status, reason, classification)."""
+    return _derive_cached(event.status, event.reason, event.classification)
+
+
+@lru_cache(maxsize=4096)
+def _derive_cached(status: str, reason: str, classification: str) -> tuple[str, str, str]:
+    return bounce_derived(Event("", "bounce", "bounce", "", 0.0, status, reason, classification))
 
 
 def _newer(event: Event, row: Cached) -> bool:
