@@ -64,8 +64,13 @@ def test_patched_summaries_equal_a_rebuild(in_zone, zone, seed):
         for _ in range(15):
             status, reason = rng.choice(REPLIES)
             at = (now - timedelta(hours=rng.uniform(0, 24 * 6))).timestamp()
-            events.append(bounce_event(rng.choice(emails), at=at, status=status, reason=reason,
-                                       bounce_classification=rng.choice(["", "Content"])))  # fmt: skip
+            theirs = rng.choice(["", "Content"])
+            events.append(
+                bounce_event(
+                    rng.choice(emails), at=at, status=status, reason=reason,
+                    bounce_classification=theirs,
+                )
+            )  # fmt: skip
         body = body_of(events)
         stamp = str(int(now.timestamp()))
         delivery_receive(token=endpoint.token, signature=key.sign(body, stamp), timestamp=stamp,
