@@ -15,6 +15,7 @@ from bounceadmin.bounces.timeline import address_timeline
 from bounceadmin.deletions.models import DeletionItem, DeletionRequest
 from bounceadmin.webhooks.apply import batches_apply
 from bounceadmin.webhooks.models import WebhookBatch, WebhookEvent
+from tests.support.browser import log_in
 from tests.support.factories import make_bounce, make_subuser, make_user, make_webhook_event
 
 pytestmark = pytest.mark.django_db
@@ -386,3 +387,33 @@ def test_a_webhook_change_stays_once_its_event_is_no_longer_kept(history):
     assert entry.title == "Back on the list" and entry.bounced_at == T0 + 7 * DAY
     assert entry.before.status == "5.2.2"
 
+
+GMAIL = (
+    "552 5.2.2 The recipient's inbox is out of storage space and inactive. Please direct the "
+    "recipient to https://support.google.com/mail/?p=OverQuotaPerm_6a1803df08f44-70e7c2d5e1"
+    "bsi123456d6.45-gsmtp-with-no-space-to-break-at-for-a-while"
+)
+
+
+@pytest.mark.e2e
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("width", [1440, 390])
+def test_timeline_fits_the_window(live_server, browser, history, tmp_path, width):
+    bounce = history["bounce"]
+    make_webhook_event(
+        bounce.subuser, bounce.email, event="bounce", type="blocked", status="5.2.2",
+        reason=GMAIL, classification="Mailbox Unavailable", at=T0 + 4.8 * DAY,
+    )  # fmt: skip
+    make_user("vera", "a-long-test-password")
+    context = browser.new_context(viewport={"width": width, "height": 900})
+    page = context.new_page()
+    log_in(page, live_server, "vera", "a-long-test-password")
+
+    page.goto(f"{live_server.url}/bounces/{bounce.pk}/")
+
+    assert page.locator("ol.timeline > li").count() == 11
+    assert page.locator("ol.timeline > li").first.locator(".source").inner_text() == "Webhook"
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    page.screenshot(path=tmp_path / f"bounce-page-{width}.png", full_page=True)
+    page.locator("ol.timeline").screenshot(path=tmp_path / f"timeline-{width}.png")
+    context.close()
