@@ -13,7 +13,6 @@ from django_filters.views import FilterView
 from bounceadmin.accounts.roles import has_role, role_required
 from bounceadmin.accounts.scoping import visible_bounces, visible_subusers
 from bounceadmin.audit.selectors import events_for_address
-from bounceadmin.deletions.selectors import deletion_items_for
 from bounceadmin.listing import (
     FilteredTableMixin,
     attachment,
@@ -28,6 +27,7 @@ from .models import RefreshRun
 from .refresh.summaries import bounce_summaries_ensure
 from .services import refresh_enqueue
 from .tables import BounceTable
+from .timeline import address_timeline
 
 CHART_RANGES = (30, 90)
 # The list counts at most this many matches: counting is what a filter that no index narrows
@@ -113,8 +113,7 @@ def bounce_detail(request: HttpRequest, pk: int) -> HttpResponse:
     )
     context = {
         "bounce": bounce,
-        "changes": bounce.changes.select_related("run"),
-        "deletions": deletion_items_for(bounce),
+        "timeline": address_timeline(bounce),
         "events": events_for_address(request.user, bounce.subuser.username, bounce.email),
         "elsewhere": visible_bounces(request.user)
         .filter(email=bounce.email)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from datetime import datetime, timedelta
 
 from django.contrib.auth import get_user_model
@@ -12,6 +13,7 @@ from bounceadmin.accounts.models import Operator
 from bounceadmin.bounces.classification import bounce_type, classify
 from bounceadmin.bounces.models import Bounce, Subuser
 from bounceadmin.bounces.refresh.summaries import bounce_summaries_rebuild
+from bounceadmin.webhooks.models import WebhookEvent
 
 
 def make_subuser(username: str = "acme", **fields) -> Subuser:
@@ -45,6 +47,35 @@ def make_bounce(
     )
     bounce_summaries_rebuild(subuser_id=subuser.pk)
     return bounce
+
+
+def make_webhook_event(
+    subuser: Subuser,
+    email: str,
+    *,
+    event: str = "bounce",
+    type: str = "",  # noqa: A002 - the event's field
+    at: datetime | None = None,
+    status: str = "",
+    reason: str = "",
+    classification: str = "",
+    outcome: str = WebhookEvent.Outcome.RECORDED,
+    save: bool = True,
+) -> WebhookEvent:
+    """An event as applying a webhook delivery records it (unsaved with `save=False`, for
+    bulk_create). For what applying does to the cache, deliver a batch (webhooks.apply)."""
+    now = timezone.now()
+    made = WebhookEvent(
+        subuser=subuser, sg_event_id=f"ev-{next(_event_ids)}", event=event, type=type,
+        email=email.lower(), timestamp=at or now - timedelta(minutes=5), status=status,
+        reason=reason, classification=classification, received_at=now, outcome=outcome,
+    )  # fmt: skip
+    if save:
+        made.save()
+    return made
+
+
+_event_ids = itertools.count(1)
 
 
 def make_user(
