@@ -64,6 +64,8 @@ def read_event(item: Any) -> tuple[Event | None, list[str]]:
     """One event as it can be stored (None when it cannot: the notes say why)."""
     if not isinstance(item, dict):
         return None, [f"set aside: not an object but {type(item).__name__}"]
+    if not item.get("reason") and item.get("response"):
+        item = {**item, "reason": item["response"]}  # a deferral's reply is its `response`
     entry, notes, set_aside = read_entry(item, time_field="timestamp")
     label = entry_label(entry.email if entry is not None else repr(item)[:200])
     notes = [f"{label}: {note}" for note in notes]

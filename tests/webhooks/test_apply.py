@@ -168,10 +168,10 @@ def test_blocks_drops_and_deferrals_are_history_only(acme, key):
     ])  # fmt: skip
     batches_apply(acme.pk)
     assert not Bounce.objects.exists()
-    assert sorted(WebhookEvent.objects.values_list("event", "type", "outcome")) == [
-        ("bounce", "blocked", "recorded"),
-        ("deferred", "", "recorded"),
-        ("dropped", "", "recorded"),
+    assert sorted(WebhookEvent.objects.values_list("event", "type", "outcome", "reason")) == [
+        ("bounce", "blocked", "recorded", "421 try later"),
+        ("deferred", "", "recorded", "400 try again later"),  # SendGrid's `response`
+        ("dropped", "", "recorded", "Bounced Address"),
     ]
 
 

@@ -94,3 +94,21 @@ def test_summaries_counted_in_another_zone_are_rebuilt(settings):
     batches_apply(acme.pk)
     assert BounceSummaryState.objects.get(subuser=acme).zone == settings.TIME_ZONE
     assert sum(BounceActiveCount.objects.filter(subuser=acme).values_list("count", flat=True)) == 2
+
+
+def test_summaries_that_drifted_from_the_rows_are_counted_again():
+    key = SigningKey()
+    acme = make_subuser("acme")
+    endpoint = make_endpoint(acme, key)
+    make_bounce(acme, "old@example.com", created=timezone.now() - timedelta(days=2))
+    BounceActiveCount.objects.filter(subuser=acme).delete()  # rows written past the summaries
+    BounceDailyCount.objects.filter(subuser=acme).delete()
+    body = body_of([bounce_event("old@example.com", reason="552 mailbox full", status="5.2.2")])
+    stamp = str(int(timezone.now().timestamp()))
+    delivery_receive(token=endpoint.token, signature=key.sign(body, stamp), timestamp=stamp,
+                     body=body)  # fmt: skip
+    batches_apply(acme.pk)
+    patched = summaries(acme)
+    bounce_summaries_rebuild(subuser_id=acme.pk)
+    assert patched == summaries(acme)
+    assert sum(count for _, _, count, _ in patched[1]) == 1

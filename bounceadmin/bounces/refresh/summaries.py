@@ -152,11 +152,16 @@ def bounce_summaries_patch(subuser_id: int, changes: Iterable[RowChange]) -> Non
                     newest[group] = max(newest.get(group, row.created), row.created)
                 else:
                     lost.add(group)
-    for (day, kind), delta in days.items():
-        _move(BounceDailyCount, {"subuser_id": subuser_id, "day": day, "type": kind}, delta)
-    for (classification, kind), delta in active.items():
-        group = {"subuser_id": subuser_id, "classification": classification, "type": kind}
-        _move(BounceActiveCount, group, delta, newest.get((classification, kind)))
+    try:
+        for (day, kind), delta in days.items():
+            _move(BounceDailyCount, {"subuser_id": subuser_id, "day": day, "type": kind}, delta)
+        for (classification, kind), delta in active.items():
+            group = {"subuser_id": subuser_id, "classification": classification, "type": kind}
+            _move(BounceActiveCount, group, delta, newest.get((classification, kind)))
+    except _Drifted:
+        # Rows written past the summaries (e.g. by hand): count them all again.
+        bounce_summaries_rebuild(subuser_id=subuser_id)
+        return
     for classification, kind in lost:
         # The row that left may have been the group's newest.
         rows = Bounce.objects.filter(
@@ -170,13 +175,20 @@ def bounce_summaries_patch(subuser_id: int, changes: Iterable[RowChange]) -> Non
             ).update(newest=latest)
 
 
+class _Drifted(Exception):
+    """A count would go below zero: the summaries no longer match the rows."""
+
+
 def _move(model: type[Model], group: dict, delta: int, newest: datetime | None = None) -> None:
     """Add `delta` to the count of one group (made when new, gone when it reaches 0)."""
     rows = model.objects.filter(**group)
     if delta:
         extra = {"newest": Greatest(F("newest"), Value(newest))} if newest else {}
-        if not rows.update(count=F("count") + delta, **extra):
+        if rows.filter(count__gte=max(0, -delta)).update(count=F("count") + delta, **extra):
+            rows.filter(count=0).delete()
+        elif delta < 0 or rows.exists():
+            raise _Drifted
+        else:
             model.objects.create(**group, count=delta, **({"newest": newest} if newest else {}))
-        rows.filter(count=0).delete()
     elif newest:
         rows.update(newest=Greatest(F("newest"), Value(newest)))
