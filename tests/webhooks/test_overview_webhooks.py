@@ -69,7 +69,7 @@ def test_overview_shows_each_webhooks_state(client, settings):
         "queued": "set-up queued", "refusing": "refusing deliveries", "off": "off upstream",
     }  # fmt: skip
     assert "the plan&#x27;s event webhooks are used up" in row_html(html, "failed")
-    assert "4 refused (3 signature, 1 stale)" in row_html(html, "refusing")
+    assert "4 refused: 3 signature, 1 stale" in row_html(html, "refusing")
     assert 'data-webhook="queued"' in html  # overview.js follows it until it has run
 
 
@@ -95,7 +95,7 @@ def test_overview_shows_last_event_and_events_received_today(client):
     html = row_html(client.get("/").content.decode(), "alpha")
 
     assert (rows["alpha"].events_today, rows["quiet"].events_today) == (3, 0)
-    assert "5\xa0minutes ago" in html and "· 3 today" in html
+    assert "last event <time" in html and "5\xa0minutes ago" in html and "· 3 today" in html
     assert 'title="20' in html  # the exact time, with the relative one shown
     assert "· 0 today" in row_html(client.get("/").content.decode(), "quiet")
 
