@@ -1,7 +1,7 @@
 """Refused deliveries into the audit log, bounded: a flood of bad signatures must not flood the
 append-only log. Per endpoint (or, for unknown addresses, for all of them together) and reason,
-the first WEBHOOK_REFUSAL_AUDIT_PER_HOUR refusals of an hour are recorded, then only the 100th,
-1,000th, ... with the count so far. The endpoint's counters count every one."""
+the first WEBHOOK_REFUSAL_AUDIT_PER_HOUR refusals of an hour are recorded, then only the 10th,
+100th, ... with the count so far. The endpoint's counters count every one."""
 
 from __future__ import annotations
 

@@ -6,9 +6,10 @@ import pytest
 from django.utils import timezone
 
 from bounceadmin.bounces.models import RefreshRun, Subuser
+from bounceadmin.webhooks.models import WebhookEndpoint
 from tests.support.browser import log_in
 from tests.support.factories import make_bounce, make_subuser, make_user
-from tests.support.webhooks import make_endpoint, make_event
+from tests.support.webhooks import make_event, make_set_up
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.e2e]
 
@@ -33,17 +34,17 @@ def overview_data():
             finished_at=now - timedelta(minutes=4), outcome="ok", fetched=j + 1, created=1,
         )  # fmt: skip
         Subuser.objects.filter(pk=sub.pk).update(last_refresh=run, last_success_at=now)
-    make_endpoint(subs["acme-marketing"], last_event_at=now - timedelta(minutes=2))
+    make_set_up(subs["acme-marketing"], last_event_at=now - timedelta(minutes=2))
     for minutes in range(12):
         make_event(subs["acme-marketing"], received_at=now - timedelta(minutes=minutes))
-    make_endpoint(subs["acme-transactional"], setup_error=LIMIT)
-    make_endpoint(subs["globex"], set_up=False, setup_queued_at=now)
-    make_endpoint(
+    make_set_up(subs["acme-transactional"], setup_error=LIMIT)
+    WebhookEndpoint.objects.create(subuser=subs["globex"], setup_queued_at=now)
+    make_set_up(
         subs["initech-newsletters"], last_event_at=now - timedelta(hours=3),
         refused_signature=14, refused_stale=2, last_refused_at=now,
         last_delivery_at=now - timedelta(hours=3),
     )  # fmt: skip
-    make_endpoint(subs["wayne-enterprises-notifications"], last_event_at=now - timedelta(hours=40))
+    make_set_up(subs["wayne-enterprises-notifications"], last_event_at=now - timedelta(hours=40))
     return subs
 
 

@@ -13,7 +13,7 @@ from bounceadmin.webhooks import services
 from bounceadmin.webhooks.models import WebhookEndpoint
 from bounceadmin.webhooks.selectors import webhook_rows
 from tests.support.factories import make_bounce, make_subuser, make_user
-from tests.support.webhooks import make_endpoint, make_event
+from tests.support.webhooks import make_event, make_set_up
 
 pytestmark = pytest.mark.django_db
 
@@ -51,14 +51,14 @@ def row_html(html: str, name: str) -> str:
 def test_overview_shows_each_webhooks_state(client, settings):
     now = timezone.now()
     subs = {n: make_subuser(n) for n in ("none", "on", "failed", "queued", "refusing", "off")}
-    make_endpoint(subs["on"], last_delivery_at=now)
-    make_endpoint(subs["failed"], setup_error="the plan's event webhooks are used up: …")
-    make_endpoint(subs["queued"], set_up=False, setup_queued_at=now)
-    make_endpoint(
+    make_set_up(subs["on"], last_delivery_at=now)
+    make_set_up(subs["failed"], setup_error="the plan's event webhooks are used up: …")
+    WebhookEndpoint.objects.create(subuser=subs["queued"], setup_queued_at=now)
+    make_set_up(
         subs["refusing"], refused_signature=3, refused_stale=1, last_refused_at=now,
         last_delivery_at=now - timedelta(hours=1),
     )  # fmt: skip
-    make_endpoint(subs["off"], enabled=False)
+    make_set_up(subs["off"], enabled=False)
     client.force_login(make_user(role="viewer"))
 
     rows = rows_of(client)
@@ -75,7 +75,7 @@ def test_overview_shows_each_webhooks_state(client, settings):
 
 def test_a_set_up_queued_too_long_no_longer_reads_queued(client):
     sub = make_subuser("lost")
-    make_endpoint(sub, setup_queued_at=timezone.now() - timedelta(hours=1))
+    make_set_up(sub, setup_queued_at=timezone.now() - timedelta(hours=1))
     client.force_login(make_user(role="viewer"))
 
     assert rows_of(client)["lost"].state == "on"
@@ -83,8 +83,8 @@ def test_a_set_up_queued_too_long_no_longer_reads_queued(client):
 
 def test_overview_shows_last_event_and_events_received_today(client):
     sub, quiet = make_subuser("alpha"), make_subuser("quiet")
-    make_endpoint(sub, last_event_at=timezone.now() - timedelta(minutes=5))
-    make_endpoint(quiet)
+    make_set_up(sub, last_event_at=timezone.now() - timedelta(minutes=5))
+    make_set_up(quiet)
     midnight = local_midnight(timezone.localdate())
     for minutes in (1, 2, 3):
         make_event(sub, received_at=timezone.now() - timedelta(minutes=minutes))
@@ -104,13 +104,13 @@ def test_a_webhook_silent_while_polling_finds_newer_bounces_is_flagged(client, s
     settings.WEBHOOK_SILENCE_HOURS = 24
     silent, caught_up, recent = make_subuser("silent"), make_subuser("caught"), make_subuser("new")
     long_ago = timezone.now() - timedelta(hours=30)
-    make_endpoint(silent, last_event_at=long_ago)
+    make_set_up(silent, last_event_at=long_ago)
     make_bounce(silent, "fresh@x.test", created=timezone.now() - timedelta(hours=1))
     # Silent as long, but polling found nothing newer: no flag (there was nothing to send).
-    make_endpoint(caught_up, last_event_at=long_ago)
+    make_set_up(caught_up, last_event_at=long_ago)
     make_bounce(caught_up, "old@x.test", created=long_ago - timedelta(hours=1))
     # Set up an hour ago, no event yet: not silent for long enough.
-    make_endpoint(recent, set_up_at=timezone.now() - timedelta(hours=1))
+    make_set_up(recent, set_up_at=timezone.now() - timedelta(hours=1))
     make_bounce(recent, "fresh@x.test", created=timezone.now() - timedelta(minutes=5))
     client.force_login(make_user(role="viewer"))
 
@@ -128,7 +128,7 @@ def test_webhook_columns_take_two_queries_however_many_subusers(django_assert_nu
         newest = {}
         for i in range(n):
             sub = make_subuser(f"{prefix}{i}")
-            make_endpoint(sub, last_event_at=timezone.now())
+            make_set_up(sub, last_event_at=timezone.now())
             make_event(sub, received_at=timezone.now())
             newest[sub.pk] = timezone.now()
         return newest
@@ -145,13 +145,13 @@ def test_webhook_columns_take_two_queries_however_many_subusers(django_assert_nu
 def test_overview_page_queries_do_not_grow_with_subusers(client):
     client.force_login(make_user(role="admin"))
     for i in range(3):
-        make_endpoint(make_subuser(f"a{i}"))
+        make_set_up(make_subuser(f"a{i}"))
     client.get("/")  # the summaries are counted on the first view
 
     with CaptureQueriesContext(connection) as few:
         client.get("/")
     for i in range(20):
-        make_endpoint(make_subuser(f"b{i}"))
+        make_set_up(make_subuser(f"b{i}"))
     client.get("/")
     with CaptureQueriesContext(connection) as many:
         client.get("/")
@@ -194,7 +194,7 @@ def test_set_up_button_queues_the_set_up_at_the_pages_origin(client, post, queue
 def test_set_up_button_uses_webhook_public_url_and_keeps_deferred(client, post, queued, settings):
     settings.WEBHOOK_PUBLIC_URL = "https://dashboard.example"
     sub = make_subuser("alpha")
-    make_endpoint(sub, events=["bounce", "deferred", "dropped"])
+    make_set_up(sub, events=["bounce", "deferred", "dropped"])
     client.force_login(make_user("ada", role="admin"))
 
     post("/webhooks/set-up/", {"subuser": "alpha"})
