@@ -172,7 +172,10 @@ class _Setup:
             outcome, ours = self._create(listing.max_allowed, len(listing.webhooks))
             key_before = ""
         else:
+            # The list shows the key only while signing is on; the signed GET is the key's own
+            # call (also when signing was on: a key can be renewed upstream).
             key_before = self.client.get_event_webhook_public_key(self.name, found.id)
+            key_before = key_before or found.public_key
             outcome, ours = UPDATED, self._update(found)
         self.key_before = key_before
         key = self._signed(ours, key_before)
