@@ -171,7 +171,8 @@ def remove_bounces(sb: Sandbox, req: Request, body: dict[str, Any]) -> Response:
 
 
 def reset(sb: Sandbox, req: Request, body: dict[str, Any]) -> Response:
-    """Empty the store and the rate-limit windows (faults and the request log are kept)."""
+    """Empty the store (webhooks too) and the rate-limit windows (faults and the request log
+    are kept)."""
     sb.store.clear()
     sb.limiter.reset()
     return Response(204)

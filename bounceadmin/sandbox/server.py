@@ -1,8 +1,8 @@
 """HTTP plumbing of the sandbox: a threaded HTTP/1.1 server plus the test controls.
 
-`SandboxServer` is what tests and the CLI use. The v3 behaviour lives in api.py, the /_sandbox/
-control endpoints in control.py, the page at / in index.py; this module owns sockets, latency,
-faults and the request log.
+`SandboxServer` is what tests and the CLI use. The v3 behaviour lives in api.py (the Event
+Webhook's settings in webhookapi.py), the /_sandbox/ control endpoints in control.py, the page at
+/ in index.py; this module owns sockets, latency, faults and the request log.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from bounceadmin.sandbox import control, index
+from bounceadmin.sandbox import api, control, index, webhookapi
 from bounceadmin.sandbox.api import DEFAULT_SCOPES, Api, Request, Response, error_response
 from bounceadmin.sandbox.faults import Fault, FaultQueue
 from bounceadmin.sandbox.ratelimit import DEFAULT_LIMIT, DEFAULT_WINDOW, RateLimiter
@@ -229,7 +229,13 @@ class SandboxServer:
         self.latency_ms = float(latency_ms)
         self.verbose = verbose
         self.limiter = RateLimiter(rate_limit, rate_window)
-        self.api = Api(store, api_key=api_key, limiter=self.limiter, scopes=scopes)
+        self.api = Api(
+            store,
+            api_key=api_key,
+            limiter=self.limiter,
+            scopes=scopes,
+            routes=(*api.ROUTES, *webhookapi.ROUTES),
+        )
         self.faults = FaultQueue()
         # Bounded so a long benchmark cannot eat memory; tests read only recent entries.
         self._log: deque[dict[str, Any]] = deque(maxlen=request_log_size)

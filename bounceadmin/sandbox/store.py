@@ -1,9 +1,9 @@
-"""SQLite-backed state of the SendGrid sandbox: subusers and their bounce lists.
+"""SQLite-backed state of the SendGrid sandbox: subusers, their bounce lists and (through
+`webhooks.py`, on the same connection) their Event Webhook settings.
 
 One connection guarded by one lock: SQLite serialises writers anyway, a single connection is the
 only way ":memory:" databases can be shared between server threads, and every query here is short
-(indexed), so the lock is never held long. Standard library only: the sandbox must run without
-Django.
+(indexed), so the lock is never held long. No Django: the sandbox must run without it.
 """
 
 from __future__ import annotations
@@ -14,6 +14,8 @@ import time
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any, TypedDict
+
+from bounceadmin.sandbox.webhooks import WebhookTable
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS subusers (
@@ -96,6 +98,7 @@ class SandboxStore:
             self._conn.execute("PRAGMA cache_size=-65536")
             self._conn.execute("PRAGMA foreign_keys=ON")
             self._conn.executescript(SCHEMA)
+        self.webhooks = WebhookTable(self._conn, self._lock)
 
     def close(self) -> None:
         with self._lock:
@@ -318,8 +321,9 @@ class SandboxStore:
         return {row[0]: int(row[1]) for row in rows}
 
     def clear(self) -> None:
-        """Empty the store (subusers and bounces); ids start again from 1."""
+        """Empty the store (subusers, bounces, webhooks); ids start again from 1."""
         with self._lock:
+            self.webhooks.clear()
             self._conn.execute("DELETE FROM bounces")
             self._conn.execute("DELETE FROM subusers")
             self._conn.execute("DELETE FROM sqlite_sequence WHERE name = 'subusers'")

@@ -16,6 +16,7 @@ from tests.support import TESTS
 SPEC_DIR = TESTS / "sandbox" / "openapi"
 SUPPRESSIONS = "tsg_suppressions_v3.json"
 SUBUSERS = "tsg_subusers_v3.json"
+WEBHOOKS = "tsg_webhooks_v3.json"
 
 
 def _nullable_to_31(node: Any) -> None:
