@@ -1,8 +1,9 @@
 """A local HTTP server that behaves like SendGrid's v3 bounce and subuser API and its Event
-Webhook settings.
+Webhook (the settings endpoints, and signed deliveries of bounce and other events to the URLs
+they name).
 
 It stands in for SendGrid in development, demos, tests and benchmarks. Independent of Django: the
-standard library plus `cryptography` (for the webhook's ECDSA keys, in `signing.py`). Run it
+standard library plus `cryptography` (for the webhook's ECDSA signatures, in `signing.py`). Run it
 with `python -m bounceadmin.sandbox`, or in-process::
 
     from bounceadmin.sandbox import SandboxServer, SandboxStore, seed_demo
@@ -17,7 +18,8 @@ HTTP, like SendGrid). `generate_bounces` yields realistic rows for lists of any 
 
 Its modules import in layers and never back up (tests/sandbox/test_sandbox_layout.py checks):
 `signing`, then `webhooks` (the webhook settings table); `store` and `ratelimit`; then `api`,
-`demo`, `faults`; then `webhookapi` (the webhook settings endpoints); then `control` (the
+`demo`, `faults`, `events` (webhook events) and `webhookpost` (one POST of them), then
+`delivery` (queues and sends them) and `webhookapi` (the settings endpoints); then `control` (the
 `/_sandbox/` routes); then `index` (the page at `/`); then `server`; then this package and
 `__main__`.
 """

@@ -31,6 +31,10 @@ ABOUT = {
     "/_sandbox/bounces": 'a subuser\'s bounces (?subuser=NAME); POST/DELETE {"subuser", ...}',
     "/_sandbox/reset": "empty the store and the rate-limit windows",
     "/_sandbox/seed": 'POST {"demo": true}: the demo subusers and bounces',
+    "/_sandbox/webhooks/config": 'Event Webhook delivery; POST {"interval": 1, "batch_size": 10}',
+    "/_sandbox/webhooks/events": 'POST {"subuser", "events": [{"event": "dropped", ...}]}',
+    "/_sandbox/webhooks/flush": "send every waiting event now; answers when the attempts end",
+    "/_sandbox/webhooks/deliveries": "the recent delivery attempts, oldest first",
 }
 HEADERS = {
     "Content-Type": "text/html; charset=utf-8",

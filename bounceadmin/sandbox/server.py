@@ -2,7 +2,8 @@
 
 `SandboxServer` is what tests and the CLI use. The v3 behaviour lives in api.py (the Event
 Webhook's settings in webhookapi.py), the /_sandbox/ control endpoints in control.py, the page at
-/ in index.py; this module owns sockets, latency, faults and the request log.
+/ in index.py; this module owns sockets, latency, faults and the request log, and starts and stops
+the thread beside the server that delivers Event Webhook events (delivery.py).
 """
 
 from __future__ import annotations
@@ -21,8 +22,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from bounceadmin.sandbox import api, control, index, webhookapi
+from bounceadmin.sandbox import api, control, delivery, index, webhookapi
 from bounceadmin.sandbox.api import DEFAULT_SCOPES, Api, Request, Response, error_response
+from bounceadmin.sandbox.delivery import Delivery
 from bounceadmin.sandbox.faults import Fault, FaultQueue
 from bounceadmin.sandbox.ratelimit import DEFAULT_LIMIT, DEFAULT_WINDOW, RateLimiter
 from bounceadmin.sandbox.store import SandboxStore
@@ -221,6 +223,11 @@ class SandboxServer:
         scopes: Sequence[str] = DEFAULT_SCOPES,
         verbose: bool = False,
         request_log_size: int = 10_000,
+        webhook_interval: float = delivery.DEFAULT_INTERVAL,
+        webhook_batch_size: int = delivery.DEFAULT_BATCH_SIZE,
+        webhook_duplicate_rate: float = delivery.DEFAULT_DUPLICATE_RATE,
+        webhook_retry_seconds: float = delivery.DEFAULT_RETRY_SECONDS,
+        webhook_max_allowed: int | None = None,
     ) -> None:
         self.store = store
         self.api_key = api_key
@@ -236,6 +243,15 @@ class SandboxServer:
             scopes=scopes,
             routes=(*api.ROUTES, *webhookapi.ROUTES),
         )
+        self.delivery = Delivery(
+            store,
+            interval=webhook_interval,
+            batch_size=webhook_batch_size,
+            duplicate_rate=webhook_duplicate_rate,
+            retry_seconds=webhook_retry_seconds,
+        )
+        if webhook_max_allowed is not None:
+            self.delivery.configure(max_allowed=webhook_max_allowed)
         self.faults = FaultQueue()
         # Bounded so a long benchmark cannot eat memory; tests read only recent entries.
         self._log: deque[dict[str, Any]] = deque(maxlen=request_log_size)
@@ -259,11 +275,13 @@ class SandboxServer:
             daemon=True,
         )
         self._thread.start()
+        self.delivery.start()
         return self
 
     def stop(self) -> None:
         if self._httpd is None:
             return
+        self.delivery.stop()
         self._stopping.set()  # wakes handlers sleeping in latency or timeout faults
         # shutdown() waits for the accept loop's next poll; a throwaway connection wakes it now.
         waiter = threading.Thread(target=self._httpd.shutdown, daemon=True)

@@ -14,7 +14,7 @@ import threading
 import time
 import uuid
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 from bounceadmin.sandbox import signing
 
@@ -58,6 +58,14 @@ def valid_url(url: Any) -> bool:
     except ValueError:
         return False
     return parts.scheme in ("http", "https") and bool(parts.hostname)
+
+
+def redact_url(url: str) -> str:
+    """The URL without the credentials it may carry (SendGrid sends them as basic auth)."""
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    return urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
 
 
 def _now_iso() -> str:

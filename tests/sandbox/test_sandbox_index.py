@@ -165,6 +165,8 @@ def test_index_links_the_read_only_controls(sandbox: SandboxServer) -> None:
         "/_sandbox/requests",
         "/_sandbox/subusers",
         "/_sandbox/bounces?subuser=acme",
+        "/_sandbox/webhooks/config",
+        "/_sandbox/webhooks/deliveries",
     } == controls
     for href in controls:
         assert requests.get(sandbox.url + href, timeout=5).status_code == 200, href

@@ -147,7 +147,11 @@ def test_webhook_beyond_max_allowed_is_400(sandbox: SandboxServer) -> None:
         ]
     }
     create(sandbox, "globex")  # the cap is per account
-    sandbox.store.webhooks.max_allowed = 6
+    # The control changes the cap for every account.
+    set_cap = requests.post(
+        sandbox.url + "/_sandbox/webhooks/config", json={"max_allowed": 6}, timeout=5
+    )
+    assert set_cap.json()["max_allowed"] == 6
     assert call(sandbox, "GET", "/all").json()["max_allowed"] == 6
     create(sandbox, url=HOOK + "/5")
 
