@@ -19,9 +19,9 @@ HTTP, like SendGrid). `generate_bounces` yields realistic rows for lists of any 
 Its modules import in layers and never back up (tests/sandbox/test_sandbox_layout.py checks):
 `signing`, then `webhooks` (the webhook settings table); `store` and `ratelimit`; then `api`,
 `demo`, `faults`, `events` (webhook events) and `webhookpost` (one POST of them), then
-`delivery` (queues and sends them) and `webhookapi` (the settings endpoints); then `control` (the
-`/_sandbox/` routes); then `index` (the page at `/`); then `server`; then this package and
-`__main__`.
+`delivery` (queues and sends them), `webhookapi` (the settings endpoints) and `trickle` (the
+demo's steady new bounces); then `control` (the `/_sandbox/` routes); then `index` (the page at
+`/`); then `server`; then this package and `__main__`.
 """
 
 from bounceadmin.sandbox.demo import generate_bounces, seed_demo

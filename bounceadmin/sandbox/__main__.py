@@ -73,6 +73,13 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         default=int(env.get("SANDBOX_WEBHOOK_MAX_ALLOWED", DEFAULT_MAX_ALLOWED)),
         help="webhooks per account (default 5; $SANDBOX_WEBHOOK_MAX_ALLOWED)",
     )
+    parser.add_argument(
+        "--trickle",
+        type=float,
+        default=float(env.get("SANDBOX_TRICKLE_SECONDS", "0")),
+        metavar="SECONDS",
+        help="add a new demo bounce every SECONDS (default 0: off; $SANDBOX_TRICKLE_SECONDS)",
+    )
     return parser.parse_args(argv)
 
 
@@ -91,6 +98,7 @@ def _server(store: SandboxStore, args: argparse.Namespace) -> SandboxServer:
         webhook_duplicate_rate=args.webhook_duplicate_rate,
         webhook_retry_seconds=args.webhook_retry_seconds,
         webhook_max_allowed=args.webhook_max_allowed,
+        trickle_seconds=args.trickle,
     )
 
 
@@ -102,7 +110,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         seed_demo(store)
     try:
         server = _server(store, args)
-    except ValueError as exc:  # a webhook setting out of range
+    except ValueError as exc:  # a webhook or trickle setting out of range
         print(f"python -m bounceadmin.sandbox: error: {exc}", file=sys.stderr)
         store.close()
         return 2

@@ -3,7 +3,7 @@
 `SandboxServer` is what tests and the CLI use. The v3 behaviour lives in api.py (the Event
 Webhook's settings in webhookapi.py), the /_sandbox/ control endpoints in control.py, the page at
 / in index.py; this module owns sockets, latency, faults and the request log, and starts and stops
-the thread beside the server that delivers Event Webhook events (delivery.py).
+the threads beside the server: the Event Webhook's delivery (delivery.py) and the demo trickle.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from bounceadmin.sandbox.delivery import Delivery
 from bounceadmin.sandbox.faults import Fault, FaultQueue
 from bounceadmin.sandbox.ratelimit import DEFAULT_LIMIT, DEFAULT_WINDOW, RateLimiter
 from bounceadmin.sandbox.store import SandboxStore
+from bounceadmin.sandbox.trickle import Trickle
 
 DEFAULT_API_KEY = "SG.sandbox-key"
 CONTROL_PREFIX = "/_sandbox"
@@ -228,6 +229,7 @@ class SandboxServer:
         webhook_duplicate_rate: float = delivery.DEFAULT_DUPLICATE_RATE,
         webhook_retry_seconds: float = delivery.DEFAULT_RETRY_SECONDS,
         webhook_max_allowed: int | None = None,
+        trickle_seconds: float = 0,
     ) -> None:
         self.store = store
         self.api_key = api_key
@@ -252,6 +254,7 @@ class SandboxServer:
         )
         if webhook_max_allowed is not None:
             self.delivery.configure(max_allowed=webhook_max_allowed)
+        self.trickle = Trickle(store, trickle_seconds)
         self.faults = FaultQueue()
         # Bounded so a long benchmark cannot eat memory; tests read only recent entries.
         self._log: deque[dict[str, Any]] = deque(maxlen=request_log_size)
@@ -276,11 +279,13 @@ class SandboxServer:
         )
         self._thread.start()
         self.delivery.start()
+        self.trickle.start()
         return self
 
     def stop(self) -> None:
         if self._httpd is None:
             return
+        self.trickle.stop()
         self.delivery.stop()
         self._stopping.set()  # wakes handlers sleeping in latency or timeout faults
         # shutdown() waits for the accept loop's next poll; a throwaway connection wakes it now.

@@ -5,7 +5,7 @@ One connection guarded by one lock: SQLite serialises writers anyway, a single c
 only way ":memory:" databases can be shared between server threads, and every query here is short
 (indexed), so the lock is never held long. No Django: the sandbox must run without it.
 
-Whatever adds bounces (the controls, seeding, mutate faults) goes through
+Whatever adds bounces (the controls, seeding, mutate faults, the demo trickle) goes through
 `add_bounces`, which tells the listeners (the Event Webhook's delivery) what it wrote.
 """
 

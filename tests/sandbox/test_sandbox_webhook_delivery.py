@@ -1,5 +1,5 @@
 """The sandbox's Event Webhook deliveries, received by a real HTTP server on loopback: signed
-bodies, batching, retries, duplicates, and which events go where."""
+bodies, batching, retries, duplicates, which events go where, and the demo trickle."""
 
 from __future__ import annotations
 
@@ -409,13 +409,48 @@ def test_reset_clears_webhooks_and_their_queues(
     assert receiver.posts == []
 
 
-def test_cli_takes_the_webhook_options(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+# --- the demo trickle -----------------------------------------------------------------------------
+
+
+def test_trickle_adds_bounces_that_are_delivered(
+    sandbox_store: SandboxStore, receiver: WebhookReceiver
+) -> None:
+    sandbox_store.add_subuser("acme-marketing")  # a demo subuser: the trickle writes to those
+    sandbox_store.add_subuser("acme")  # not a demo one: left alone
+    with SandboxServer(
+        sandbox_store, trickle_seconds=0.1, webhook_interval=0.1, webhook_duplicate_rate=0
+    ) as sandbox:
+        make_hook(sandbox, receiver.url, "acme-marketing")
+        receiver.wait_for(2)
+
+    # The newest event per address (a repeated address is a repeat bounce: one row, two events).
+    delivered = {e["email"]: e for p in receiver.posts for e in p.events}
+    stored = {b["email"]: b for b in sandbox_store.bounces("acme-marketing")}
+    assert len(stored) >= len(delivered) >= 1
+    assert sum(len(p.events) for p in receiver.posts) >= 2
+    for event in delivered.values():
+        assert event["timestamp"] == stored[event["email"]]["created"]
+        assert time.time() - 10 < event["timestamp"] <= time.time()
+        assert event["reason"] == stored[event["email"]]["reason"]
+    assert sandbox_store.count("acme") == 0
+
+
+def test_cli_takes_the_webhook_and_trickle_options(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("SANDBOX_WEBHOOK_INTERVAL", "0.5")
-    assert parse_args([]).webhook_interval == 0.5
+    monkeypatch.setenv("SANDBOX_TRICKLE_SECONDS", "20")
+    from_env = parse_args([])
+    assert (from_env.webhook_interval, from_env.trickle) == (0.5, 20)
     assert parse_args(["--webhook-batch-size", "7"]).webhook_batch_size == 7
 
-    process = start_sandbox_process(tmp_path / "sandbox.sqlite3", "--webhook-interval", "1")
+    process = start_sandbox_process(
+        tmp_path / "sandbox.sqlite3", "--seed-demo", "--trickle", "0.1", "--webhook-interval", "1"
+    )
     try:
+        health = f"{process.url}/_sandbox/health"
+        first = requests.get(health, timeout=5).json()["bounces"]
+        wait_until(lambda: requests.get(health, timeout=5).json()["bounces"] >= first + 2)
         config = requests.get(f"{process.url}/_sandbox/webhooks/config", timeout=5).json()
         assert config["interval"] == 1
     finally:
