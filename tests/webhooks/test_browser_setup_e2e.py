@@ -1,0 +1,33 @@
+"""End to end: an admin sets a subuser's webhook up from the overview; a real worker sets it up in
+the sandbox, over HTTP; the row follows it without a reload."""
+
+import pytest
+
+from bounceadmin.webhooks.models import WebhookEndpoint
+from tests.support.browser import log_in
+from tests.support.factories import make_subuser, make_user
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.e2e]
+
+
+def test_admin_sets_a_webhook_up_from_the_overview(
+    live_server, page, upstream, celery_worker_process, sg, settings
+):
+    settings.WEBHOOK_PUBLIC_URL = ""
+    upstream.store.add_subuser("acme")
+    make_subuser("acme")
+    make_user("ada", "a-long-test-password", role="admin")
+    log_in(page, live_server, "ada", "a-long-test-password")
+    row = page.locator("table.overview tbody tr", has_text="acme")
+    assert row.locator("td.webhook").inner_text().startswith("not set up")
+
+    row.get_by_role("button", name="Set up webhook").click()
+
+    page.wait_for_url(f"{live_server.url}/")
+    assert page.get_by_text("Webhook set-up of acme queued.").is_visible()
+    # overview.js follows the queued set-up until the worker has done it.
+    page.locator("table.overview td.webhook", has_text="on, signed").wait_for(timeout=30_000)
+    endpoint = WebhookEndpoint.objects.get(subuser__username="acme")
+    [webhook] = sg.list_event_webhooks("acme").webhooks
+    assert webhook.url == live_server.url + endpoint.path  # the origin the admin used
+    assert endpoint.receiving and endpoint.public_key == webhook.public_key
