@@ -171,6 +171,8 @@ class _Setup:
         if found is None:
             outcome, ours = self._create(listing.max_allowed, len(listing.webhooks))
             key_before = ""
+            if outcome == UPDATED:  # another run had made it: its signing may be on already
+                key_before = self.client.get_event_webhook_public_key(self.name, ours.id)
         else:
             # The list shows the key only while signing is on; the signed GET is the key's own
             # call (also when signing was on: a key can be renewed upstream).
