@@ -231,6 +231,8 @@ SANDBOX_HOST = env.str("SANDBOX_HOST", default="127.0.0.1")
 SANDBOX_PORT = env.int("SANDBOX_PORT", default=8025)
 SANDBOX_API_KEY = env.str("SANDBOX_API_KEY", default="SG.sandbox-key")
 SENDGRID_API_KEY = env.str("SENDGRID_API_KEY", default="")
+# No key: the sandbox is upstream (and `make run` points its webhooks at the local dashboard).
+SENDGRID_SANDBOX = not SENDGRID_API_KEY
 if SENDGRID_API_KEY:
     SENDGRID_API_URL = env.str("SENDGRID_API_URL", default="https://api.sendgrid.com")
 else:
@@ -278,6 +280,11 @@ WEBHOOK_REFUSAL_AUDIT_PER_HOUR = env.int("WEBHOOK_REFUSAL_AUDIT_PER_HOUR", defau
 # Applied deliveries are kept this many days; their events (each address's history) this many.
 WEBHOOK_BATCH_DAYS = env.int("WEBHOOK_BATCH_DAYS", default=7)
 WEBHOOK_EVENT_DAYS = env.int("WEBHOOK_EVENT_DAYS", default=365)
+# Where SendGrid reaches this dashboard (https://dashboard.example): the overview's "Set up
+# webhook" points the webhooks there. Unset: the origin the admin's browser used.
+WEBHOOK_PUBLIC_URL = env.str("WEBHOOK_PUBLIC_URL", default="")
+# The port `make run` serves the dashboard on (Procfile.dev): its webhooks post to it.
+WEB_PORT = env.int("WEB_PORT", default=8000)
 
 
 def _crontab(spec: str) -> crontab:

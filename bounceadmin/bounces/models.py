@@ -51,6 +51,18 @@ class Subuser(models.Model):
     def refreshable(self) -> bool:
         return self.enabled and self.upstream_state == self.UpstreamState.ACTIVE
 
+    @property
+    def not_refreshable_why(self) -> str:
+        """Why it is not refreshed ("disabled here", ...); "" when it is."""
+        if not self.enabled:
+            return "disabled here"
+        if self.upstream_state == self.UpstreamState.ACTIVE:
+            return ""
+        return {
+            self.UpstreamState.DISABLED: "disabled upstream",
+            self.UpstreamState.GONE: "no longer listed upstream",
+        }.get(self.upstream_state, self.get_upstream_state_display().lower())
+
 
 class Bounce(models.Model):
     class Type(models.TextChoices):

@@ -47,15 +47,7 @@ def refresh_state(subuser: Subuser, *, stale: bool) -> tuple[str, str]:
     fetched (and why), queued, running, failed, stale, ok, or never refreshed."""
     run = subuser.last_refresh
     if not subuser.refreshable:
-        why = (
-            "disabled here"
-            if not subuser.enabled
-            else {
-                Subuser.UpstreamState.DISABLED: "disabled upstream",
-                Subuser.UpstreamState.GONE: "no longer listed upstream",
-            }.get(subuser.upstream_state, subuser.get_upstream_state_display().lower())
-        )
-        return "not-fetched", f"not fetched: {why}"
+        return "not-fetched", f"not fetched: {subuser.not_refreshable_why}"
     if run is not None and run.outcome == RefreshRun.Outcome.RUNNING:
         return "running", "running"
     if subuser.refresh_queued_at:

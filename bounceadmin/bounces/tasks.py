@@ -58,15 +58,21 @@ def sync_subusers() -> dict:
 
 
 @shared_task(bind=True, autoretry_for=(OperationalError,), retry_backoff=True, max_retries=5)
-def sync_and_refresh(self, full: bool = True) -> int:
-    """Import subusers, then refresh each. Retried while upstream is not reachable yet
-    (at start-up the sandbox may still be coming up)."""
+def sync_and_refresh(self, full: bool = True, webhooks_url: str = "") -> int:
+    """Import subusers, then refresh each, and with `webhooks_url` set up each one's webhook to
+    post there. Retried while upstream is not reachable yet (at start-up the sandbox may still be
+    coming up)."""
     try:
         subusers_sync()
     except SendGridError as exc:
         if not exc.retryable:
             raise
         raise self.retry(countdown=5, max_retries=24) from None
+    if webhooks_url:
+        from bounceadmin.webhooks.services import webhook_setup_enqueue
+
+        ids = list(Subuser.objects.refreshable().values_list("pk", flat=True))
+        webhook_setup_enqueue(subuser_ids=ids, public_url=webhooks_url)
     return refresh_all(full=full)
 
 

@@ -19,6 +19,7 @@ from bounceadmin.listing import (
     choice,
     filtered_for_export,
 )
+from bounceadmin.webhooks.selectors import webhook_rows
 
 from . import selectors
 from .export import csv_rows, json_rows
@@ -41,6 +42,9 @@ def overview(request: HttpRequest) -> HttpResponse:
     subusers = list(visible_subusers(request.user).select_related("last_refresh", "summary"))
     bounce_summaries_ensure(subusers)  # counted anew where missing or in another time zone
     rows = selectors.overview_rows(subusers)
+    webhooks = webhook_rows({r.pk: r.newest for r in rows})
+    for row in rows:
+        row.webhook_row = webhooks[row.pk]
     days = choice(request.GET.get("days"), CHART_RANGES, CHART_RANGES[0])
     context = {
         "rows": rows,

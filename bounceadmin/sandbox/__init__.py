@@ -1,7 +1,10 @@
-"""A local HTTP server that behaves like SendGrid's v3 bounce and subuser API.
+"""A local HTTP server that behaves like SendGrid's v3 bounce and subuser API and its Event
+Webhook (the settings endpoints, and signed deliveries of bounce and other events to the URLs
+they name).
 
-It stands in for SendGrid in development, demos, tests and benchmarks. Standard library only and
-independent of Django: run it with `python -m bounceadmin.sandbox`, or in-process::
+It stands in for SendGrid in development, demos, tests and benchmarks. Independent of Django: the
+standard library plus `cryptography` (for the webhook's ECDSA signatures, in `signing.py`). Run it
+with `python -m bounceadmin.sandbox`, or in-process::
 
     from bounceadmin.sandbox import SandboxServer, SandboxStore, seed_demo
 
@@ -14,8 +17,11 @@ The names below are its public API (the app itself never imports it: it reaches 
 HTTP, like SendGrid). `generate_bounces` yields realistic rows for lists of any size.
 
 Its modules import in layers and never back up (tests/sandbox/test_sandbox_layout.py checks):
-`store` and `ratelimit`; then `api`, `demo`, `faults`; then `control` (the `/_sandbox/` routes);
-then `index` (the page at `/`); then `server`; then this package and `__main__`.
+`signing`, then `webhooks` (the webhook settings table); `store` and `ratelimit`; then `api`,
+`demo`, `faults`, `events` (webhook events) and `webhookpost` (one POST of them), then
+`delivery` (queues and sends them), `webhookapi` (the settings endpoints) and `trickle` (the
+demo's steady new bounces); then `control` (the `/_sandbox/` routes); then `index` (the page at
+`/`); then `server`; then this package and `__main__`.
 """
 
 from bounceadmin.sandbox.demo import generate_bounces, seed_demo

@@ -1,4 +1,5 @@
-"""The SendGrid v3 endpoints the dashboard uses, as pure request -> response functions.
+"""The SendGrid v3 endpoints the dashboard uses, as pure request -> response functions (the
+Event Webhook's settings are in webhookapi.py, added to these by the server).
 
 Kept free of sockets so the HTTP plumbing (server.py) and the behaviour (here) can be read and
 changed separately. Where SendGrid documents nothing (403 for a foreign subuser, 404 on deleting
@@ -221,8 +222,8 @@ ROUTES = (
 )
 
 
-def match(path: str) -> tuple[Route, dict[str, str]] | None:
-    for route in ROUTES:
+def match(path: str, routes: Sequence[Route] = ROUTES) -> tuple[Route, dict[str, str]] | None:
+    for route in routes:
         found = route.pattern.fullmatch(path)
         if found:
             # unquote, not unquote_plus: a "+" in a path segment is a literal plus.
@@ -240,11 +241,15 @@ class Api:
         api_key: str,
         limiter: RateLimiter,
         scopes: Sequence[str] = DEFAULT_SCOPES,
+        routes: Sequence[Route] = ROUTES,
     ) -> None:
+        """`routes` are the endpoints served: these and any added by their own module (the
+        server adds webhookapi.ROUTES)."""
         self.store = store
         self.api_key = api_key
         self.limiter = limiter
         self.scopes = tuple(scopes)
+        self.routes = tuple(routes)
 
     def auth_valid(self, req: Request) -> bool:
         value = req.header("Authorization") or ""
@@ -254,7 +259,7 @@ class Api:
         return hmac.compare_digest(key.strip().encode(), self.api_key.encode())
 
     def handle(self, req: Request) -> Response:
-        found = match(req.path)
+        found = match(req.path, self.routes)
         key = found[0].template if found else "unmatched"
         if found is None:
             resp = error_response(404, "resource not found")

@@ -25,7 +25,9 @@ from bounceadmin.sandbox.api import (
     error_response,
     json_response,
 )
+from bounceadmin.sandbox.delivery import Delivery
 from bounceadmin.sandbox.demo import FastRandom, generate_bounces, seed_demo
+from bounceadmin.sandbox.events import FLAG_OF_EVENT
 from bounceadmin.sandbox.faults import Fault, FaultQueue
 from bounceadmin.sandbox.ratelimit import RateLimiter
 from bounceadmin.sandbox.store import SandboxStore
@@ -38,6 +40,7 @@ class Sandbox(Protocol):
     store: SandboxStore
     faults: FaultQueue
     limiter: RateLimiter
+    delivery: Delivery
 
     @property
     def requests(self) -> list[dict[str, Any]]: ...
@@ -171,8 +174,10 @@ def remove_bounces(sb: Sandbox, req: Request, body: dict[str, Any]) -> Response:
 
 
 def reset(sb: Sandbox, req: Request, body: dict[str, Any]) -> Response:
-    """Empty the store and the rate-limit windows (faults and the request log are kept)."""
+    """Empty the store (webhooks too), the webhooks' queues and attempt log, and the rate-limit
+    windows (faults, the request log and every setting are kept)."""
     sb.store.clear()
+    sb.delivery.clear()
     sb.limiter.reset()
     return Response(204)
 
@@ -187,6 +192,56 @@ def seed(sb: Sandbox, req: Request, body: dict[str, Any]) -> Response:
     return json_response(200, {**counts, **sb.store.summary()})
 
 
+# --- the Event Webhook ---------------------------------------------------------------------------
+
+WEBHOOK_CONFIG = ("interval", "batch_size", "duplicate_rate", "retry_seconds", "max_allowed")
+
+
+def webhook_events(sb: Sandbox, req: Request, body: dict[str, Any]) -> Response:
+    """`{"subuser": NAME or "" (the parent), "events": [{"event", "email", ...}]}`: queue events
+    for that account's webhooks whose settings cover them; answers them as queued."""
+    subuser = body.get("subuser") or ""
+    if not isinstance(subuser, str):
+        raise ApiError(400, "subuser must be a string (empty for the parent)", "subuser")
+    if subuser and sb.store.get_subuser(subuser) is None:
+        raise ApiError(400, f"unknown subuser {subuser!r}", "subuser")
+    events = body.get("events")
+    if not isinstance(events, list) or not events:
+        raise ApiError(400, "events must be a non-empty array of objects", "events")
+    for event in events:
+        if not isinstance(event, dict) or not isinstance(event.get("email"), str):
+            raise ApiError(400, "each event needs an email", "events")
+        if event.get("event") not in FLAG_OF_EVENT:
+            known = ", ".join(sorted(FLAG_OF_EVENT))
+            raise ApiError(400, f"each event needs an event, one of: {known}", "events")
+    queued, counts = sb.delivery.submit(subuser, events)
+    return json_response(201, {"events": queued, "queued": counts})
+
+
+def get_webhook_config(sb: Sandbox, req: Request, body: dict[str, Any]) -> Response:
+    return json_response(200, sb.delivery.config())
+
+
+def set_webhook_config(sb: Sandbox, req: Request, body: dict[str, Any]) -> Response:
+    unknown = set(body) - set(WEBHOOK_CONFIG)
+    if unknown:
+        raise ApiError(400, f"unknown config fields: {sorted(unknown)}")
+    try:
+        sb.delivery.configure(**body)
+    except ValueError as exc:
+        raise ApiError(400, str(exc)) from None
+    return json_response(200, sb.delivery.config())
+
+
+def flush_webhooks(sb: Sandbox, req: Request, body: dict[str, Any]) -> Response:
+    """Send every waiting event now; answers once each webhook's attempts are over."""
+    return json_response(200, sb.delivery.flush())
+
+
+def webhook_deliveries(sb: Sandbox, req: Request, body: dict[str, Any]) -> Response:
+    return json_response(200, sb.delivery.attempts())
+
+
 ROUTES: dict[str, dict[str, Control]] = {
     "/_sandbox/health": {"GET": health},
     "/_sandbox/faults": {"GET": list_faults, "POST": add_fault, "DELETE": clear_faults},
@@ -196,6 +251,10 @@ ROUTES: dict[str, dict[str, Control]] = {
     "/_sandbox/bounces": {"GET": list_bounces, "POST": add_bounces, "DELETE": remove_bounces},
     "/_sandbox/reset": {"POST": reset},
     "/_sandbox/seed": {"POST": seed},
+    "/_sandbox/webhooks/config": {"GET": get_webhook_config, "POST": set_webhook_config},
+    "/_sandbox/webhooks/events": {"POST": webhook_events},
+    "/_sandbox/webhooks/flush": {"POST": flush_webhooks},
+    "/_sandbox/webhooks/deliveries": {"GET": webhook_deliveries},
 }
 
 

@@ -1,7 +1,8 @@
 """`/`: what the sandbox holds, as a small page (or as JSON, for `Accept: application/json`).
 
-Subusers with their bounce counts, the newest requests it served, pending faults, its settings,
-and the `/_sandbox/` controls. Like the controls it takes no key (a local tool on loopback), and
+Subusers with their bounce counts, each account's Event Webhooks (with what waits for them and how
+their last delivery went), the newest requests it served, pending faults, its settings, and the
+`/_sandbox/` controls. Like the controls it takes no key (a local tool on loopback), and
 it never shows one: the request log keeps no Authorization value and nothing here reads the key.
 Every value is escaped on the way out: subuser names, contact addresses, paths and on-behalf-of
 headers are whatever a client sent. The page needs nothing from elsewhere (its CSS is inline, and
@@ -17,6 +18,7 @@ from urllib.parse import quote
 
 from bounceadmin.sandbox import control
 from bounceadmin.sandbox.api import JSON, Request, Response, error_response, json_response
+from bounceadmin.sandbox.webhooks import EVENT_FLAGS, redact_url
 
 METHODS = ("GET", "HEAD")
 RECENT_REQUESTS = 25
@@ -31,6 +33,10 @@ ABOUT = {
     "/_sandbox/bounces": 'a subuser\'s bounces (?subuser=NAME); POST/DELETE {"subuser", ...}',
     "/_sandbox/reset": "empty the store and the rate-limit windows",
     "/_sandbox/seed": 'POST {"demo": true}: the demo subusers and bounces',
+    "/_sandbox/webhooks/config": 'Event Webhook delivery; POST {"interval": 1, "batch_size": 10}',
+    "/_sandbox/webhooks/events": 'POST {"subuser", "events": [{"event": "dropped", ...}]}',
+    "/_sandbox/webhooks/flush": "send every waiting event now; answers when the attempts end",
+    "/_sandbox/webhooks/deliveries": "the recent delivery attempts, oldest first",
 }
 HEADERS = {
     "Content-Type": "text/html; charset=utf-8",
@@ -106,6 +112,20 @@ def snapshot(sb: Inspectable) -> dict[str, Any]:
     counts = sb.store.bounce_counts()
     subusers = sb.store.subusers()
     log = sb.requests
+    status = sb.delivery.status()
+    webhooks = [
+        {
+            "account": w["account"],
+            "id": w["id"],
+            "url": redact_url(w["url"]),
+            "enabled": w["enabled"],
+            "signed": w["signed"],
+            "events": [flag for flag in EVENT_FLAGS if w[flag]],
+            "queued": status.get(w["id"], {}).get("queued", 0),
+            "last": status.get(w["id"], {}).get("last"),
+        }
+        for w in sb.store.webhooks.list_for(None)
+    ]
     return {
         "totals": {
             "subusers": len(subusers),
@@ -117,8 +137,10 @@ def snapshot(sb: Inspectable) -> dict[str, Any]:
             {**s, "bounces": counts.get(s["username"], 0)} for s in subusers[:MAX_SUBUSERS]
         ],
         "requests": [{k: e.get(k) for k in LOGGED} for e in reversed(log[-RECENT_REQUESTS:])],
+        "webhooks": webhooks,
         "faults": sb.faults.pending(),
         "config": sb.config(),
+        "webhook_config": sb.delivery.config(),
         "controls": {
             path: sorted(methods, key=_method_order) for path, methods in control.ROUTES.items()
         },
@@ -150,6 +172,44 @@ def _subusers(data: dict[str, Any]) -> str:
         shown = len(data["subusers"])
         out += f"<p>The first {shown}: <code>GET /_sandbox/subusers</code> lists all.</p>"
     return out
+
+
+def _last_delivery(last: dict[str, Any] | None) -> Any:
+    if last is None:
+        return _Html("<span class=muted>none yet</span>")
+    when = time.strftime("%H:%M:%S", time.gmtime(last["time"]))
+    outcome = last["status"] if last["error"] is None else last["error"]
+    text = f"{outcome} at {when} (attempt {last['attempt']})"
+    return text if last["ok"] else _Html(f"<span class=off>{_e(text)}</span>")
+
+
+def _webhooks(data: dict[str, Any]) -> str:
+    config = data["webhook_config"]
+    about = (
+        f"<p>Batches go every {config['interval']:g} s, or at once with "
+        f"{config['batch_size']:,} events; a failed one is retried after "
+        f"{config['retry_seconds']:g} s, doubling; {config['duplicate_rate']:.0%} of the "
+        f"delivered ones come twice; {config['max_allowed']} webhooks per account.</p>"
+    )
+    if not data["webhooks"]:
+        return about + (
+            "<p>None yet: <code>POST /v3/user/webhooks/event/settings</code> (with "
+            "<code>on-behalf-of</code> for a subuser's) adds one.</p>"
+        )
+    rows = [
+        [
+            w["account"] or _Html("<span class=muted>parent</span>"),
+            w["url"],
+            "enabled" if w["enabled"] else _Html("<span class=off>disabled</span>"),
+            "signed" if w["signed"] else "unsigned",
+            ", ".join(w["events"]) or "none",
+            f"{w['queued']:,}",
+            _last_delivery(w["last"]),
+        ]
+        for w in data["webhooks"]
+    ]
+    head = ["account", "url", "state", "signing", "events", "queued", "last delivery"]
+    return about + _table(head, rows, wrap=(1, 4, 6), numeric=(5,))
 
 
 def _query(query: dict[str, str | list[str]] | None) -> str:
@@ -235,6 +295,7 @@ def render(data: dict[str, Any], url: str) -> str:
         f"{totals['subusers']:,} subusers, {totals['bounces']:,} bounces. v3 requests need "
         "<code>Authorization: Bearer</code> with its key (<code>SANDBOX_API_KEY</code>).</p>"
         f"<h2>Subusers</h2>{_subusers(data)}"
+        f"<h2>Event Webhooks</h2>{_webhooks(data)}"
         f"<h2>Recent requests</h2>{_requests(data)}"
         f"<h2>Faults and settings</h2>{_state(data)}"
         f"<h2>Controls</h2>{_controls(data, url)}"

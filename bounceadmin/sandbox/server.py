@@ -1,8 +1,9 @@
 """HTTP plumbing of the sandbox: a threaded HTTP/1.1 server plus the test controls.
 
-`SandboxServer` is what tests and the CLI use. The v3 behaviour lives in api.py, the /_sandbox/
-control endpoints in control.py, the page at / in index.py; this module owns sockets, latency,
-faults and the request log.
+`SandboxServer` is what tests and the CLI use. The v3 behaviour lives in api.py (the Event
+Webhook's settings in webhookapi.py), the /_sandbox/ control endpoints in control.py, the page at
+/ in index.py; this module owns sockets, latency, faults and the request log, and starts and stops
+the threads beside the server: the Event Webhook's delivery (delivery.py) and the demo trickle.
 """
 
 from __future__ import annotations
@@ -21,11 +22,13 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from bounceadmin.sandbox import control, index
+from bounceadmin.sandbox import api, control, delivery, index, webhookapi
 from bounceadmin.sandbox.api import DEFAULT_SCOPES, Api, Request, Response, error_response
+from bounceadmin.sandbox.delivery import Delivery
 from bounceadmin.sandbox.faults import Fault, FaultQueue
 from bounceadmin.sandbox.ratelimit import DEFAULT_LIMIT, DEFAULT_WINDOW, RateLimiter
 from bounceadmin.sandbox.store import SandboxStore
+from bounceadmin.sandbox.trickle import Trickle
 
 DEFAULT_API_KEY = "SG.sandbox-key"
 CONTROL_PREFIX = "/_sandbox"
@@ -221,6 +224,12 @@ class SandboxServer:
         scopes: Sequence[str] = DEFAULT_SCOPES,
         verbose: bool = False,
         request_log_size: int = 10_000,
+        webhook_interval: float = delivery.DEFAULT_INTERVAL,
+        webhook_batch_size: int = delivery.DEFAULT_BATCH_SIZE,
+        webhook_duplicate_rate: float = delivery.DEFAULT_DUPLICATE_RATE,
+        webhook_retry_seconds: float = delivery.DEFAULT_RETRY_SECONDS,
+        webhook_max_allowed: int | None = None,
+        trickle_seconds: float = 0,
     ) -> None:
         self.store = store
         self.api_key = api_key
@@ -229,7 +238,23 @@ class SandboxServer:
         self.latency_ms = float(latency_ms)
         self.verbose = verbose
         self.limiter = RateLimiter(rate_limit, rate_window)
-        self.api = Api(store, api_key=api_key, limiter=self.limiter, scopes=scopes)
+        self.api = Api(
+            store,
+            api_key=api_key,
+            limiter=self.limiter,
+            scopes=scopes,
+            routes=(*api.ROUTES, *webhookapi.ROUTES),
+        )
+        self.delivery = Delivery(
+            store,
+            interval=webhook_interval,
+            batch_size=webhook_batch_size,
+            duplicate_rate=webhook_duplicate_rate,
+            retry_seconds=webhook_retry_seconds,
+        )
+        if webhook_max_allowed is not None:
+            self.delivery.configure(max_allowed=webhook_max_allowed)
+        self.trickle = Trickle(store, trickle_seconds)
         self.faults = FaultQueue()
         # Bounded so a long benchmark cannot eat memory; tests read only recent entries.
         self._log: deque[dict[str, Any]] = deque(maxlen=request_log_size)
@@ -253,11 +278,15 @@ class SandboxServer:
             daemon=True,
         )
         self._thread.start()
+        self.delivery.start()
+        self.trickle.start()
         return self
 
     def stop(self) -> None:
         if self._httpd is None:
             return
+        self.trickle.stop()
+        self.delivery.stop()
         self._stopping.set()  # wakes handlers sleeping in latency or timeout faults
         # shutdown() waits for the accept loop's next poll; a throwaway connection wakes it now.
         waiter = threading.Thread(target=self._httpd.shutdown, daemon=True)

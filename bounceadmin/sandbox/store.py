@@ -1,9 +1,12 @@
-"""SQLite-backed state of the SendGrid sandbox: subusers and their bounce lists.
+"""SQLite-backed state of the SendGrid sandbox: subusers, their bounce lists and (through
+`webhooks.py`, on the same connection) their Event Webhook settings.
 
 One connection guarded by one lock: SQLite serialises writers anyway, a single connection is the
 only way ":memory:" databases can be shared between server threads, and every query here is short
-(indexed), so the lock is never held long. Standard library only: the sandbox must run without
-Django.
+(indexed), so the lock is never held long. No Django: the sandbox must run without it.
+
+Whatever adds bounces (the controls, seeding, mutate faults, the demo trickle) goes through
+`add_bounces`, which tells the listeners (the Event Webhook's delivery) what it wrote.
 """
 
 from __future__ import annotations
@@ -13,7 +16,9 @@ import threading
 import time
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any, TypedDict
+from typing import Any, Protocol, TypedDict
+
+from bounceadmin.sandbox.webhooks import WebhookTable
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS subusers (
@@ -49,6 +54,13 @@ class Bounce(TypedDict):
     email: str
     reason: str
     status: str
+
+
+class BounceListener(Protocol):
+    """Told about every bounce written; `wants` first, so lists nobody listens to cost nothing."""
+
+    def wants(self, subuser: str) -> bool: ...
+    def bounces_added(self, subuser: str, rows: list[Bounce]) -> None: ...
 
 
 class Subuser(TypedDict):
@@ -96,6 +108,17 @@ class SandboxStore:
             self._conn.execute("PRAGMA cache_size=-65536")
             self._conn.execute("PRAGMA foreign_keys=ON")
             self._conn.executescript(SCHEMA)
+        self.webhooks = WebhookTable(self._conn, self._lock)
+        self._listeners: list[BounceListener] = []
+
+    def add_listener(self, listener: BounceListener) -> None:
+        with self._lock:
+            self._listeners.append(listener)
+
+    def remove_listener(self, listener: BounceListener) -> None:
+        with self._lock:
+            if listener in self._listeners:
+                self._listeners.remove(listener)
 
     def close(self) -> None:
         with self._lock:
@@ -199,6 +222,9 @@ class SandboxStore:
         with self._lock:
             sid = self._subuser_id(subuser, create=True)
             assert sid is not None  # noqa: S101 - create=True never returns None
+            listening = [lis for lis in self._listeners if lis.wants(subuser)]
+            # Kept in memory only when someone listens: a benchmark's million rows stream.
+            written = list(params(sid)) if listening else params(sid)
             before = self._conn.total_changes
             self._conn.execute("BEGIN")
             try:
@@ -206,13 +232,19 @@ class SandboxStore:
                     "INSERT INTO bounces (subuser_id, email, status, reason, created) "
                     "VALUES (?, ?, ?, ?, ?) ON CONFLICT(subuser_id, email) DO UPDATE SET "
                     "status=excluded.status, reason=excluded.reason, created=excluded.created",
-                    params(sid),
+                    written,
                 )
             except BaseException:
                 self._conn.execute("ROLLBACK")
                 raise
             self._conn.execute("COMMIT")
-            return self._conn.total_changes - before
+            count = self._conn.total_changes - before
+        # Outside the lock: a listener takes locks of its own, which must never wait on ours.
+        if listening:
+            rows = [_bounce((p[4], p[1], p[3], p[2])) for p in written]
+            for listener in listening:
+                listener.bounces_added(subuser, rows)
+        return count
 
     def remove_bounces(self, subuser: str, emails: Iterable[str]) -> int:
         """Delete the given addresses (case-insensitive); unknown ones are ignored."""
@@ -318,8 +350,9 @@ class SandboxStore:
         return {row[0]: int(row[1]) for row in rows}
 
     def clear(self) -> None:
-        """Empty the store (subusers and bounces); ids start again from 1."""
+        """Empty the store (subusers, bounces, webhooks); ids start again from 1."""
         with self._lock:
+            self.webhooks.clear()
             self._conn.execute("DELETE FROM bounces")
             self._conn.execute("DELETE FROM subusers")
             self._conn.execute("DELETE FROM sqlite_sequence WHERE name = 'subusers'")

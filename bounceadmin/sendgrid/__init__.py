@@ -2,12 +2,12 @@
 
 from django.conf import settings
 
-from .client import SendGridClient, UpstreamSubuser
+from .client import SendGridClient, UpstreamSubuser, UpstreamWebhook, UpstreamWebhooks
 from .entries import Adjustment, BouncePage, UpstreamBounce
 from .errors import SendGridError
 
 __all__ = ["Adjustment", "BouncePage", "SendGridClient", "SendGridError", "UpstreamBounce",
-           "UpstreamSubuser", "get_client"]  # fmt: skip
+           "UpstreamSubuser", "UpstreamWebhook", "UpstreamWebhooks", "get_client"]  # fmt: skip
 
 
 def get_client() -> SendGridClient:

@@ -28,6 +28,7 @@ from .errors import (
     RateLimited,
     SendGridError,
     Unavailable,
+    WebhookLimitReached,
 )
 
 log = logging.getLogger(__name__)
@@ -47,6 +48,33 @@ class UpstreamSubuser:
     username: str
     email: str
     disabled: bool
+
+
+# The events an Event Webhook can send, each a boolean of its settings (SendGrid's OpenAPI,
+# EventWebhookRequest).
+WEBHOOK_EVENTS = (
+    "bounce", "click", "deferred", "delivered", "dropped", "group_resubscribe",
+    "group_unsubscribe", "open", "processed", "spam_report", "unsubscribe",
+)  # fmt: skip
+_WEBHOOKS = "/v3/user/webhooks/event/settings"
+
+
+@dataclass(frozen=True, slots=True)
+class UpstreamWebhook:
+    id: str
+    url: str
+    enabled: bool
+    events: frozenset[str]  # those of WEBHOOK_EVENTS turned on
+    friendly_name: str
+    public_key: str  # "" unless signing is on (the list includes it only then)
+
+
+@dataclass(frozen=True, slots=True)
+class UpstreamWebhooks:
+    """A subuser's Event Webhooks, and how many its plan allows (None when not said)."""
+
+    max_allowed: int | None
+    webhooks: list[UpstreamWebhook]
 
 
 class RateGate(Protocol):
@@ -196,6 +224,51 @@ class SendGridClient:
             if len(page) < SUBUSER_PAGE_SIZE:
                 return result
             offset += SUBUSER_PAGE_SIZE
+
+    # --- event webhooks --------------------------------------------------------------------------
+
+    def list_event_webhooks(self, subuser: str) -> UpstreamWebhooks:
+        data = self._json("GET", f"{_WEBHOOKS}/all", subuser=subuser)
+        what = f"GET {_WEBHOOKS}/all{_for(subuser)}"
+        if not isinstance(data, dict) or not isinstance(data.get("webhooks", []), list):
+            raise BadResponse(f"{what}: expected an object with a webhooks array", subuser=subuser)
+        try:
+            cap = data.get("max_allowed")
+            max_allowed = None if cap is None else int(cap)
+        except (TypeError, ValueError):
+            raise BadResponse(f"{what}: max_allowed is not a number", subuser=subuser) from None
+        webhooks = [_webhook(item, what, subuser) for item in data.get("webhooks") or []]
+        return UpstreamWebhooks(max_allowed=max_allowed, webhooks=webhooks)
+
+    def create_event_webhook(self, subuser: str, body: dict[str, Any]) -> UpstreamWebhook:
+        """POST a new webhook. WebhookLimitReached when the plan's webhooks are all in use."""
+        what = f"POST {_WEBHOOKS}{_for(subuser)}"
+        try:
+            data = self._json("POST", _WEBHOOKS, subuser=subuser, json=body)
+        except BadRequest as exc:
+            if exc.status == 400 and WebhookLimitReached.MARK in str(exc).lower():
+                raise WebhookLimitReached(str(exc), subuser=subuser, status=400) from None
+            raise
+        return _webhook(data, what, subuser)
+
+    def update_event_webhook(
+        self, subuser: str, webhook_id: str, changes: dict[str, Any]
+    ) -> UpstreamWebhook:
+        """PATCH the given settings of one webhook (SendGrid requires `url` in every body)."""
+        path = f"{_WEBHOOKS}/{_path(webhook_id)}"
+        data = self._json("PATCH", path, subuser=subuser, json=changes)
+        return _webhook(data, f"PATCH {path}{_for(subuser)}", subuser)
+
+    def get_event_webhook_public_key(self, subuser: str, webhook_id: str) -> str:
+        """The webhook's public key; "" when signing is off."""
+        path = f"{_WEBHOOKS}/signed/{_path(webhook_id)}"
+        return _public_key(self._json("GET", path, subuser=subuser), f"GET {path}", subuser)
+
+    def set_event_webhook_signing(self, subuser: str, webhook_id: str, enabled: bool) -> str:
+        """Turn signing on or off; returns the public key ("" when off)."""
+        path = f"{_WEBHOOKS}/signed/{_path(webhook_id)}"
+        data = self._json("PATCH", path, subuser=subuser, json={"enabled": enabled})
+        return _public_key(data, f"PATCH {path}", subuser)
 
     # --- transport -------------------------------------------------------------------------------
 
@@ -349,6 +422,25 @@ def _parse_bounces(data: Any, subuser: str) -> BouncePage:
     if not isinstance(data, list):
         raise BadResponse(f"bounce list for subuser {subuser!r}: expected a JSON array")
     return parse_bounces(data)
+
+
+def _webhook(item: Any, what: str, subuser: str) -> UpstreamWebhook:
+    if not isinstance(item, dict) or not isinstance(item.get("id"), str) or not item["id"]:
+        raise BadResponse(f"{what}: a webhook without an id", subuser=subuser)
+    return UpstreamWebhook(
+        id=item["id"],
+        url=str(item.get("url") or ""),
+        enabled=item.get("enabled") is True,
+        events=frozenset(name for name in WEBHOOK_EVENTS if item.get(name) is True),
+        friendly_name=str(item.get("friendly_name") or ""),
+        public_key=str(item.get("public_key") or ""),
+    )
+
+
+def _public_key(data: Any, what: str, subuser: str) -> str:
+    if not isinstance(data, dict) or not isinstance(data.get("public_key", ""), str):
+        raise BadResponse(f"{what}{_for(subuser)}: expected an object with a public_key")
+    return data.get("public_key") or ""
 
 
 def _path(email: str) -> str:

@@ -30,6 +30,12 @@ class BadRequest(SendGridError):
     """Another 4xx: our request was wrong. Not retried."""
 
 
+class WebhookLimitReached(BadRequest):
+    """400 on creating an Event Webhook: the plan's `max_allowed` webhooks are all in use."""
+
+    MARK = "maximum number of webhooks"
+
+
 class RateLimited(SendGridError):
     """429 that persisted through every bounded wait."""
 

@@ -30,6 +30,9 @@ class WebhookEndpoint(models.Model):
     signing = models.BooleanField(default=False)
     public_key = models.TextField(blank=True)  # base64 DER SubjectPublicKeyInfo, as SendGrid's
     set_up_at = models.DateTimeField(null=True, blank=True)
+    # Setting it up from the overview: queued since, and the last attempt's error ("" if none).
+    setup_queued_at = models.DateTimeField(null=True, blank=True)
+    setup_error = models.TextField(blank=True)
     # Deliveries: the last accepted, and those refused, by why.
     last_delivery_at = models.DateTimeField(null=True, blank=True)
     last_event_at = models.DateTimeField(null=True, blank=True)  # the newest event's timestamp

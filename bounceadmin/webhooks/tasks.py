@@ -1,5 +1,6 @@
-"""Celery tasks of the Event Webhook: apply a subuser's stored batches, and sweep up batches no
-task applied (a broker that was down, a worker killed mid-way)."""
+"""Celery tasks of the Event Webhook: set a subuser's webhook up upstream, apply a subuser's
+stored batches, and sweep up batches no task applied (a broker that was down, a worker killed
+mid-way)."""
 
 from __future__ import annotations
 
@@ -7,15 +8,18 @@ import logging
 from datetime import timedelta
 
 from celery import shared_task
+from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from django.db import OperationalError
 from django.utils import timezone
 
+from bounceadmin.bounces.models import Subuser
 from bounceadmin.queue import publish
 
 from .apply import Busy, batches_apply
 from .models import WebhookBatch
 from .retention import webhooks_prune
+from .setup import webhook_set_up
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +41,21 @@ def apply_batches_soon(subuser_id: int) -> None:
 
 def _queued_flag(subuser_id: int) -> str:
     return f"webhooks:apply-queued:{subuser_id}"
+
+
+@shared_task(autoretry_for=(OperationalError,), retry_backoff=True, max_retries=5)
+def set_up_webhook(
+    subuser_id: int, public_url: str, deferred: bool = False, actor_id: int | None = None
+) -> str:
+    """Set the subuser's webhook up (idempotent: safe to run twice); its result is on the
+    endpoint (the overview's state) and, when it changed something, in the audit log."""
+    subuser = Subuser.objects.filter(pk=subuser_id).first()
+    if subuser is None:
+        return "no such subuser"
+    actor = get_user_model().objects.filter(pk=actor_id).first() if actor_id else None
+    result = webhook_set_up(subuser, public_url=public_url, deferred=deferred, actor=actor)
+    (log.warning if result.failed else log.info)("webhook set-up: %s", result.line)
+    return result.line
 
 
 @shared_task(

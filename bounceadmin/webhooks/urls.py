@@ -6,4 +6,5 @@ app_name = "webhooks"
 
 urlpatterns = [
     path("sendgrid/<str:token>/", views.sendgrid_events, name="sendgrid"),
+    path("set-up/", views.set_up, name="set_up"),
 ]

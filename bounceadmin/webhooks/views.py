@@ -1,15 +1,39 @@
 """The receiving endpoint: SendGrid's deliveries, one subuser per URL. No login (SendGrid has
-none): the signature is the credential, checked in `receive.py` on the raw body."""
+none): the signature is the credential, checked in `receive.py` on the raw body. And the
+overview's "Set up webhook", for admins: it queues the set-up (the web process never calls
+SendGrid)."""
 
 from __future__ import annotations
 
 from django.conf import settings
-from django.http import JsonResponse
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
+from bounceadmin.accounts.roles import role_required
+from bounceadmin.accounts.scoping import visible_subusers
+
 from .receive import Refused, delivery_receive
+from .services import webhook_setup_enqueue
 from .signature import SIGNATURE_HEADER, TIMESTAMP_HEADER
+
+
+@require_POST
+@role_required("admin")
+def set_up(request: HttpRequest) -> HttpResponse:
+    """Queue the set-up of one visible subuser's webhook (`subuser` in the form), pointed at
+    WEBHOOK_PUBLIC_URL or, when unset, at the origin this page was served from."""
+    subuser = get_object_or_404(
+        visible_subusers(request.user).refreshable(), username=request.POST.get("subuser", "")
+    )
+    public_url = settings.WEBHOOK_PUBLIC_URL or request.build_absolute_uri("/")
+    webhook_setup_enqueue(
+        subuser_ids=[subuser.pk], public_url=public_url, requested_by=request.user
+    )
+    messages.success(request, f"Webhook set-up of {subuser.username} queued.")
+    return redirect("bounces:overview")
 
 
 @csrf_exempt

@@ -1,9 +1,11 @@
-// The overview's subuser rows follow queued and running refreshes without a page reload: while
-// any row is queued or running, its rows are fetched again every few seconds and swapped in.
+// The overview's subuser rows follow queued and running refreshes and queued webhook set-ups
+// without a page reload: while any row is queued or running, its rows are fetched again every few
+// seconds and swapped in.
 document.addEventListener("DOMContentLoaded", () => {
   const table = document.getElementById("overview-table");
   if (!table) return;
-  const busy = () => table.querySelector('tr[data-state="queued"], tr[data-state="running"]');
+  const busy = () =>
+    table.querySelector('tr[data-state="queued"], tr[data-state="running"], tr[data-webhook="queued"]');
   const every = 3000;
 
   async function update() {

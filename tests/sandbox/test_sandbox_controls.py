@@ -246,8 +246,12 @@ FORGEABLE = [
     {"data": '{"demo": true, "seed": 2}'},  # no Content-Type at all
 ]
 STATE_CHANGING = [
-    ("POST", path) for path in ("faults", "config", "subusers", "bounces", "reset", "seed")
-] + [("DELETE", path) for path in ("faults", "requests", "bounces")]
+    ("POST", path)
+    for path in (
+        "faults", "config", "subusers", "bounces", "reset", "seed",
+        "webhooks/config", "webhooks/events", "webhooks/flush",
+    )
+] + [("DELETE", path) for path in ("faults", "requests", "bounces")]  # fmt: skip
 
 
 @pytest.mark.parametrize("method, path", STATE_CHANGING)

@@ -10,6 +10,7 @@ import pytest
 import requests
 
 from bounceadmin.sandbox import SandboxServer
+from tests.support.webhook_receiver import WebhookReceiver
 
 BOUNCES = "/v3/suppression/bounces"
 # A subuser name and a contact address as hostile as upstream data can be: markup, quotes, and
@@ -165,6 +166,8 @@ def test_index_links_the_read_only_controls(sandbox: SandboxServer) -> None:
         "/_sandbox/requests",
         "/_sandbox/subusers",
         "/_sandbox/bounces?subuser=acme",
+        "/_sandbox/webhooks/config",
+        "/_sandbox/webhooks/deliveries",
     } == controls
     for href in controls:
         assert requests.get(sandbox.url + href, timeout=5).status_code == 200, href
@@ -187,6 +190,54 @@ def test_index_answers_json_when_asked(sandbox: SandboxServer) -> None:
     assert [(r["path"], r["status"]) for r in data["requests"]] == [(BOUNCES, 200)]
     assert data["config"]["rate_limit"] == 10_000
     assert data["controls"]["/_sandbox/reset"] == ["POST"]
+
+
+def test_index_shows_each_accounts_webhooks(sandbox: SandboxServer) -> None:
+    receiver = WebhookReceiver()
+    try:
+        sandbox.store.add_subuser("acme")
+        settings = sandbox.url + "/v3/user/webhooks/event/settings"
+        made = requests.post(
+            settings,
+            headers=sandbox.headers("acme"),
+            json={"url": receiver.url, "enabled": True, "bounce": True, "dropped": True},
+            timeout=5,
+        )
+        requests.patch(
+            f"{settings}/signed/{made.json()['id']}",
+            headers=sandbox.headers("acme"),
+            json={"enabled": True},
+            timeout=5,
+        )
+        requests.post(
+            settings,
+            headers=sandbox.headers(),
+            json={"url": "https://user:secret@hooks.example.com/", "open": True},
+            timeout=5,
+        )
+        sandbox.store.add_bounces("acme", [{"email": "a@x.com"}, {"email": "b@x.com"}])
+        sandbox.delivery.flush()
+        sandbox.store.add_bounces("acme", [{"email": "c@x.com"}])  # waits for the interval
+
+        resp = index(sandbox)
+        data = index(sandbox, Accept="application/json").json()
+    finally:
+        receiver.stop()
+
+    rows = _Page(resp.text).tables["account"]
+    assert rows[0][:6] == ["acme", receiver.url, "enabled", "signed", "bounce, dropped", "1"]
+    assert rows[0][6].startswith("200 at ") and rows[0][6].endswith("(attempt 1)")
+    assert rows[1][:6] == [
+        "parent",
+        "https://hooks.example.com/",
+        "disabled",
+        "unsigned",
+        "open",
+        "0",
+    ]
+    assert "secret" not in resp.text  # credentials in a webhook's URL are not shown
+    assert [(w["account"], w["queued"]) for w in data["webhooks"]] == [("acme", 1), ("", 0)]
+    assert data["webhook_config"]["interval"] == 5
 
 
 def test_index_answers_head_without_a_body(sandbox: SandboxServer) -> None:

@@ -7,11 +7,13 @@ import base64
 import itertools
 import json
 import time
+from datetime import datetime
 
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
+from django.utils import timezone
 
-from bounceadmin.webhooks.models import WebhookEndpoint
+from bounceadmin.webhooks.models import WebhookEndpoint, WebhookEvent
 from bounceadmin.webhooks.signature import SIGNATURE_HEADER, TIMESTAMP_HEADER
 
 _ids = itertools.count(1)
@@ -73,3 +75,24 @@ def bounce_event(email: str, *, at: float | None = None, **fields) -> dict:
 def body_of(events: list[dict]) -> bytes:
     """Compact JSON with the trailing CRLF SendGrid's deliveries end with."""
     return (json.dumps(events, separators=(",", ":")) + "\r\n").encode()
+
+
+def make_set_up(subuser, **fields) -> WebhookEndpoint:
+    """A subuser's endpoint as a successful set-up leaves it: ours upstream, on, signed."""
+    fields = {
+        "webhook_id": f"wh-{subuser.username}", "set_up_at": timezone.now(), "enabled": True,
+        "signing": True, "public_key": SigningKey().public_key, "events": ["bounce", "dropped"],
+        "url": f"https://dashboard.example/webhooks/sendgrid/{subuser.username}/", **fields,
+    }  # fmt: skip
+    return WebhookEndpoint.objects.create(subuser=subuser, **fields)
+
+
+def make_event(subuser, *, received_at: datetime, **fields) -> WebhookEvent:
+    """An applied event, received at `received_at`."""
+    n = next(_ids)
+    fields = {
+        "sg_event_id": f"ev-{n}", "event": "bounce", "type": "bounce",
+        "email": f"user{n}@example.com", "timestamp": received_at,
+        "outcome": WebhookEvent.Outcome.CREATED, **fields,
+    }  # fmt: skip
+    return WebhookEvent.objects.create(subuser=subuser, received_at=received_at, **fields)
