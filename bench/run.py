@@ -1,7 +1,9 @@
-"""`make bench`: refresh, pages, export and push over a large cache, on SQLite and PostgreSQL,
-against the sandbox on loopback. Prints one table.
+"""`make bench`: refresh, pages, export and push over a large cache, and the Event Webhook's
+throughput and freshness, on SQLite and PostgreSQL, against the sandbox on loopback. Prints the
+tables.
 
     python -m bench.run [--subusers 200] [--per-subuser 5000] [--databases sqlite,postgres]
+                        [--only all|cache|webhooks]
 
 PostgreSQL: BENCH_POSTGRES_URL (a server URL; a fresh database is made on it), or the throwaway
 server that `make bench` starts through scripts/test-services.
@@ -247,7 +249,16 @@ def main() -> None:
     parser.add_argument("--per-subuser", type=int, default=5000)
     parser.add_argument("--databases", default="sqlite,postgres")
     parser.add_argument("--latency-subusers", type=int, default=20)
+    parser.add_argument(
+        "--only", choices=["all", "cache", "webhooks"], default="all",
+        help="the cache's benchmarks (refresh, pages, export, push), the webhook's, or both",
+    )  # fmt: skip
     args = parser.parse_args()
+    if args.only in ("all", "webhooks"):
+        webhook_tables = webhook_benchmarks(args.databases)
+        if args.only == "webhooks":
+            print(webhook_tables)
+            return
     WORK.mkdir(parents=True, exist_ok=True)
     data = sandbox_data(args.subusers, args.per_subuser)
     names = [f"bench-{i:03d}" for i in range(args.subusers)]
@@ -286,6 +297,19 @@ def main() -> None:
     (WORK / "results.json").write_text(json.dumps({"results": results, "latency": latency}))
     print()
     print(table(results, latency))
+    if args.only == "all":
+        print()
+        print(webhook_tables)
+
+
+def webhook_benchmarks(databases: str) -> str:
+    """The Event Webhook's throughput (bench/webhooks.py) and freshness (bench/freshness.py)."""
+    from bench import freshness, webhooks
+
+    labels = databases.split(",")
+    throughput = {label: webhooks.spawn_pass(label, 100_000, 1000) for label in labels}
+    fresh = {label: freshness.spawn_pass(label, 40) for label in labels}
+    return webhooks.table(throughput) + "\n\n" + freshness.table(fresh)
 
 
 if __name__ == "__main__":

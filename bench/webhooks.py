@@ -55,16 +55,7 @@ def spawn_pass(label: str, events: int, batch: int) -> dict:
         database_url = f"sqlite:///{data_dir / 'app.sqlite3'}"
     else:
         database_url = fresh_postgres_database(postgres_url())
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "bounceadmin.settings",
-        "DATABASE_URL": database_url,
-        "DATA_DIR": str(data_dir),
-        "CELERY_BROKER_URL": "filesystem://",
-        "LOG_LEVEL": "WARNING",
-        "LOG_FORMAT": "plain",
-    }
-    env.pop("CACHE_URL", None)
+    env = pass_env(label, data_dir, database_url)
     init_data(env)
     print(f"[{label}] webhook throughput: {events:,} events in batches of {batch:,} …", flush=True)
     out = subprocess.run(
@@ -76,6 +67,24 @@ def spawn_pass(label: str, events: int, batch: int) -> dict:
         sys.stderr.write(out.stdout[-3000:] + out.stderr[-5000:])
         raise SystemExit(f"[{label}] webhook pass failed")
     return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def pass_env(label: str, data_dir: Path, database_url: str) -> dict[str, str]:
+    """A pass's processes' environment: on SQLite the embedded defaults (the filesystem broker,
+    the file cache); on PostgreSQL, Redis as broker and cache when `make bench` started one, as
+    in production."""
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "bounceadmin.settings",
+        "DATABASE_URL": database_url,
+        "DATA_DIR": str(data_dir),
+        "LOG_LEVEL": "WARNING",
+        "LOG_FORMAT": "plain",
+    }
+    if label == "sqlite" or not env.get("CELERY_BROKER_URL", "").startswith("redis"):
+        env["CELERY_BROKER_URL"] = "filesystem://"
+        env.pop("CACHE_URL", None)
+    return env
 
 
 # --- one pass, inside Django ---------------------------------------------------------------------
