@@ -42,9 +42,10 @@ def bounce_summaries_rebuild_many(subuser_ids: Iterable[int]) -> None:
 @transaction.atomic
 def _rebuild(subuser_ids: list[int]) -> None:
     # One rebuild of a subuser at a time (PostgreSQL; SQLite writes one at a time anyway): two
-    # concurrent delete-then-insert would collide on the unique constraints.
+    # concurrent delete-then-insert would collide on the unique constraints. NO KEY: rows being
+    # inserted that refer to the subuser (a webhook's batch) need not wait for it.
     ids = list(
-        Subuser.objects.select_for_update()
+        Subuser.objects.select_for_update(no_key=True)
         .filter(pk__in=subuser_ids)
         .order_by("pk")
         .values_list("pk", flat=True)
