@@ -286,3 +286,7 @@ def page_numbers(current: int | None, last: int, *, around: int = 2) -> list[int
             numbers.append(None)
         numbers.append(n)
     return numbers if last > 1 else []
+
+
+# The API's cursor pagination (api/v1/pagination.py) seeks the list's way, through this.
+Seek = _Seek

@@ -1,9 +1,12 @@
 from django.urls import path
 
 from . import views
+from .bounces import BounceDetail, BounceList
 
 app_name = "v1"
 
 urlpatterns = [
     path("subusers/", views.SubuserList.as_view(), name="subusers"),
+    path("bounces/", BounceList.as_view(), name="bounces"),
+    path("bounces/<int:pk>/", BounceDetail.as_view(), name="bounce"),
 ]
