@@ -5,6 +5,8 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from bounceadmin.bounces.models import Bounce, Subuser
+from bounceadmin.bounces.timeline import suppressed_drop
+from bounceadmin.deletions.models import DeletionItem
 
 
 class SubuserSerializer(serializers.ModelSerializer):
@@ -85,3 +87,84 @@ class BounceDetailSerializer(BounceSerializer):
 
     class Meta(BounceSerializer.Meta):
         fields = [*BounceSerializer.Meta.fields, "timeline"]
+
+
+# --- lookup (api/v1/lookup.py) -----------------------------------------------------------------
+class RequestBriefSerializer(serializers.Serializer):
+    """A deletion request, as its page heads it."""
+
+    id = serializers.IntegerField()
+    subuser = serializers.CharField(source="subuser.username")
+    state = serializers.CharField()
+    requested_at = serializers.DateTimeField()
+    requested_by = serializers.CharField(source="requested_by.username")
+    justification = serializers.CharField()
+    ticket = serializers.CharField()
+    delete_all = serializers.BooleanField()
+
+
+class LookupEntrySerializer(BounceSerializer):
+    """A cached entry of the address in one subuser's list."""
+
+    pending_requests = serializers.SerializerMethodField(
+        help_text="The requests still holding it (undecided, approved or pushing)."
+    )
+    drops = serializers.IntegerField(
+        help_text="Sends to it this subuser's Event Webhook reported dropped as suppressed."
+    )
+    last_drop = serializers.DateTimeField(allow_null=True)
+    can_request_removal = serializers.BooleanField(
+        help_text="The token's role may request removals, the entry is on the list, and no "
+        "request holds it."
+    )
+
+    class Meta(BounceSerializer.Meta):
+        fields = [*BounceSerializer.Meta.fields, "pending_requests", "drops", "last_drop",
+                  "can_request_removal"]  # fmt: skip
+
+    def get_pending_requests(self, bounce) -> list[int]:
+        return [request.pk for request in bounce.pending]
+
+
+class RemovalSerializer(serializers.Serializer):
+    """One removal asked for the address: a deletion item and its request."""
+
+    request = serializers.IntegerField(source="request_id")
+    subuser = serializers.CharField(source="request.subuser.username")
+    state = serializers.ChoiceField(
+        choices=DeletionItem.State.choices, help_text="done: removed upstream; failed: it stays."
+    )
+    request_state = serializers.CharField(source="request.state")
+    requested_at = serializers.DateTimeField(source="request.requested_at")
+    requested_by = serializers.CharField(source="request.requested_by.username")
+    pushed_at = serializers.DateTimeField(allow_null=True)
+    error = serializers.CharField()
+
+
+class LookupEventSerializer(serializers.Serializer):
+    subuser = serializers.CharField(source="subuser.username")
+    event = serializers.CharField()
+    type = serializers.CharField()
+    timestamp = serializers.DateTimeField()
+    status = serializers.CharField()
+    reason = serializers.CharField()
+    classification = serializers.CharField()
+    outcome = serializers.CharField()
+    suppressed_by = serializers.SerializerMethodField(
+        help_text="The suppression list a dropped send hit (e.g. the bounce list), or null."
+    )
+
+    def get_suppressed_by(self, event) -> str | None:
+        drop = suppressed_drop(event.event, event.reason)
+        return drop[1] if drop else None
+
+
+class LookupSerializer(serializers.Serializer):
+    email = serializers.CharField()
+    suppressed = serializers.BooleanField(
+        help_text="On at least one subuser's bounce list now: its sends there are dropped."
+    )
+    entries = LookupEntrySerializer(many=True)
+    removals = RemovalSerializer(many=True, help_text="Newest first, at most 200.")
+    pending_requests = RequestBriefSerializer(many=True)
+    webhook_events = LookupEventSerializer(many=True, help_text="Newest first, at most 200.")

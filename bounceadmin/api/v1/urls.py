@@ -2,6 +2,7 @@ from django.urls import path
 
 from . import views
 from .bounces import BounceDetail, BounceList
+from .lookup import AddressLookup
 
 app_name = "v1"
 
@@ -9,4 +10,5 @@ urlpatterns = [
     path("subusers/", views.SubuserList.as_view(), name="subusers"),
     path("bounces/", BounceList.as_view(), name="bounces"),
     path("bounces/<int:pk>/", BounceDetail.as_view(), name="bounce"),
+    path("lookup/", AddressLookup.as_view(), name="lookup"),
 ]

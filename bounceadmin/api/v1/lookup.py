@@ -1,0 +1,136 @@
+"""`GET /api/v1/lookup/?email=ADDRESS`: the question support asks in one call, "this address gets
+none of our mail: why, and can we fix it?", over every subuser the token's operator may see.
+
+The answer: the cached entries (active and removed) with classification and fault, whether each
+is a repeat and whether a removal may be requested now; the removal history (deletion items and
+their requests); the requests still holding the address; and SendGrid's webhook events for it,
+a `dropped` "Bounced Address" being a send that hit the suppression.
+
+A few queries whatever the number of subusers: each source is read once for the address (an
+index on its email, or on (subuser, email, ...) for the events), newest first and bounded.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from django.db.models import Count, F, Max
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from bounceadmin.accounts.roles import has_role
+from bounceadmin.accounts.scoping import ALL, visible_bounces, visible_subuser_ids
+from bounceadmin.bounces.models import Bounce, Subuser
+from bounceadmin.bounces.timeline import suppressed_drop
+from bounceadmin.deletions.models import DeletionItem, DeletionRequest
+from bounceadmin.webhooks.models import WebhookEvent
+
+from . import schema  # noqa: F401 - registers the token scheme
+from .serializers import LookupSerializer
+
+LIMIT = 200  # rows of each history, newest first
+HELD = (DeletionItem.State.PENDING, DeletionItem.State.PUSHING)
+
+
+class LookupQuery(serializers.Serializer):
+    email = serializers.CharField(
+        max_length=320, help_text="The address, exactly (any case); no `%` or prefix search."
+    )
+
+    def validate_email(self, value: str) -> str:
+        local, at, domain = value.partition("@")
+        if not (local and at and domain) or any(c.isspace() or c == "\x00" for c in value):
+            raise serializers.ValidationError("An email address: name@domain.")
+        return value.lower()
+
+
+@dataclass
+class Lookup:
+    email: str
+    entries: list[Bounce] = field(default_factory=list)
+    removals: list[DeletionItem] = field(default_factory=list)
+    pending_requests: list[DeletionRequest] = field(default_factory=list)
+    webhook_events: list[WebhookEvent] = field(default_factory=list)
+
+    @property
+    def suppressed(self) -> bool:
+        return any(entry.removed_at is None for entry in self.entries)
+
+
+def address_lookup(user, email: str) -> Lookup:
+    """Everything about `email` (lowercased) in the subusers `user` may see."""
+    ids = visible_subuser_ids(user)
+    if ids is ALL:
+        ids = frozenset(Subuser.objects.values_list("pk", flat=True))
+    found = Lookup(email=email)
+    found.entries = list(
+        visible_bounces(user)
+        .filter(email=email)
+        .select_related("subuser")
+        .annotate(repeat_of_request=F("repeat_of__request_id"))
+        .order_by("subuser__username")
+    )
+    items = list(
+        DeletionItem.objects.filter(email=email, request__subuser_id__in=ids)
+        .select_related("request__subuser", "request__requested_by")
+        .order_by("-request__requested_at", "-request_id")[:LIMIT]
+    )
+    events = WebhookEvent.objects.filter(subuser_id__in=ids, email=email)
+    found.webhook_events = list(
+        events.select_related("subuser").order_by("-timestamp", "-id")[:LIMIT]
+    )
+    drops = (
+        events.filter(event="dropped")
+        .order_by()
+        .values("subuser_id", "reason")
+        .annotate(n=Count("pk"), last=Max("timestamp"))
+    )
+
+    held: dict[int, list[DeletionRequest]] = defaultdict(list)
+    for item in items:
+        request = item.request
+        if item.state in HELD and request.state in DeletionRequest.UNDECIDED_OR_OPEN:
+            held[request.subuser_id].append(request)
+            found.pending_requests.append(request)
+        else:
+            found.removals.append(item)
+    suppressed: dict[int, tuple[int, object]] = {}
+    for row in drops:
+        if suppressed_drop("dropped", row["reason"]):
+            count, last = suppressed.get(row["subuser_id"], (0, None))
+            suppressed[row["subuser_id"]] = (
+                count + row["n"],
+                max(filter(None, (last, row["last"]))),
+            )
+    may_request = has_role(user, "requester")
+    for entry in found.entries:
+        entry.pending = held.get(entry.subuser_id, [])
+        entry.drops, entry.last_drop = suppressed.get(entry.subuser_id, (0, None))
+        entry.can_request_removal = may_request and entry.removed_at is None and not entry.pending
+    return found
+
+
+@extend_schema(
+    parameters=[
+        OpenApiParameter(
+            "email",
+            str,
+            required=True,
+            description="The address, exactly (any case): no `%` or prefix search.",
+        )
+    ],  # fmt: skip
+    responses=LookupSerializer,
+)
+class AddressLookup(APIView):
+    """Everything about one address in the subusers the token's operator may see: why it gets
+    no mail (its cached entries, the sends dropped for it), what was done (removals), what is
+    under way (requests holding it), and whether a removal may be requested now."""
+
+    def get(self, request):
+        query = LookupQuery(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        found = address_lookup(request.user, query.validated_data["email"])
+        return Response(LookupSerializer(found).data)
