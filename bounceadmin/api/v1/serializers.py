@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
+from bounceadmin.audit.models import AuditEvent
 from bounceadmin.bounces.models import Bounce, Subuser
 from bounceadmin.bounces.timeline import suppressed_drop
 from bounceadmin.deletions.models import DeletionItem
@@ -168,3 +169,24 @@ class LookupSerializer(serializers.Serializer):
     removals = RemovalSerializer(many=True, help_text="Newest first, at most 200.")
     pending_requests = RequestBriefSerializer(many=True)
     webhook_events = LookupEventSerializer(many=True, help_text="Newest first, at most 200.")
+
+
+# --- audit (api/v1/audit.py) -------------------------------------------------------------------
+class AuditEventSerializer(serializers.ModelSerializer):
+    """An audit event as the audit page and its CSV show it: `actor` null for the system,
+    `action` the code and `action_label` its name on the page."""
+
+    actor = serializers.CharField(source="actor_name", allow_null=True, read_only=True)
+    action_label = serializers.CharField(source="get_action_display", read_only=True)
+    addresses = serializers.ListField(child=serializers.CharField(), read_only=True)
+    details = serializers.DictField(read_only=True)
+
+    class Meta:
+        model = AuditEvent
+        fields = ["id", "at", "actor", "action", "action_label", "subuser", "addresses",
+                  "details", "source_ip", "deletion_request_id"]  # fmt: skip
+
+    def to_representation(self, event):
+        data = super().to_representation(event)
+        data["actor"] = data["actor"] or None
+        return data

@@ -1,6 +1,7 @@
 from django.urls import path
 
 from . import views
+from .audit import AuditList
 from .bounces import BounceDetail, BounceList
 from .lookup import AddressLookup
 
@@ -11,4 +12,5 @@ urlpatterns = [
     path("bounces/", BounceList.as_view(), name="bounces"),
     path("bounces/<int:pk>/", BounceDetail.as_view(), name="bounce"),
     path("lookup/", AddressLookup.as_view(), name="lookup"),
+    path("audit/", AuditList.as_view(), name="audit"),
 ]
