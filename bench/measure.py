@@ -30,6 +30,7 @@ from django.test.utils import CaptureQueriesContext  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
 from bench import bare_minimum  # noqa: E402
+from bounceadmin.api.tokens import api_token_create  # noqa: E402
 from bounceadmin.bounces.models import Bounce, RefreshRun, Subuser  # noqa: E402
 from bounceadmin.bounces.refresh import bounces_refresh_each  # noqa: E402
 from bounceadmin.bounces.subusers import subusers_sync  # noqa: E402
@@ -116,14 +117,35 @@ def page_urls() -> dict[str, str]:
     }
 
 
+def api_urls() -> dict[str, str]:
+    """The API's reads a script or a support tool makes most: the first page of bounces, a page
+    10,000 rows deep (as following `next` 200 times at 50 a page leads to it), one address."""
+    listed = Bounce.objects.filter(removed_at__isnull=True).order_by("-created", "-id")
+    row = listed[9_999]
+    token = cursor_token(Cursor("-created", row.created, row.pk, 0))
+    return {
+        "api, bounces first page": "/api/v1/bounces/",
+        "api, bounces 10,000 rows deep": f"/api/v1/bounces/?after={token}",
+        "api, lookup": f"/api/v1/lookup/?email={row.email}",
+    }
+
+
 def measure_pages() -> dict:
     user = get_user_model().objects.filter(username="bench").first()
     if user is None:
         user = get_user_model().objects.create_superuser("bench", password=None)
     client = Client(HTTP_HOST="localhost")
     client.force_login(user)
+    results = timings(client, page_urls())
+    # The API as scripts call it: a token, no session.
+    _, secret = api_token_create(user, name=f"bench {timezone.now():%Y%m%d%H%M%S%f}")
+    api = Client(HTTP_HOST="localhost", HTTP_AUTHORIZATION=f"Bearer {secret}")
+    return results | timings(api, api_urls())
+
+
+def timings(client: Client, urls: dict[str, str]) -> dict:
     results = {}
-    for name, url in page_urls().items():
+    for name, url in urls.items():
         client.get(url)  # warm caches
         times = []
         queries = set()
