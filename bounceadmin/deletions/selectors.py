@@ -96,10 +96,15 @@ class RequestItems:
     others: QuerySet[DeletionItem]  # the rest, for paging
 
 
+def item_counts(deletion: DeletionRequest) -> dict[str, int]:
+    """How many of its addresses are in each item state, by state."""
+    return dict(deletion.items.order_by().values_list("state").annotate(n=Count("pk")))
+
+
 def request_items(deletion: DeletionRequest, *, limit: int) -> RequestItems:
     items = deletion.items.order_by("state", "email")
     failed = DeletionItem.State.FAILED
-    per_state = dict(deletion.items.order_by().values_list("state").annotate(n=Count("pk")))
+    per_state = item_counts(deletion)
     return RequestItems(
         counts=[(s.label, per_state[s]) for s in DeletionItem.State if s in per_state],
         failed=list(items.filter(state=failed)[:limit]),
