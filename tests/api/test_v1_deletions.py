@@ -265,6 +265,22 @@ def test_four_eyes_own_request_is_403_another_approver_approves_and_queues(
     assert otto.post(f"{URL}{made['id']}/approve").status_code == 409
 
 
+def test_an_approval_with_the_broker_down_is_kept_for_the_sweeper(
+    client, rita, monkeypatch, django_capture_on_commit_callbacks
+):
+    def broker_down(*args, **kwargs):
+        raise ConnectionRefusedError("broker down")
+
+    monkeypatch.setattr(tasks.push_deletion, "apply_async", broker_down)
+    pk = rita.create(ids=ids("a1@example.com")).json()["requests"][0]["id"]
+    arne = Api(client, "arne", "approver")
+    with django_capture_on_commit_callbacks(execute=True):
+        approved = arne.post(f"{URL}{pk}/approve")
+
+    assert approved.status_code == 200 and approved.json()["state"] == "approved"
+    assert DeletionRequest.objects.get(pk=pk).state == "approved"
+
+
 def test_single_person_mode_lets_an_approver_approve_their_own(arne, settings, published):
     settings.DELETION_ALLOW_SELF_APPROVAL = True
     made = arne.create(ids=ids("a1@example.com")).json()["requests"][0]
