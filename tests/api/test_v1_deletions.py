@@ -2,6 +2,7 @@
 through the same services, for a token acting with its operator's role and scope."""
 
 import json
+import threading
 from datetime import timedelta
 
 import pytest
@@ -495,3 +496,33 @@ def test_the_schema_documents_each_body_and_answer(client, rita):
     assert {"ids", "filter", "justification", "ticket", "delete_all", "dry_run", "confirm"} <= set(
         fields
     )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_retries_with_one_key_make_one_request(data):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from django.db import connection
+    from django.test import Client
+
+    rita = Api(Client(), "rita", "requester")
+    body = json.dumps({"ids": ids("a1@example.com", "b1@example.com"), "justification": "x"})
+    start = threading.Barrier(2)
+
+    def post(_):
+        start.wait()
+        try:
+            response = Client().post(
+                URL, body, content_type="application/json",
+                **rita.headers({"HTTP_IDEMPOTENCY_KEY": "same"}),
+            )  # fmt: skip
+            return response.status_code, response.json(), response.get("Idempotent-Replayed")
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(2) as pool:
+        (first, a, replayed_a), (second, b, replayed_b) = pool.map(post, range(2))
+
+    assert (first, second) == (201, 201) and a == b
+    assert sorted([replayed_a or "", replayed_b or ""]) == ["", "true"]
+    assert DeletionRequest.objects.count() == 2  # one per subuser, once
