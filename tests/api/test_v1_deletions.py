@@ -468,6 +468,15 @@ def test_unparsable_bodies_are_400(rita, raw):
     assert response.status_code == 400 and response.json()["errors"]
 
 
+def test_a_body_over_the_upload_limit_is_a_json_400(rita, settings):
+    body = {"filter": {"subuser": "acme"}, "justification": "x" * 2000}
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
+    response = rita.post(URL, body)
+
+    assert response.status_code == 400 and response.json()["errors"][0]["message"]
+    assert not DeletionRequest.objects.exists()
+
+
 def test_bad_ids_in_paths_and_decision_bodies(rita, arne):
     pk = rita.create(ids=ids("a1@example.com")).json()["requests"][0]["id"]
     assert rita.get(f"{URL}{2**64}/").status_code == 404
