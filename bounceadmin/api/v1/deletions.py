@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from urllib.parse import urlencode
 
+from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
@@ -19,6 +20,7 @@ from bounceadmin.accounts.scoping import visible_subusers
 from bounceadmin.api import idempotency
 from bounceadmin.api.permissions import IsApprover, IsRequester, IsViewer
 from bounceadmin.audit.selectors import events_for_deletion_request
+from bounceadmin.bounces.models import Bounce
 from bounceadmin.deletions import selectors, services
 from bounceadmin.deletions.filters import DeletionRequestFilter
 from bounceadmin.deletions.models import DeletionRequest
@@ -112,7 +114,7 @@ class DeletionRequestList(generics.ListAPIView):
             return self._dry_run(data)
         return idempotency.idempotent(request, lambda: self._create(data))
 
-    def _selection(self, data) -> tuple[object, str]:
+    def _selection(self, data) -> tuple[QuerySet[Bounce], str]:
         """(the selected bounces, how they were chosen, for the record)."""
         user = self.request.user
         try:
@@ -152,7 +154,7 @@ class DeletionRequestList(generics.ListAPIView):
                     "reason": f"already requested in #{a.request_id}",
                 }
                 for a in preview.already
-            ],  # fmt: skip
+            ],
             "left_out_total": preview.already_total,
             "confirmation_required": needed,
             "confirm": services.confirmation_phrase(preview.total) if needed else None,
