@@ -52,11 +52,15 @@ INSTALLED_APPS = [
     "django_tables2",
     "django_guid",
     "axes",
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI's assets, shipped (no CDN)
     "bounceadmin.bounces",
     "bounceadmin.accounts",
     "bounceadmin.deletions",
     "bounceadmin.audit",
     "bounceadmin.webhooks",
+    "bounceadmin.api",
 ]
 
 MIDDLEWARE = [
@@ -267,6 +271,40 @@ REFRESH_LOCK_SECONDS = env.int("REFRESH_LOCK_SECONDS", default=30)
 REFRESH_STALE_MINUTES = env.int("REFRESH_STALE_MINUTES", default=180)
 REFRESH_INCREMENTAL_MINUTES = env.int("REFRESH_INCREMENTAL_MINUTES", default=15)
 REFRESH_FULL_CRONTAB = env.str("REFRESH_FULL_CRONTAB", default="30 3 * * *")
+
+# --- API ---------------------------------------------------------------------------------------
+# Requests per token (or per signed-in operator) and period; over it: 429 with Retry-After.
+API_THROTTLE_RATE = env.str("API_THROTTLE_RATE", default="600/min")
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "bounceadmin.api.authentication.ApiTokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",  # the docs page, from a browser
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["bounceadmin.api.permissions.IsViewer"],
+    "DEFAULT_THROTTLE_CLASSES": ["bounceadmin.api.throttling.TokenRateThrottle"],
+    "DEFAULT_THROTTLE_RATES": {"token": API_THROTTLE_RATE},
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "EXCEPTION_HANDLER": "bounceadmin.api.errors.api_exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "bounceadmin API",
+    "DESCRIPTION": "The bounce lists of every subuser of one SendGrid parent account, cached: "
+    "read them, look an address up, and request removals (four-eyes approved).",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["bounceadmin.api.permissions.IsViewer"],
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "DeletionRequestStateEnum": "bounceadmin.deletions.models.DeletionRequest.State",
+        "DeletionItemStateEnum": "bounceadmin.deletions.models.DeletionItem.State",
+    },
+}
 
 # --- Event Webhook ------------------------------------------------------------------------------
 # A delivery whose signed timestamp is further than this from now is refused (a replay).

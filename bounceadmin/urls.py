@@ -1,14 +1,17 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from bounceadmin.api.pages import api_tokens
 from bounceadmin.health import healthz
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),
+    path("accounts/tokens/", api_tokens, name="api_tokens"),
     path("accounts/", include("bounceadmin.accounts.urls")),
     path("audit/", include("bounceadmin.audit.urls")),
     path("deletions/", include("bounceadmin.deletions.urls")),
     path("webhooks/", include("bounceadmin.webhooks.urls")),
+    path("api/", include("bounceadmin.api.urls")),
     path("", include("bounceadmin.bounces.urls")),
 ]

@@ -36,6 +36,8 @@ class AuditEvent(models.Model):
         REFRESH_STARTED = "refresh.started", "Refresh started"
         REFRESH_FINISHED = "refresh.finished", "Refresh finished"
         REFRESH_FAILED = "refresh.failed", "Refresh failed"
+        API_TOKEN_CREATED = "api.token_created", "API token created"
+        API_TOKEN_REVOKED = "api.token_revoked", "API token revoked"
         WEBHOOK_SET_UP = "webhook.set_up", "Webhook set up"
         WEBHOOK_REFUSED = "webhook.refused", "Webhook delivery refused"
         OPERATOR_CREATED = "operator.created", "Operator created"

@@ -31,6 +31,9 @@ def audit_record(
         actor = request.user if request.user.is_authenticated else None
     addresses = list(addresses)
     details = dict(details or {})
+    token = getattr(request, "api_token", None)
+    if token is not None:  # a write through the API: which of the operator's tokens made it
+        details.setdefault("api_token", token.name)
     if len(addresses) > MAX_ADDRESSES:
         details["addresses_total"] = len(addresses)
         addresses = addresses[:MAX_ADDRESSES]

@@ -1,0 +1,12 @@
+"""The API: operators' tokens and the surfaces scripts use, over the same services, selectors,
+filters and scoping as the pages.
+
+    models.py          ApiToken: named, hashed, optionally expiring, revocable
+    tokens.py          creating and revoking tokens (audited), and finding one by its secret
+    authentication.py  `Authorization: Bearer <token>` (SendGrid's clients send their key so)
+    permissions.py     the roles, as DRF permissions
+    throttling.py      per-token request rates (429 with Retry-After)
+    errors.py          JSON errors for everything, a message per field
+    idempotency.py     `Idempotency-Key`: a retried POST answers what the first did
+    v1/                our own API, `/api/v1/`
+"""

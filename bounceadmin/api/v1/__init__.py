@@ -1,0 +1,1 @@
+"""Our own API, `/api/v1/`: the pages' data and actions for scripts and support tools."""

@@ -1,0 +1,20 @@
+from django.urls import path
+
+from . import deletions, views
+
+app_name = "v1"
+
+urlpatterns = [
+    path("subusers/", views.SubuserList.as_view(), name="subusers"),
+    path("deletion-requests/", deletions.DeletionRequestList.as_view(), name="deletion-requests"),
+    path(
+        "deletion-requests/<id:pk>/",
+        deletions.DeletionRequestDetail.as_view(),
+        name="deletion-request",
+    ),
+    path("deletion-requests/<id:pk>/approve", deletions.DeletionApprove.as_view(), name="approve"),
+    path("deletion-requests/<id:pk>/reject", deletions.DeletionReject.as_view(), name="reject"),
+    path(
+        "deletion-requests/<id:pk>/withdraw", deletions.DeletionWithdraw.as_view(), name="withdraw"
+    ),
+]
