@@ -387,22 +387,14 @@ def test_subusers_parameters(client, acme, beta):
         assert response.json()["errors"][0]["field"] == next(iter(bad))
 
 
-def test_a_throttled_token_gets_429_with_rate_limit_headers(client, data, settings):
-    from rest_framework.settings import api_settings
+def test_a_throttled_token_gets_429_with_rate_limit_headers(client, data, monkeypatch):
     from rest_framework.throttling import SimpleRateThrottle
 
-    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK,
-                               "DEFAULT_THROTTLE_RATES": {"token": "2/min"}}  # fmt: skip
-    api_settings.reload()
-    SimpleRateThrottle.THROTTLE_RATES = api_settings.DEFAULT_THROTTLE_RATES
-    try:
-        secret = token()
-        answers = [call(client, "get", BOUNCES, secret) for _ in range(3)]
-        assert [a.status_code for a in answers] == [200, 200, 429]
-        assert [a["X-RateLimit-Remaining"] for a in answers] == ["1", "0", "0"]
-        assert answers[2]["X-RateLimit-Limit"] == "2" and int(answers[2]["Retry-After"]) > 0
-        assert answers[2].json()["errors"][0]["message"]
-    finally:
-        settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK}
-        api_settings.reload()
-        SimpleRateThrottle.THROTTLE_RATES = api_settings.DEFAULT_THROTTLE_RATES
+    # The class attribute the throttle reads its rate from (restored after the test).
+    monkeypatch.setattr(SimpleRateThrottle, "THROTTLE_RATES", {"token": "2/min"})
+    secret = token()
+    answers = [call(client, "get", BOUNCES, secret) for _ in range(3)]
+    assert [a.status_code for a in answers] == [200, 200, 429]
+    assert [a["X-RateLimit-Remaining"] for a in answers] == ["1", "0", "0"]
+    assert answers[2]["X-RateLimit-Limit"] == "2" and int(answers[2]["Retry-After"]) > 0
+    assert answers[2].json()["errors"][0]["message"]
