@@ -398,3 +398,28 @@ def test_a_throttled_token_gets_429_with_rate_limit_headers(client, data, monkey
     assert [a["X-RateLimit-Remaining"] for a in answers] == ["1", "0", "0"]
     assert answers[2]["X-RateLimit-Limit"] == "2" and int(answers[2]["Retry-After"]) > 0
     assert answers[2].json()["errors"][0]["message"]
+
+
+def test_a_body_that_is_not_json_answers_400(client, data):
+    response = client.generic(
+        "DELETE", BOUNCES, b"{emails:", content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {token(role='requester')}", HTTP_ON_BEHALF_OF="acme",
+    )  # fmt: skip
+    assert response.status_code == 400 and response.json()["errors"][0]["message"]
+
+
+def test_the_served_schema_has_sendgrids_operations(client, data):
+    client.force_login(make_user("reader"))
+    schema = client.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json").json()
+    operations = {
+        path: {method: op["operationId"] for method, op in ops.items()}
+        for path, ops in schema["paths"].items()
+        if path.startswith("/sendgrid/")
+    }
+    assert operations == {
+        "/sendgrid/v3/suppression/bounces": {
+            "get": "ListSuppressionBounces", "delete": "DeleteSuppressionBounces"},
+        "/sendgrid/v3/suppression/bounces/{email}": {
+            "get": "GetSuppressionBounces", "delete": "DeleteSuppressionBounce"},
+        "/sendgrid/v3/subusers": {"get": "ListSubuser"},
+    }  # fmt: skip

@@ -6,6 +6,7 @@ scripts and SendGrid's own clients work unchanged with their host set to
     params.py    query strings and bodies, checked with DRF serializers: SendGrid's error shape
     views.py     thin views: scope, filter through the bounce list's own filterset, shape items
     headers.py   X-RateLimit-* from the token's throttle, X-Cache-Age / X-Cache-Refreshed-At
+    schema.py    their entries in the served OpenAPI (SendGrid's operation ids)
 
 Differences from SendGrid, on purpose: without `on-behalf-of` a list answers every subuser the
 token may see (SendGrid answers the parent's own list); a DELETE requests a removal through the

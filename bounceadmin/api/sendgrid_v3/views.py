@@ -17,7 +17,7 @@ from bounceadmin.bounces.models import Bounce, Subuser
 from bounceadmin.deletions.preview import held_items
 from bounceadmin.deletions.services import DeletionError, deletion_request_create
 
-from . import params
+from . import params, schema
 from .headers import cache_age_headers, rate_limit_headers
 
 # What SendGrid answers for an on-behalf-of naming a subuser the key may not act for (the
@@ -135,6 +135,7 @@ class BounceList(SendGridView):
     """GET: the active bounces of the subusers answered, newest first. DELETE: request the
     removal of `emails` from one subuser's list (202 with the request)."""
 
+    @schema.bounce_list
     def get(self, request):
         query = params.BounceListParams(data=params.present(request.query_params))
         query.is_valid(raise_exception=True)
@@ -155,6 +156,7 @@ class BounceList(SendGridView):
         page = bounces.order_by("-created", "-id")[p["offset"] : p["offset"] + p["limit"]]
         return self.with_cache_age(Response(bounce_items(page)), subusers)
 
+    @schema.bounce_bulk_delete
     def delete(self, request):
         body = params.BounceDeleteBody(data=request.data or {})  # no body: "send emails"
         body.is_valid(raise_exception=True)
@@ -170,6 +172,7 @@ class BounceDetail(SendGridView):
             raise exceptions.ValidationError({"email": "Not an address."})
         return email
 
+    @schema.bounce_get
     def get(self, request, email: str):
         email = self.address(email)
         subusers = self.answered(request)
@@ -180,6 +183,7 @@ class BounceDetail(SendGridView):
             Response(bounce_items(bounces.order_by("-created", "-id"))), subusers
         )
 
+    @schema.bounce_delete
     def delete(self, request, email: str):
         return self.request_removal(request, [self.address(email)])
 
@@ -187,6 +191,7 @@ class BounceDetail(SendGridView):
 class SubuserList(SendGridView):
     """The subusers the token may see, in SendGrid's shape."""
 
+    @schema.subuser_list
     def get(self, request):
         query = params.SubuserListParams(data=params.present(request.query_params))
         query.is_valid(raise_exception=True)
