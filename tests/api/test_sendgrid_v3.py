@@ -229,6 +229,17 @@ def test_no_token_is_401_in_sendgrids_shape(client, data, path):
     assert none.status_code == 401
 
 
+@pytest.mark.parametrize("path", [f"{BOUNCES}/", "/sendgrid/v3/blocks", "/sendgrid/"])
+def test_other_paths_answer_sendgrids_404(client, path):
+    response = client.get(path)
+    assert response.status_code == 404
+    assert response.json() == {"errors": [{"field": None, "message": "resource not found"}]}
+
+
+def test_answers_are_kept_from_shared_caches(client, data):
+    assert call(client, "get", BOUNCES, token())["Cache-Control"] == "private, no-store"
+
+
 def test_a_user_without_a_role_is_403(client, data):
     response = call(client, "get", BOUNCES, token(role=None))
     assert response.status_code == 403

@@ -6,6 +6,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from django.db.models import Count, Exists, Min, Q, QuerySet
+from django.http import JsonResponse
+from django.utils.cache import patch_cache_control
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -41,18 +43,25 @@ class SendGridView(APIView):
         response = super().finalize_response(request, response, *args, **kwargs)
         for name, value in rate_limit_headers(getattr(self, "_counted", ())).items():
             response[name] = value
+        # Bounced addresses: for the caller only, never a shared cache (a token's request is
+        # not a signed-in session, so PrivateCacheControlMiddleware does not see it).
+        if not response.has_header("Cache-Control"):
+            patch_cache_control(response, private=True, no_store=True)
         return response
 
     def answered(self, request) -> QuerySet[Subuser]:
         """The subusers this request answers for: the one `on-behalf-of` names, else every
         subuser the token may see."""
         visible = visible_subusers(request.user)
-        name = (request.headers.get("on-behalf-of") or "").strip()
-        if not name:
+        name = self.behalf(request)
+        if name is None:
             return visible
         if "\x00" in name or len(name) > 128 or not visible.filter(username=name).exists():
             raise exceptions.PermissionDenied(FORBIDDEN)
         return visible.filter(username=name)
+
+    def behalf(self, request) -> str | None:
+        return (request.headers.get("on-behalf-of") or "").strip() or None
 
     def one_subuser(self, request) -> Subuser:
         """The subuser a removal is for: named by `on-behalf-of` unless the token sees one."""
@@ -67,7 +76,11 @@ class SendGridView(APIView):
         return found[0]
 
     def bounces(self, request, subusers: QuerySet[Subuser]) -> QuerySet[Bounce]:
-        return visible_bounces(request.user).filter(subuser__in=subusers.values("pk"))
+        """The answered subusers' bounces: all the token may see without on-behalf-of (no
+        `IN (every subuser)` for the planner to weigh), else the named one's."""
+        if self.behalf(request) is None:
+            return visible_bounces(request.user)
+        return visible_bounces(request.user).filter(subuser_id=subusers.get().pk)
 
     def with_cache_age(self, response: Response, subusers: QuerySet[Subuser]) -> Response:
         ages = subusers.aggregate(
@@ -213,3 +226,8 @@ class SubuserList(SendGridView):
                 item["region"] = "global"
             items.append(item)
         return Response(items)
+
+
+def not_found(request, path: str = ""):
+    """Any other path under /sendgrid/: SendGrid's 404, not a page."""
+    return JsonResponse({"errors": [{"field": None, "message": "resource not found"}]}, status=404)
