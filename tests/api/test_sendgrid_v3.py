@@ -276,11 +276,12 @@ def test_deleting_one_address_requests_its_removal_and_answers_202(client, data)
 def test_deleting_listed_addresses_requests_them_with_the_given_justification(client, data):
     secret = token(role="requester")
     body = {"emails": ["a0@example.com", "a2@example.com", "nobody@example.com"]}
-    headers = {"X-Justification": "Customer fixed their DNS (TICKET-9)", "X-Ticket": "TICKET-9"}
+    why = "Customer fixed their DNS (TICKET-9, Zoë)"
+    headers = {"X-Justification": why.encode().decode("latin-1"), "X-Ticket": "TICKET-9"}
     response = call(client, "delete", BOUNCES, secret, body, behalf="acme", headers=headers)
     assert response.status_code == 202, response.content
     removal = DeletionRequest.objects.get(pk=response.json()["id"])
-    assert removal.justification == "Customer fixed their DNS (TICKET-9)"
+    assert removal.justification == why
     assert removal.ticket == "TICKET-9" and removal.total == 2
     assert sorted(removal.items.values_list("email", flat=True)) == [
         "a0@example.com", "a2@example.com"]  # fmt: skip
@@ -357,7 +358,8 @@ def test_a_large_request_needs_the_typed_confirmation(client, data, settings):
     body = {"emails": ["a0@example.com", "a1@example.com", "a2@example.com"]}
     refused = call(client, "delete", BOUNCES, secret, body, behalf="acme")
     assert refused.status_code == 400
-    assert "delete 3" in refused.json()["errors"][0]["message"]
+    error = refused.json()["errors"][0]
+    assert error["field"] == "X-Confirmation" and "X-Confirmation: delete 3" in error["message"]
     confirmed = call(client, "delete", BOUNCES, secret, body, behalf="acme",
                      headers={"X-Confirmation": "delete 3"})  # fmt: skip
     assert confirmed.status_code == 202

@@ -75,10 +75,19 @@ class RemovalHeaders(serializers.Serializer):
     def of(cls, request) -> dict[str, str]:
         names = {"justification": "X-Justification", "ticket": "X-Ticket",
                  "confirmation": "X-Confirmation"}  # fmt: skip
-        data = {field: request.headers[h] for field, h in names.items() if request.headers.get(h)}
+        data = {field: utf8(request.headers[h]) for field, h in names.items()
+                if request.headers.get(h)}  # fmt: skip
         headers = cls(data=data)
         if not headers.is_valid():
             raise serializers.ValidationError(
                 {names[field]: errors for field, errors in headers.errors.items()}
             )
         return headers.validated_data
+
+
+def utf8(header: str) -> str:
+    """A header as its sender wrote it: WSGI hands headers over as Latin-1, clients send UTF-8."""
+    try:
+        return header.encode("latin-1").decode("utf-8")
+    except UnicodeError:
+        return header

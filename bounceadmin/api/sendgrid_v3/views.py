@@ -17,7 +17,12 @@ from bounceadmin.api.permissions import IsRequester, IsViewer
 from bounceadmin.bounces.filters import BounceFilter
 from bounceadmin.bounces.models import Bounce, Subuser
 from bounceadmin.deletions.preview import held_items
-from bounceadmin.deletions.services import DeletionError, deletion_request_create
+from bounceadmin.deletions.services import (
+    DeletionError,
+    confirmation_phrase,
+    deletion_request_create,
+    needs_confirmation,
+)
 
 from . import params, schema
 from .headers import cache_age_headers, rate_limit_headers
@@ -107,20 +112,25 @@ class SendGridView(APIView):
                 "email does not exist" if len(addresses) == 1
                 else f"None of these addresses is on the bounce list of {subuser.username}."
             ]})  # fmt: skip
+        fresh = bounces.exclude(Exists(held_items())).count()  # not in an open request yet
+        confirmation = extra.get("confirmation", "")
+        if (
+            fresh
+            and needs_confirmation(fresh, delete_all=False)
+            and (confirmation.strip().lower() != confirmation_phrase(fresh))
+        ):
+            raise exceptions.ValidationError({"X-Confirmation": (
+                f"This requests the removal of {fresh} addresses: confirm with the header"
+                f" X-Confirmation: {confirmation_phrase(fresh)}"
+            )})  # fmt: skip
         try:
             created = deletion_request_create(
                 user=request.user, bounces=bounces, justification=justification,
-                ticket=extra.get("ticket", ""), confirmation=extra.get("confirmation", ""),
+                ticket=extra.get("ticket", ""), confirmation=confirmation,
                 selection=f"{request.method} {request.path} on-behalf-of: {subuser.username}",
             )  # fmt: skip
-        except DeletionError as exc:
-            if not bounces.exclude(Exists(held_items())).exists():
-                raise Conflict(str(exc)) from None  # every address is in an open request
-            raise exceptions.ValidationError(
-                {"X-Confirmation": f"{exc} Send it as the X-Confirmation header."}
-                if "to confirm" in str(exc)
-                else str(exc)
-            ) from None
+        except DeletionError as exc:  # e.g. every address is already in an open request
+            raise (exceptions.ValidationError if fresh else Conflict)(str(exc)) from None
         removal = created[0]
         url = request.build_absolute_uri(removal.get_absolute_url())
         body = {"id": removal.pk, "state": removal.state, "url": url,
