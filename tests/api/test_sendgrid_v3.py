@@ -155,6 +155,9 @@ def test_start_and_end_time_are_inclusive_unix_seconds(client, data):
     ]
     assert len(emails(call(client, "get", BOUNCES, secret, end_time=ts(T0)))) == 1
     assert emails(call(client, "get", BOUNCES, secret, start_time=end, end_time=start)) == []
+    last = 253402300799  # the last second of 9999: everything, no overflow
+    assert len(emails(call(client, "get", BOUNCES, secret, start_time=0, end_time=last))) == 6
+    assert emails(call(client, "get", BOUNCES, secret, start_time=last)) == []
 
 
 def test_email_is_a_prefix_with_percent_as_wildcard(client, acme):

@@ -174,7 +174,7 @@ class BounceList(SendGridView):
         bounces = filters.qs
         if "start_time" in p:
             bounces = bounces.filter(created__gte=at(p["start_time"]))
-        if "end_time" in p:  # inclusive: the whole second
+        if p.get("end_time", params.MAX_TIME) < params.MAX_TIME:  # inclusive: the whole second
             bounces = bounces.filter(created__lt=at(p["end_time"] + 1))
         page = bounces.order_by("-created", "-id")[p["offset"] : p["offset"] + p["limit"]]
         return self.with_cache_age(Response(bounce_items(page)), subusers)
