@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 
 from django.db import DatabaseError, InterfaceError, OperationalError
+from django.http import JsonResponse
 from django.shortcuts import render
 from django.utils.cache import patch_cache_control
 
@@ -24,7 +25,13 @@ log = logging.getLogger(__name__)
 MAX_QUERY_LENGTH = 8000
 
 
+# Answered in SendGrid's JSON error shape instead of a page: its clients and scripts read that.
+JSON_ERROR_PREFIXES = ("/sendgrid/",)
+
+
 def _bad_request(request, message: str, status: int = 400):
+    if request.path.startswith(JSON_ERROR_PREFIXES):
+        return JsonResponse({"errors": [{"field": None, "message": message}]}, status=status)
     return render(request, "400.html", {"exception": message}, status=status)
 
 
