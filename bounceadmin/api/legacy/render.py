@@ -1,0 +1,64 @@
+"""The pages' shapes. JSON through JsonResponse; XML built with ElementTree, which escapes every
+text (reason texts are written by strangers), in the ISO-8859-1 the pages declare: characters
+outside it become character references, and characters XML cannot carry at all (control
+characters) become U+FFFD, so the document always parses."""
+
+from __future__ import annotations
+
+import re
+import xml.etree.ElementTree as ET
+from collections.abc import Iterable
+
+from django.http import HttpResponse, JsonResponse
+
+from .errors import LegacyError
+
+ENCODING = "ISO-8859-1"
+DECLARATION = f'<?xml version="1.0" encoding="{ENCODING}"?>\n\n'
+_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def _text(value) -> str:
+    return _NOT_XML.sub("\ufffd", str(value))
+
+
+def _xml(root: ET.Element, status: int) -> HttpResponse:
+    ET.indent(root, space="   ")
+    body = DECLARATION.encode(ENCODING) + ET.tostring(root, encoding=ENCODING,
+                                                     xml_declaration=False)  # fmt: skip
+    return HttpResponse(body + b"\n", status=status, content_type=f"text/xml; charset={ENCODING}")
+
+
+def bounces(fmt: str, rows: Iterable[dict]) -> HttpResponse:
+    """`[{"email", "status", "reason"[, "created"]}, ...]` or `<bounces><bounce>...`."""
+    rows = list(rows)
+    if fmt == "json":
+        return JsonResponse(rows, safe=False)
+    root = ET.Element("bounces")
+    for row in rows:
+        bounce = ET.SubElement(root, "bounce")
+        for key, value in row.items():
+            ET.SubElement(bounce, key).text = _text(value)
+    return _xml(root, 200)
+
+
+def result(fmt: str, fields: dict, *, status: int = 200) -> HttpResponse:
+    """`{"message": "success", ...}` or `<result><message>success</message>...</result>`."""
+    if fmt == "json":
+        return JsonResponse(fields, status=status)
+    root = ET.Element("result")
+    for key, value in fields.items():
+        ET.SubElement(root, key).text = _text(value)
+    return _xml(root, status)
+
+
+def error(fmt: str, exc: LegacyError) -> HttpResponse:
+    """`{"message": "error", "errors": [...]}` (the v2 pages) or, for the pages' own messages,
+    `{"message": "Email does not exist"}`; in XML `<result><message>error: reason</message>`."""
+    if fmt == "json":
+        body = {"message": exc.message}
+        if exc.errors:
+            body["errors"] = exc.errors
+        return JsonResponse(body, status=exc.status)
+    message = exc.message + (": " + " ".join(exc.errors) if exc.errors else "")
+    return result("xml", {"message": message}, status=exc.status)
