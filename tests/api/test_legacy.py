@@ -377,3 +377,56 @@ def test_xml_escapes_what_strangers_wrote(client, world):
     assert body(response)[0]["reason"] == "<script>alert(1)</script> & \ufffd ünïcode ☃ ]]>"
     as_json = call(client, "bounces.get", "json", user="gamma", **world["vera"]).json()
     assert as_json[0]["reason"].startswith("<script>alert(1)</script> & \x01")
+
+
+# Throttling and shapes of errors
+
+
+@pytest.fixture
+def three_a_minute(settings):
+    from rest_framework.settings import api_settings
+    from rest_framework.throttling import SimpleRateThrottle
+
+    settings.REST_FRAMEWORK = {
+        **settings.REST_FRAMEWORK,
+        "DEFAULT_THROTTLE_RATES": {"token": "3/min"},
+    }
+    api_settings.reload()
+    SimpleRateThrottle.THROTTLE_RATES = api_settings.DEFAULT_THROTTLE_RATES
+    yield
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK}
+    api_settings.reload()
+    SimpleRateThrottle.THROTTLE_RATES = api_settings.DEFAULT_THROTTLE_RATES
+
+
+def test_each_token_is_throttled_in_the_error_shape(client, world, three_a_minute):
+    codes = [
+        call(client, "bounces.count", "json", user="acme", **world["vera"]).status_code
+        for _ in range(4)
+    ]
+    assert codes == [200, 200, 200, 429]
+    throttled = call(client, "bounces.count", "xml", user="acme", **world["vera"])
+    assert throttled.status_code == 429 and int(throttled["Retry-After"]) > 0
+    assert error_of(throttled)[0] == "error"
+    assert call(client, "bounces.count", "json", user="acme", **world["rita"]).status_code == 200
+
+
+def test_the_xml_error_is_the_pages_result_message(client, world):
+    response = call(client, "bounces.count", "xml", user="acme", type="x", **world["vera"])
+    assert response.content.decode("latin-1") == (
+        '<?xml version="1.0" encoding="ISO-8859-1"?>\n\n'
+        "<result>\n   <message>error: type must be hard or soft.</message>\n</result>\n"
+    )
+    assert response["Content-Type"] == "text/xml; charset=ISO-8859-1"
+    assert call(client, "bounces.count", "json", user="acme", type="x", **world["vera"]).json() == {
+        "message": "error",
+        "errors": ["type must be hard or soft."],
+    }
+
+
+def test_a_post_form_overrides_the_query_string(client, world):
+    response = client.post(
+        "/api/user.bounces.json?task=delete&user=beta",
+        {"task": "get", "user": "acme", **world["vera"]},
+    )
+    assert response.status_code == 200 and len(response.json()) == 2
