@@ -1,7 +1,7 @@
-"""The pages' shapes. JSON through JsonResponse; XML built with ElementTree, which escapes every
-text (reason texts are written by strangers), in the ISO-8859-1 the pages declare: characters
-outside it become character references, and characters XML cannot carry at all (control
-characters) become U+FFFD, so the document always parses."""
+"""The pages' shapes. JSON through JsonResponse (lists streamed, each entry by json.dumps); XML
+built with ElementTree, which escapes every text (reason texts are written by strangers), in the
+ISO-8859-1 the pages declare: characters outside it become character references, and characters
+XML cannot carry at all (control characters) become U+FFFD, so the document always parses."""
 
 from __future__ import annotations
 
