@@ -457,3 +457,11 @@ def test_a_list_streams_in_pieces_and_an_empty_one_is_still_a_document(
     empty = call(client, "bounces.get", fmt, user="acme", offset="9", **world["vera"])
     assert body(empty) == []
     assert content(empty).endswith(b"[]" if fmt == "json" else b"\n\n<bounces />\n")
+
+
+@BOTH
+@pytest.mark.parametrize("task", ["get", "delete"])
+def test_user_bounces_needs_a_user(client, world, fmt, task):
+    response = call(client, "user.bounces", fmt, task=task, email="a@b.c", **world["rita"])
+    assert response.status_code == 400
+    assert error_of(response) == ("error", "user is required: the subuser whose bounces these are.")
