@@ -46,7 +46,7 @@ class ErrorItem(serializers.Serializer):
     message = serializers.CharField()
 
 
-class Errors(serializers.Serializer):
+class SendGridErrors(serializers.Serializer):
     errors = ErrorItem(many=True)
 
 
@@ -64,7 +64,7 @@ REMOVAL_HEADERS = [
     )
 ]
 ERRORS = {
-    code: OpenApiResponse(Errors, description=text)
+    code: OpenApiResponse(SendGridErrors, description=text)
     for code, text in {
         400: "Bad parameters or body",
         401: "No usable token",
@@ -77,8 +77,8 @@ REMOVAL = {
         RemovalRequested,
         description="Requested (pending four-eyes approval); Location is the request's page.",
     ),
-    404: OpenApiResponse(Errors, description="Not on the subuser's list"),
-    409: OpenApiResponse(Errors, description="Already in an open request"),
+    404: OpenApiResponse(SendGridErrors, description="Not on the subuser's list"),
+    409: OpenApiResponse(SendGridErrors, description="Already in an open request"),
     **ERRORS,
 }
 
