@@ -395,20 +395,10 @@ def test_xml_escapes_what_strangers_wrote(client, world):
 
 
 @pytest.fixture
-def three_a_minute(settings):
-    from rest_framework.settings import api_settings
+def three_a_minute(monkeypatch):
     from rest_framework.throttling import SimpleRateThrottle
 
-    settings.REST_FRAMEWORK = {
-        **settings.REST_FRAMEWORK,
-        "DEFAULT_THROTTLE_RATES": {"token": "3/min"},
-    }
-    api_settings.reload()
-    SimpleRateThrottle.THROTTLE_RATES = api_settings.DEFAULT_THROTTLE_RATES
-    yield
-    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK}
-    api_settings.reload()
-    SimpleRateThrottle.THROTTLE_RATES = api_settings.DEFAULT_THROTTLE_RATES
+    monkeypatch.setattr(SimpleRateThrottle, "THROTTLE_RATES", {"token": "3/min"})
 
 
 def test_each_token_is_throttled_in_the_error_shape(client, world, three_a_minute):
