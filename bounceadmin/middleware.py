@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 
 from django.db import DatabaseError, InterfaceError, OperationalError
+from django.http import JsonResponse
 from django.shortcuts import render
 from django.utils.cache import patch_cache_control
 
@@ -24,7 +25,13 @@ log = logging.getLogger(__name__)
 MAX_QUERY_LENGTH = 8000
 
 
+# Answered in SendGrid's JSON error shape instead of a page: its clients and scripts read that.
+JSON_ERROR_PREFIXES = ("/sendgrid/",)
+
+
 def _bad_request(request, message: str, status: int = 400):
+    if request.path.startswith(JSON_ERROR_PREFIXES):
+        return JsonResponse({"errors": [{"field": None, "message": message}]}, status=status)
     return render(request, "400.html", {"exception": message}, status=status)
 
 
@@ -47,18 +54,24 @@ class QueryTooLongMiddleware:
 class RejectNullCharactersMiddleware:
     """Refuse requests whose parameters carry NUL characters: no database stores them
     (PostgreSQL errors), no legitimate form sends them, and refusing early keeps every view
-    simple."""
+    simple. A view marked `answers_nul_itself` (the legacy API, whose clients expect its own
+    error shape, not a page) is left to refuse them in that shape."""
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
+        return self.get_response(request)
+
+    def process_view(self, request, view_func, view_args, view_kwargs):
+        if getattr(view_func, "answers_nul_itself", False):
+            return None
         sources = [request.GET, request.POST] if request.method == "POST" else [request.GET]
         for params in sources:
             for key, values in params.lists():
                 if "\x00" in key or any("\x00" in value for value in values):
                     return _bad_request(request, "Request parameters must not contain NUL.")
-        return self.get_response(request)
+        return None
 
 
 class OutOfRangeNumberMiddleware:

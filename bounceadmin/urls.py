@@ -13,5 +13,6 @@ urlpatterns = [
     path("deletions/", include("bounceadmin.deletions.urls")),
     path("webhooks/", include("bounceadmin.webhooks.urls")),
     path("api/", include("bounceadmin.api.urls")),
+    path("sendgrid/", include("bounceadmin.api.sendgrid_v3.urls")),
     path("", include("bounceadmin.bounces.urls")),
 ]

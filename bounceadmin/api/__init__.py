@@ -7,5 +7,8 @@ filters and scoping as the pages.
     permissions.py     the roles, as DRF permissions
     throttling.py      per-token request rates (429 with Retry-After)
     errors.py          JSON errors for everything, a message per field
+    idempotency.py     `Idempotency-Key`: a retried POST answers what the first did
     v1/                our own API, `/api/v1/`
+    legacy/            SendGrid's legacy bounce APIs (`/api/bounces.get.json`, ...), `api_user` +
+                       `api_key`, in the old pages' JSON and XML shapes
 """

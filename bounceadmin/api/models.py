@@ -6,6 +6,8 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
+from .idempotency import IdempotencyKey  # noqa: F401 - its own module, with what uses it
+
 
 class ApiToken(models.Model):
     user = models.ForeignKey(

@@ -18,4 +18,5 @@ urlpatterns = [
         name="docs",
     ),
     path("v1/", include("bounceadmin.api.v1.urls")),
+    path("", include("bounceadmin.api.legacy.urls")),
 ]

@@ -54,16 +54,7 @@ def deletion_preview(*, bounces: QuerySet[Bounce]) -> Preview:
     _note_already_requested(preview, selected)
     if not counts:
         return preview
-    selected_counts = dict(
-        selected.values_list("subuser").annotate(n=Count("id")).values_list("subuser", "n")
-    )
-    totals = dict(
-        Bounce.objects.filter(subuser__in=counts, removed_at__isnull=True)
-        .order_by()
-        .values("subuser")
-        .annotate(n=Count("id"))
-        .values_list("subuser", "n")
-    )
+    whole = whole_list_ids(selected, list(counts))
     # The newest few of each subuser, in one query rather than one per subuser.
     newest = Window(RowNumber(), partition_by=F("subuser_id"), order_by=F("created").desc())
     samples: dict[int, list[Bounce]] = defaultdict(list)
@@ -75,10 +66,32 @@ def deletion_preview(*, bounces: QuerySet[Bounce]) -> Preview:
                 subuser=subuser,
                 count=counts[subuser.pk],
                 sample=samples[subuser.pk],
-                whole_list=selected_counts[subuser.pk] == totals.get(subuser.pk),
+                whole_list=subuser.pk in whole,
             )
         )
     return preview
+
+
+def whole_list_ids(selected: QuerySet[Bounce], subuser_ids: list[int]) -> set[int]:
+    """Those of `subuser_ids` whose every active bounce is in the selection (of active bounces):
+    the selections SendGrid's delete_all may stand for."""
+    if not subuser_ids:
+        return set()
+    selected_counts = dict(
+        selected.filter(subuser__in=subuser_ids)
+        .order_by()
+        .values_list("subuser")
+        .annotate(n=Count("id"))
+        .values_list("subuser", "n")
+    )
+    totals = dict(
+        Bounce.objects.filter(subuser__in=subuser_ids, removed_at__isnull=True)
+        .order_by()
+        .values_list("subuser")
+        .annotate(n=Count("id"))
+        .values_list("subuser", "n")
+    )
+    return {pk for pk in subuser_ids if pk in totals and selected_counts.get(pk) == totals[pk]}
 
 
 def held_items() -> QuerySet[DeletionItem]:

@@ -8,12 +8,55 @@ from itertools import groupby
 from django.conf import settings
 from django.db.models import Count, F, Q, QuerySet, Window
 from django.db.models.functions import RowNumber
+from django.http import QueryDict
 
-from bounceadmin.accounts.scoping import visible_subuser_ids
+from bounceadmin.accounts.scoping import visible_bounces, visible_subuser_ids, visible_subusers
+from bounceadmin.bounces.filters import BounceFilter
+from bounceadmin.bounces.models import Bounce
+from bounceadmin.ids import parse_id
 
 from .models import DeletionItem, DeletionRequest
 
 SAMPLE_SIZE = 5
+MAX_SELECTED = 10_000  # rows chosen by id; more are requested by filter
+
+
+class InvalidSelection(Exception):
+    """A selection that names no rows: the message says why; `errors` the filters at fault."""
+
+    def __init__(self, message: str, *, errors: dict[str, list[str]] | None = None):
+        super().__init__(message)
+        self.errors = errors or {}
+
+
+@dataclass
+class Selection:
+    bounces: QuerySet[Bounce]  # the rows the user may see that the selection names
+    ids: list[int] | None = None  # when chosen by id: every id asked for
+
+
+def selection_by_ids(user, ids: list) -> Selection:
+    """The bounces of these ids (strings or numbers) that the user may see."""
+    if len(ids) > MAX_SELECTED:
+        raise InvalidSelection(f"Select at most {MAX_SELECTED} rows, or request by filter.")
+    pks = [parse_id(str(i)) if not isinstance(i, bool) else None for i in ids]
+    if None in pks:
+        raise InvalidSelection("The selection is not valid.")
+    return Selection(bounces=visible_bounces(user).filter(pk__in=pks), ids=pks)
+
+
+def selection_by_filter(user, params: QueryDict) -> Selection:
+    """The bounces the bounce list shows for these filters (its query string), as the user sees
+    it: the same filterset, the same subuser choices."""
+    filterset = BounceFilter(
+        params, queryset=visible_bounces(user), subusers=visible_subusers(user)
+    )
+    if not filterset.is_valid():
+        raise InvalidSelection(
+            "Some filters are not valid; fix them on the list first.",
+            errors={k: list(v) for k, v in filterset.form.errors.items()},
+        )
+    return Selection(bounces=filterset.qs)
 
 
 def visible_requests(user) -> QuerySet[DeletionRequest]:
@@ -53,10 +96,15 @@ class RequestItems:
     others: QuerySet[DeletionItem]  # the rest, for paging
 
 
+def item_counts(deletion: DeletionRequest) -> dict[str, int]:
+    """How many of its addresses are in each item state, by state."""
+    return dict(deletion.items.order_by().values_list("state").annotate(n=Count("pk")))
+
+
 def request_items(deletion: DeletionRequest, *, limit: int) -> RequestItems:
     items = deletion.items.order_by("state", "email")
     failed = DeletionItem.State.FAILED
-    per_state = dict(deletion.items.order_by().values_list("state").annotate(n=Count("pk")))
+    per_state = item_counts(deletion)
     return RequestItems(
         counts=[(s.label, per_state[s]) for s in DeletionItem.State if s in per_state],
         failed=list(items.filter(state=failed)[:limit]),

@@ -18,11 +18,27 @@ from bounceadmin.bounces.models import Bounce, Subuser
 from bounceadmin.queue import publish
 
 from .models import DeletionItem, DeletionRequest
-from .preview import held_items
+from .preview import held_items, whole_list_ids
 
 
 class DeletionError(Exception):
     """A request or decision that is not allowed; the message says why, for the user."""
+
+
+class NotPermitted(DeletionError):
+    """The user may not do this to this request (four-eyes, or not theirs to withdraw)."""
+
+
+class WrongState(DeletionError):
+    """The request is no longer in a state that allows this (decided, withdrawn, pushed)."""
+
+
+class ConfirmationNeeded(DeletionError):
+    """A large or whole-list request without the typed confirmation; `phrase` is what to type."""
+
+    def __init__(self, message: str, *, phrase: str):
+        super().__init__(message)
+        self.phrase = phrase
 
 
 def confirmation_phrase(total: int) -> str:
@@ -88,12 +104,23 @@ def deletion_request_create(
     unknown = set(delete_all_subusers) - set(names.values())
     if unknown:
         raise DeletionError(f"Not in the selection: {', '.join(sorted(unknown))}.")
-    confirmed = confirmation.strip().lower() == confirmation_phrase(len(rows))
-    if needs_confirmation(len(rows), delete_all=bool(delete_all_subusers)) and not confirmed:
+    # delete_all removes the whole upstream list: only for a selection that is the whole list.
+    whole = whole_list_ids(
+        selected, [pk for pk, name in names.items() if name in delete_all_subusers]
+    )
+    partial = sorted(n for pk, n in names.items() if n in delete_all_subusers and pk not in whole)
+    if partial:
         raise DeletionError(
+            f"delete_all removes the whole list: the selection is not all of {', '.join(partial)}."
+        )
+    phrase = confirmation_phrase(len(rows))
+    confirmed = confirmation.strip().lower() == phrase
+    if needs_confirmation(len(rows), delete_all=bool(delete_all_subusers)) and not confirmed:
+        raise ConfirmationNeeded(
             f"This removes {len(rows)} addresses"
             f"{' with delete_all' if delete_all_subusers else ''}: type"
-            f" “{confirmation_phrase(len(rows))}” to confirm."
+            f" “{phrase}” to confirm.",
+            phrase=phrase,
         )
 
     batch = uuid.uuid4()
@@ -172,11 +199,9 @@ def deletion_withdraw(*, request_id: int, user, comment: str) -> DeletionRequest
         .get(pk=request_id)
     )
     if not may_withdraw(request, user):
-        raise DeletionError("Only the requester or an admin can withdraw a request.")
+        raise NotPermitted("Only the requester or an admin can withdraw a request.")
     if request.state != DeletionRequest.State.PENDING:
-        raise DeletionError(
-            f"Request #{request.pk} is already {request.get_state_display().lower()}."
-        )
+        raise WrongState(f"Request #{request.pk} is already {request.get_state_display().lower()}.")
     _decide(request, user, comment, DeletionRequest.State.WITHDRAWN)
     return request
 
@@ -224,7 +249,7 @@ def deletion_retry_failed(*, request_id: int, user) -> DeletionRequest:
         .get(pk=request_id)
     )
     if request.state not in (DeletionRequest.State.PARTLY_FAILED, DeletionRequest.State.FAILED):
-        raise DeletionError("Only a request whose push failed can be retried.")
+        raise WrongState("Only a request whose push failed can be retried.")
     failed = request.items.filter(state=DeletionItem.State.FAILED)
     addresses = list(failed.values_list("email", flat=True))
     failed.update(state=DeletionItem.State.PENDING, error="")
@@ -246,11 +271,9 @@ def _pending_for_decision(request_id: int, user, *, rejecting: bool = False) -> 
         .get(pk=request_id)
     )
     if request.state != DeletionRequest.State.PENDING:
-        raise DeletionError(
-            f"Request #{request.pk} is already {request.get_state_display().lower()}."
-        )
+        raise WrongState(f"Request #{request.pk} is already {request.get_state_display().lower()}.")
     if not rejecting and request.requested_by_id == user.pk and not self_approval_allowed():
-        raise DeletionError("You cannot approve your own request: another approver must.")
+        raise NotPermitted("You cannot approve your own request: another approver must.")
     return request
 
 

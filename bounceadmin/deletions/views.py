@@ -11,11 +11,9 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
 from bounceadmin.accounts.roles import role_required
-from bounceadmin.accounts.scoping import visible_bounces, visible_subusers
+from bounceadmin.accounts.scoping import visible_subusers
 from bounceadmin.audit.selectors import events_for_deletion_request
-from bounceadmin.bounces.filters import BounceFilter
 from bounceadmin.ids import parse_id
-from bounceadmin.listing import scoped_filterset
 
 from . import selectors, services
 from .forms import DecisionForm, DeletionRequestForm
@@ -23,7 +21,6 @@ from .models import DeletionRequest
 from .preview import deletion_preview
 from .selectors import visible_requests
 
-MAX_SELECTED = 10_000
 ITEMS_PER_PAGE = 200
 
 
@@ -198,20 +195,13 @@ def deletion_retry(request: HttpRequest, pk: int) -> HttpResponse:
 
 def _selection(request: HttpRequest):
     """(bounces queryset, problem) for the selection in the query string."""
-    user = request.user
-    ids = request.GET.getlist("bounce")
-    if ids:
-        if len(ids) > MAX_SELECTED:
-            return None, f"Select at most {MAX_SELECTED} rows, or request by filter."
-        pks = [parse_id(i) for i in ids]
-        if None in pks:
-            return None, "The selection is not valid."
-        return visible_bounces(user).filter(pk__in=pks), None
-    if request.GET.get("scope") == "filter":
-        filterset = scoped_filterset(BounceFilter, request, visible_bounces(user))
-        if not filterset.is_valid():
-            return None, "Some filters are not valid; fix them on the list first."
-        return filterset.qs, None
+    try:
+        if ids := request.GET.getlist("bounce"):
+            return selectors.selection_by_ids(request.user, ids).bounces, None
+        if request.GET.get("scope") == "filter":
+            return selectors.selection_by_filter(request.user, request.GET).bounces, None
+    except selectors.InvalidSelection as exc:
+        return None, str(exc)
     return None, "Nothing was selected: tick the rows to remove, or request by filter."
 
 

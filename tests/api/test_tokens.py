@@ -118,27 +118,20 @@ def test_a_user_without_a_role_is_403(client, subusers):
     assert "viewer" in response.json()["errors"][0]["message"]
 
 
-def test_each_token_is_throttled_with_retry_after(client, settings, subusers):
-    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK,
-                               "DEFAULT_THROTTLE_RATES": {"token": "3/min"}}  # fmt: skip
-    from rest_framework.settings import api_settings
+def test_each_token_is_throttled_with_retry_after(client, monkeypatch, subusers):
     from rest_framework.throttling import SimpleRateThrottle
 
-    api_settings.reload()
-    SimpleRateThrottle.THROTTLE_RATES = api_settings.DEFAULT_THROTTLE_RATES
-    try:
-        user = make_user("vera", role="viewer")
-        _, first = api_token_create(user, name="one")
-        _, second = api_token_create(user, name="two")
-        codes = [client.get("/api/v1/subusers/", **bearer(first)).status_code for _ in range(4)]
-        assert codes == [200, 200, 200, 429]
-        throttled = client.get("/api/v1/subusers/", **bearer(first))
-        assert int(throttled["Retry-After"]) > 0
-        assert client.get("/api/v1/subusers/", **bearer(second)).status_code == 200
-    finally:
-        settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK}
-        api_settings.reload()
-        SimpleRateThrottle.THROTTLE_RATES = api_settings.DEFAULT_THROTTLE_RATES
+    # The class attribute the throttle reads its rate from, restored after the test (reloading
+    # DRF's settings in a `finally` left the test's rate behind for later tests).
+    monkeypatch.setattr(SimpleRateThrottle, "THROTTLE_RATES", {"token": "3/min"})
+    user = make_user("vera", role="viewer")
+    _, first = api_token_create(user, name="one")
+    _, second = api_token_create(user, name="two")
+    codes = [client.get("/api/v1/subusers/", **bearer(first)).status_code for _ in range(4)]
+    assert codes == [200, 200, 200, 429]
+    throttled = client.get("/api/v1/subusers/", **bearer(first))
+    assert int(throttled["Retry-After"]) > 0
+    assert client.get("/api/v1/subusers/", **bearer(second)).status_code == 200
 
 
 def test_creating_and_revoking_are_audited_by_name_never_with_the_secret(client):

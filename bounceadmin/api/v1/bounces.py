@@ -20,7 +20,6 @@ from bounceadmin.bounces.timeline import address_timeline
 from bounceadmin.ids import parse_id
 from bounceadmin.listing import sort_fields
 
-from . import schema  # noqa: F401 - registers the token scheme
 from .pagination import KeysetOrder, KeysetPagination
 from .serializers import BounceDetailSerializer, BounceSerializer
 

@@ -28,7 +28,6 @@ from bounceadmin.bounces.timeline import suppressed_drop
 from bounceadmin.deletions.models import DeletionItem, DeletionRequest
 from bounceadmin.webhooks.models import WebhookEvent
 
-from . import schema  # noqa: F401 - registers the token scheme
 from .serializers import LookupSerializer
 
 LIMIT = 200  # rows of each history, newest first
