@@ -8,7 +8,10 @@ filters and scoping as the pages.
     throttling.py      per-token request rates (429 with Retry-After)
     errors.py          JSON errors for everything, a message per field
     idempotency.py     `Idempotency-Key`: a retried POST answers what the first did
-    v1/                our own API, `/api/v1/`
+    pages.py, forms.py the account's tokens page, `/accounts/tokens/`
+    v1/                our own API, `/api/v1/`: subusers, bounces (the list's filters, by cursor:
+                       `pagination.py`), lookup, audit, deletion requests
+    sendgrid_v3/       SendGrid's v3 bounce and subuser endpoints over the cache, `/sendgrid/v3/`
     legacy/            SendGrid's legacy bounce APIs (`/api/bounces.get.json`, ...), `api_user` +
                        `api_key`, in the old pages' JSON and XML shapes
 """
