@@ -16,6 +16,7 @@ from django.db import DatabaseError, InterfaceError, OperationalError
 from django.http import JsonResponse
 from django.shortcuts import render
 from django.utils.cache import patch_cache_control
+from django.views.defaults import page_not_found
 
 log = logging.getLogger(__name__)
 
@@ -25,8 +26,8 @@ log = logging.getLogger(__name__)
 MAX_QUERY_LENGTH = 8000
 
 
-# Answered in SendGrid's JSON error shape instead of a page: its clients and scripts read that.
-JSON_ERROR_PREFIXES = ("/sendgrid/",)
+# Answered in SendGrid's JSON error shape instead of a page: API clients and scripts read that.
+JSON_ERROR_PREFIXES = ("/sendgrid/", "/api/")
 
 
 def _bad_request(request, message: str, status: int = 400):
@@ -146,3 +147,12 @@ class InvalidFiltersMiddleware:
         if isinstance(exception, InvalidFilters):
             return exception.response(request, as_json=request.GET.get("format") == "json")
         return None
+
+
+def not_found(request, exception=None):
+    """Django's 404 for a URL nothing matched: JSON in SendGrid's shape under the API's paths
+    (a script asking for `/api/v1/bounces/-1/` reads JSON like every other answer there), the
+    page otherwise."""
+    if request.path.startswith(JSON_ERROR_PREFIXES):
+        return JsonResponse({"errors": [{"field": None, "message": "Not found."}]}, status=404)
+    return page_not_found(request, exception)

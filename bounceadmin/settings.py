@@ -300,6 +300,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "bounceadmin.api.schema.add_common_errors",
+    ],
     "ENUM_NAME_OVERRIDES": {
         "DeletionRequestStateEnum": "bounceadmin.deletions.models.DeletionRequest.State",
         "DeletionItemStateEnum": "bounceadmin.deletions.models.DeletionItem.State",

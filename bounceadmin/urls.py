@@ -16,3 +16,5 @@ urlpatterns = [
     path("sendgrid/", include("bounceadmin.api.sendgrid_v3.urls")),
     path("", include("bounceadmin.bounces.urls")),
 ]
+
+handler404 = "bounceadmin.middleware.not_found"

@@ -13,7 +13,7 @@ from bounceadmin.deletions.models import DeletionItem
 class SubuserSerializer(serializers.ModelSerializer):
     refreshable = serializers.BooleanField(read_only=True)
     last_refresh_outcome = serializers.CharField(
-        source="last_refresh.outcome", default=None, read_only=True
+        source="last_refresh.outcome", default=None, read_only=True, allow_null=True
     )
 
     class Meta:
