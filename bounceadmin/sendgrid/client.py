@@ -19,8 +19,8 @@ from urllib.parse import quote
 import requests
 from requests.adapters import HTTPAdapter
 
-from .entries import BouncePage, UpstreamBounce, parse_bounces, storable_text
-from .errors import (
+from .entries import BouncePage, UpstreamBounce, parse_bounces
+from .errors import (  # noqa: F401 (tests read _error_text here)
     AuthError,
     BadRequest,
     BadResponse,
@@ -29,6 +29,16 @@ from .errors import (
     SendGridError,
     Unavailable,
     WebhookLimitReached,
+    _client_error,
+    _error_text,
+)
+from .webhook_settings import (
+    _WEBHOOKS,
+    WEBHOOK_EVENTS,  # noqa: F401 (a public name of this module)
+    UpstreamWebhook,
+    UpstreamWebhooks,
+    _public_key,
+    _webhook,
 )
 
 log = logging.getLogger(__name__)
@@ -39,7 +49,6 @@ DELETE_BATCH_SIZE = 500
 # X-RateLimit-Reset is documented by example as epoch seconds; one spec file says "seconds until
 # reset". Values below this are read as a delta.
 _EPOCH_THRESHOLD = 1_000_000_000
-_ERROR_TEXT_LIMIT = 200
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,33 +57,6 @@ class UpstreamSubuser:
     username: str
     email: str
     disabled: bool
-
-
-# The events an Event Webhook can send, each a boolean of its settings (SendGrid's OpenAPI,
-# EventWebhookRequest).
-WEBHOOK_EVENTS = (
-    "bounce", "click", "deferred", "delivered", "dropped", "group_resubscribe",
-    "group_unsubscribe", "open", "processed", "spam_report", "unsubscribe",
-)  # fmt: skip
-_WEBHOOKS = "/v3/user/webhooks/event/settings"
-
-
-@dataclass(frozen=True, slots=True)
-class UpstreamWebhook:
-    id: str
-    url: str
-    enabled: bool
-    events: frozenset[str]  # those of WEBHOOK_EVENTS turned on
-    friendly_name: str
-    public_key: str  # "" unless signing is on (the list includes it only then)
-
-
-@dataclass(frozen=True, slots=True)
-class UpstreamWebhooks:
-    """A subuser's Event Webhooks, and how many its plan allows (None when not said)."""
-
-    max_allowed: int | None
-    webhooks: list[UpstreamWebhook]
 
 
 class RateGate(Protocol):
@@ -373,38 +355,6 @@ class SendGridClient:
         self.sleep(wait)
 
 
-def _client_error(what: str, response: requests.Response, subuser: str | None) -> SendGridError:
-    status = response.status_code
-    detail = _error_text(response)
-    if status in (401, 403):
-        who = f"subuser {subuser!r}" if subuser else "the parent account"
-        return AuthError(
-            f"{what}: SendGrid refused access for {who} ({status}: {detail}). Check that the API"
-            " key is valid, has the suppression and subuser scopes, and that the subuser belongs"
-            " to this parent account.",
-            subuser=subuser,
-            status=status,
-        )
-    if status == 404:
-        return NotFound(f"{what}: not found ({detail})", subuser=subuser, status=status)
-    return BadRequest(
-        f"{what}: SendGrid answered {status} ({detail})", subuser=subuser, status=status
-    )
-
-
-def _error_text(response: requests.Response) -> str:
-    try:
-        errors = response.json().get("errors") or []
-        text = "; ".join(str(e.get("message", "")) for e in errors if isinstance(e, dict))
-    except (ValueError, AttributeError):
-        text = response.text
-    # Upstream's words go into run and item records: nothing a database column cannot hold.
-    text = " ".join(storable_text(text).split())
-    return (
-        (text[:_ERROR_TEXT_LIMIT] + "…") if len(text) > _ERROR_TEXT_LIMIT else text or "no detail"
-    )
-
-
 def _reset_wait(value: str | None, now: float | None = None) -> float:
     """Seconds to wait for a rate-limit window given X-RateLimit-Reset (epoch or delta)."""
     try:
@@ -422,25 +372,6 @@ def _parse_bounces(data: Any, subuser: str) -> BouncePage:
     if not isinstance(data, list):
         raise BadResponse(f"bounce list for subuser {subuser!r}: expected a JSON array")
     return parse_bounces(data)
-
-
-def _webhook(item: Any, what: str, subuser: str) -> UpstreamWebhook:
-    if not isinstance(item, dict) or not isinstance(item.get("id"), str) or not item["id"]:
-        raise BadResponse(f"{what}: a webhook without an id", subuser=subuser)
-    return UpstreamWebhook(
-        id=item["id"],
-        url=str(item.get("url") or ""),
-        enabled=item.get("enabled") is True,
-        events=frozenset(name for name in WEBHOOK_EVENTS if item.get(name) is True),
-        friendly_name=str(item.get("friendly_name") or ""),
-        public_key=str(item.get("public_key") or ""),
-    )
-
-
-def _public_key(data: Any, what: str, subuser: str) -> str:
-    if not isinstance(data, dict) or not isinstance(data.get("public_key", ""), str):
-        raise BadResponse(f"{what}{_for(subuser)}: expected an object with a public_key")
-    return data.get("public_key") or ""
 
 
 def _path(email: str) -> str:

@@ -6,6 +6,10 @@ SendGrid's error text. They never carry the API key or request headers.
 
 from __future__ import annotations
 
+import requests
+
+from .entries import storable_text
+
 
 class SendGridError(Exception):
     """Anything that went wrong talking to SendGrid."""
@@ -52,3 +56,39 @@ class BadResponse(SendGridError):
     """A 2xx whose body is not the JSON we expect (truncated, HTML, wrong shape)."""
 
     retryable = True
+
+
+# What an error quotes of SendGrid's own text, at most.
+_ERROR_TEXT_LIMIT = 200
+
+
+def _client_error(what: str, response: requests.Response, subuser: str | None) -> SendGridError:
+    status = response.status_code
+    detail = _error_text(response)
+    if status in (401, 403):
+        who = f"subuser {subuser!r}" if subuser else "the parent account"
+        return AuthError(
+            f"{what}: SendGrid refused access for {who} ({status}: {detail}). Check that the API"
+            " key is valid, has the suppression and subuser scopes, and that the subuser belongs"
+            " to this parent account.",
+            subuser=subuser,
+            status=status,
+        )
+    if status == 404:
+        return NotFound(f"{what}: not found ({detail})", subuser=subuser, status=status)
+    return BadRequest(
+        f"{what}: SendGrid answered {status} ({detail})", subuser=subuser, status=status
+    )
+
+
+def _error_text(response: requests.Response) -> str:
+    try:
+        errors = response.json().get("errors") or []
+        text = "; ".join(str(e.get("message", "")) for e in errors if isinstance(e, dict))
+    except (ValueError, AttributeError):
+        text = response.text
+    # Upstream's words go into run and item records: nothing a database column cannot hold.
+    text = " ".join(storable_text(text).split())
+    return (
+        (text[:_ERROR_TEXT_LIMIT] + "…") if len(text) > _ERROR_TEXT_LIMIT else text or "no detail"
+    )
