@@ -21,7 +21,8 @@ Its modules import in layers and never back up (tests/sandbox/test_sandbox_layou
 `demo`, `faults`, `events` (webhook events) and `webhookpost` (one POST of them), then
 `delivery` (queues and sends them), `webhookapi` (the settings endpoints) and `trickle` (the
 demo's steady new bounces); then `control` (the `/_sandbox/` routes); then `index` (the page at
-`/`); then `server`; then this package and `__main__`.
+`/`); then `http` (the server and its request handler); then `server`; then this package and
+`__main__`.
 """
 
 from bounceadmin.sandbox.demo import generate_bounces, seed_demo
