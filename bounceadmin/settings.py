@@ -13,6 +13,9 @@ import environ
 from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
+from bounceadmin.api.conf import SPECTACULAR, rest_framework_settings
+from bounceadmin.logconfig import logging_settings
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = BASE_DIR / "data"
 
@@ -275,40 +278,8 @@ REFRESH_FULL_CRONTAB = env.str("REFRESH_FULL_CRONTAB", default="30 3 * * *")
 # --- API ---------------------------------------------------------------------------------------
 # Requests per token (or per signed-in operator) and period; over it: 429 with Retry-After.
 API_THROTTLE_RATE = env.str("API_THROTTLE_RATE", default="600/min")
-REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": [
-        "bounceadmin.api.authentication.ApiTokenAuthentication",
-        "rest_framework.authentication.SessionAuthentication",  # the docs page, from a browser
-    ],
-    "DEFAULT_PERMISSION_CLASSES": ["bounceadmin.api.permissions.IsViewer"],
-    "DEFAULT_THROTTLE_CLASSES": ["bounceadmin.api.throttling.TokenRateThrottle"],
-    "DEFAULT_THROTTLE_RATES": {"token": API_THROTTLE_RATE},
-    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
-    "EXCEPTION_HANDLER": "bounceadmin.api.errors.api_exception_handler",
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
-}
-SPECTACULAR_SETTINGS = {
-    "TITLE": "bounceadmin API",
-    "DESCRIPTION": "The bounce lists of every subuser of one SendGrid parent account, cached: "
-    "read them, look an address up, and request removals (four-eyes approved).",
-    "VERSION": "1",
-    "SERVE_INCLUDE_SCHEMA": False,
-    "SERVE_PERMISSIONS": ["bounceadmin.api.permissions.IsViewer"],
-    "SWAGGER_UI_DIST": "SIDECAR",
-    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
-    "REDOC_DIST": "SIDECAR",
-    "COMPONENT_SPLIT_REQUEST": True,
-    "POSTPROCESSING_HOOKS": [
-        "drf_spectacular.hooks.postprocess_schema_enums",
-        "bounceadmin.api.schema.add_common_errors",
-    ],
-    "ENUM_NAME_OVERRIDES": {
-        "DeletionRequestStateEnum": "bounceadmin.deletions.models.DeletionRequest.State",
-        "DeletionItemStateEnum": "bounceadmin.deletions.models.DeletionItem.State",
-    },
-}
+REST_FRAMEWORK = rest_framework_settings(throttle_rate=API_THROTTLE_RATE)
+SPECTACULAR_SETTINGS = SPECTACULAR
 
 # --- Event Webhook ------------------------------------------------------------------------------
 # A delivery whose signed timestamp is further than this from now is refused (a replay).
@@ -425,40 +396,10 @@ CACHES = {
 }
 
 # --- Logging ------------------------------------------------------------------------------------
-# One line per event: JSON (default) or plain text, each with the request id (or the id of the
-# request that queued a task). The SendGrid client never logs headers, so no key reaches a log.
+# One line per event, JSON (default) or plain, with the request id: bounceadmin/logconfig.py.
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
 LOG_FORMAT = env.str("LOG_FORMAT", default="json")
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "filters": {"request_id": {"()": "django_guid.log_filters.CorrelationId"}},
-    "formatters": {
-        "json": {
-            "()": "pythonjsonlogger.json.JsonFormatter",
-            "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s %(correlation_id)s",
-            "rename_fields": {
-                "asctime": "time",
-                "levelname": "level",
-                "name": "logger",
-                "correlation_id": "request_id",
-            },
-        },
-        "plain": {"format": "%(asctime)s %(levelname)s [%(correlation_id)s] %(name)s %(message)s"},
-    },
-    "handlers": {
-        "console": {
-            "class": "logging.StreamHandler",
-            "formatter": "json" if LOG_FORMAT == "json" else "plain",
-            "filters": ["request_id"],
-        }
-    },
-    "root": {"handlers": ["console"], "level": LOG_LEVEL},
-    "loggers": {
-        # requests/urllib3 log URLs only, never headers; keep them quiet anyway.
-        "urllib3": {"level": "WARNING"},
-    },
-}
+LOGGING = logging_settings(level=LOG_LEVEL, fmt=LOG_FORMAT)
 
 DJANGO_GUID = {"GUID_HEADER_NAME": "X-Request-ID", "VALIDATE_GUID": False, "RETURN_HEADER": True,
                "INTEGRATIONS": []}  # fmt: skip
