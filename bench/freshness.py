@@ -14,7 +14,6 @@ import json
 import os
 import random
 import re
-import shutil
 import statistics
 import subprocess
 import sys
@@ -52,17 +51,10 @@ def main() -> None:
 
 
 def spawn_pass(label: str, samples: int) -> dict:
-    from bench.run import fresh_postgres_database, init_data, postgres_url
+    from bench.run import init_data
 
-    data_dir = WORK / label
-    shutil.rmtree(data_dir, ignore_errors=True)
-    data_dir.mkdir(parents=True)
-    if label == "sqlite":
-        database_url = f"sqlite:///{data_dir / 'app.sqlite3'}"
-    else:
-        database_url = fresh_postgres_database(postgres_url())
     sandbox_port = _free_port()
-    env = pass_env(label, data_dir, database_url)
+    env = pass_env(label, WORK / label)
     env |= {"SENDGRID_API_URL": f"http://127.0.0.1:{sandbox_port}", "SENDGRID_API_KEY": KEY}
     init_data(env)
     print(f"[{label}] webhook freshness: {samples} bounces …", flush=True)

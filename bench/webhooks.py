@@ -46,16 +46,9 @@ def main() -> None:
 
 
 def spawn_pass(label: str, events: int, batch: int) -> dict:
-    from bench.run import fresh_postgres_database, init_data, postgres_url
+    from bench.run import init_data
 
-    data_dir = WORK / label
-    shutil.rmtree(data_dir, ignore_errors=True)
-    data_dir.mkdir(parents=True)
-    if label == "sqlite":
-        database_url = f"sqlite:///{data_dir / 'app.sqlite3'}"
-    else:
-        database_url = fresh_postgres_database(postgres_url())
-    env = pass_env(label, data_dir, database_url)
+    env = pass_env(label, WORK / label)
     init_data(env)
     print(f"[{label}] webhook throughput: {events:,} events in batches of {batch:,} …", flush=True)
     out = subprocess.run(
@@ -69,10 +62,18 @@ def spawn_pass(label: str, events: int, batch: int) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def pass_env(label: str, data_dir: Path, database_url: str) -> dict[str, str]:
-    """A pass's processes' environment: on SQLite the embedded defaults (the filesystem broker,
-    the file cache); on PostgreSQL, Redis as broker and cache when `make bench` started one, as
-    in production."""
+def pass_env(label: str, data_dir: Path) -> dict[str, str]:
+    """A pass's processes' environment, with an empty data folder and database of its own: on
+    SQLite the embedded defaults (the filesystem broker, the file cache); on PostgreSQL a fresh
+    database, and Redis as broker and cache when `make bench` started one, as in production."""
+    from bench.run import fresh_postgres_database, postgres_url
+
+    shutil.rmtree(data_dir, ignore_errors=True)
+    data_dir.mkdir(parents=True)
+    if label == "sqlite":
+        database_url = f"sqlite:///{data_dir / 'app.sqlite3'}"
+    else:
+        database_url = fresh_postgres_database(postgres_url())
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "bounceadmin.settings",

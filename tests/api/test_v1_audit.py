@@ -11,7 +11,7 @@ from bounceadmin.audit.models import AuditEvent
 from bounceadmin.bounces.models import Subuser
 from tests.support.factories import make_subuser, make_user
 
-from .v1_support import _settings_rates, bearer_for, walk_api, walk_page  # noqa: F401
+from .v1_support import bearer_for, walk_api
 
 pytestmark = pytest.mark.django_db
 ACTIONS = ["deletion.requested", "deletion.approved", "refresh.finished", "auth.login"]

@@ -14,7 +14,7 @@ from bounceadmin.bounces.models import Bounce, Subuser
 from bounceadmin.deletions.models import DeletionItem, DeletionRequest
 from tests.support.factories import make_bounce, make_subuser, make_user, make_webhook_event
 
-from .v1_support import _settings_rates, bearer_for, walk_api, walk_page  # noqa: F401
+from .v1_support import bearer_for, walk_api, walk_page
 
 pytestmark = pytest.mark.django_db
 

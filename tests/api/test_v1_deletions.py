@@ -21,17 +21,6 @@ pytestmark = pytest.mark.django_db
 URL = "/api/v1/deletion-requests/"
 
 
-@pytest.fixture(autouse=True)
-def _configured_throttle_rate():
-    """The configured per-token rate, whatever a test before set on the throttle class (DRF
-    reads its rates once, as a class attribute)."""
-    from rest_framework.settings import api_settings
-    from rest_framework.throttling import SimpleRateThrottle
-
-    api_settings.reload()
-    SimpleRateThrottle.THROTTLE_RATES = api_settings.DEFAULT_THROTTLE_RATES
-
-
 @pytest.fixture
 def data():
     acme, beta = make_subuser("acme"), make_subuser("beta")

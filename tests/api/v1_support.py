@@ -5,19 +5,7 @@ from __future__ import annotations
 
 from urllib.parse import urlencode
 
-import pytest
-from rest_framework.settings import api_settings
-from rest_framework.throttling import SimpleRateThrottle
-
 from bounceadmin.api.tokens import api_token_create
-
-
-@pytest.fixture(autouse=True)
-def _settings_rates():
-    """The rates of the settings, whatever a test before set on the throttle class (its rates
-    are a class attribute, read once)."""
-    api_settings.reload()
-    SimpleRateThrottle.THROTTLE_RATES = api_settings.DEFAULT_THROTTLE_RATES
 
 
 def bearer_for(user, name: str = "tests") -> dict:
