@@ -220,6 +220,14 @@ def table(results: dict[str, dict], latency: dict | None) -> str:
                 for k in labels
             ],
         )
+    a = {k: v["api_stream"] for k, v in results.items()}
+    row(
+        "`/api/v1/bounces/` followed by `next` at 500 a page: rows, s, rows/s",
+        [
+            f"{a[k]['rows']:,}, {a[k]['seconds']:.1f}, {a[k]['rows_per_second']:,.0f}"
+            for k in labels
+        ],
+    )
     e = {k: v["export"] for k, v in results.items()}
     row("export CSV: rows, s", [f"{e[k]['rows']:,}, {e[k]['seconds']:.1f}" for k in labels])
     row("export CSV: peak RSS (MB)", [f"{e[k]['peak_rss_mb']:.0f}" for k in labels])
