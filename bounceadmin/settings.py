@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "bounceadmin.deletions",
     "bounceadmin.audit",
     "bounceadmin.webhooks",
+    "bounceadmin.suppressions",
     "bounceadmin.api",
 ]
 

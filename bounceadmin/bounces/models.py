@@ -22,6 +22,9 @@ class Subuser(models.Model):
         GONE = "gone", "No longer listed upstream"
 
     username = models.CharField(max_length=128, unique=True)
+    # The parent account's own lists, cached as one more "subuser" (scoped like one): called
+    # without on-behalf-of. At most one.
+    is_parent = models.BooleanField(default=False)
     sendgrid_id = models.BigIntegerField(null=True, blank=True)
     email = models.EmailField(max_length=254, blank=True)
     # Ours to set: a disabled subuser is kept with its data but no longer refreshed.
@@ -42,10 +45,20 @@ class Subuser(models.Model):
     objects = SubuserQuerySet.as_manager()
 
     class Meta:
-        ordering = ["username"]
+        ordering = ["-is_parent", "username"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["is_parent"], condition=Q(is_parent=True), name="subuser_one_parent"
+            )
+        ]
 
     def __str__(self) -> str:
         return self.username
+
+    @property
+    def on_behalf_of(self) -> str | None:
+        """The `on-behalf-of` header its calls carry: none for the parent's own lists."""
+        return None if self.is_parent else self.username
 
     @property
     def refreshable(self) -> bool:
@@ -238,6 +251,9 @@ class RefreshRun(models.Model):
     adjusted = models.PositiveIntegerField(default=0)
     set_aside = models.PositiveIntegerField(default=0)
     adjustments = models.JSONField(default=list, blank=True)
+    # Which list was refreshed (suppressions.lists.SuppressionList): bounces, or another. Last:
+    # in the class body this name hides the builtin `list` the default above needs.
+    list = models.CharField(max_length=24, default="bounces")
 
     class Meta:
         ordering = ["-started_at", "-id"]

@@ -13,6 +13,8 @@ from bounceadmin.accounts.models import Operator
 from bounceadmin.bounces.classification import bounce_type, classify
 from bounceadmin.bounces.models import Bounce, Subuser
 from bounceadmin.bounces.refresh.summaries import bounce_summaries_rebuild
+from bounceadmin.suppressions.lists import SuppressionList
+from bounceadmin.suppressions.models import Suppression, SuppressionGroup
 from bounceadmin.webhooks.models import WebhookEvent
 
 
@@ -47,6 +49,44 @@ def make_bounce(
     )
     bounce_summaries_rebuild(subuser_id=subuser.pk)
     return bounce
+
+
+def make_group(
+    subuser: Subuser, name: str = "Newsletter", *, upstream_id: int | None = None
+) -> SuppressionGroup:
+    upstream_id = upstream_id or 1000 + SuppressionGroup.objects.count()
+    return SuppressionGroup.objects.create(subuser=subuser, upstream_id=upstream_id, name=name)
+
+
+def make_suppression(
+    subuser: Subuser,
+    email: str,
+    list: str = SuppressionList.BLOCKS,
+    *,
+    group: SuppressionGroup | None = None,
+    status: str = "",
+    reason: str = "",
+    ip: str = "",
+    created: datetime | None = None,
+    removed: bool = False,
+) -> Suppression:
+    """A cached entry of a list other than bounces (a group unsubscribe when given a group)."""
+    now = timezone.now()
+    if group is not None:
+        list = SuppressionList.GROUP_UNSUBSCRIBES
+    return Suppression.objects.create(
+        subuser=subuser,
+        list=list,
+        group=group,
+        email=email.lower(),
+        status=status,
+        reason=reason,
+        ip=ip,
+        created=created or now - timedelta(hours=1),
+        first_seen=now,
+        last_seen=now,
+        removed_at=now if removed else None,
+    )
 
 
 def make_webhook_event(
