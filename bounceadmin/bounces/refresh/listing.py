@@ -94,9 +94,9 @@ def list_until_joined(refresh: SubuserRefresh, still_ours: Callable[[], None]) -
     while upstream.listings < MAX_LISTINGS:
         if _list_once(refresh, still_ours):
             return
-        log.info("bounce list of %s shifted while paged; listing again", name)
+        log.info("%s of %s shifted while paged; listing again", refresh.list_label, name)
     raise ListKeptChanging(
-        f"the bounce list of {name} changed while it was paged, in each of"
+        f"the {refresh.list_label} of {name} changed while it was paged, in each of"
         f" {MAX_LISTINGS} listings; nothing was written, the next refresh tries again"
     )
 
@@ -105,9 +105,7 @@ def _list_once(refresh: SubuserRefresh, still_ours: Callable[[], None]) -> bool:
     """One walk through the list, merged into the upstream rows; True when every page joined."""
     upstream = refresh.upstream
     upstream.listings += 1
-    pages = refresh.client.iter_bounce_pages(
-        refresh.subuser.username, start_time=refresh.start_time, overlap=PAGE_OVERLAP
-    )
+    pages = refresh.pages(start_time=refresh.start_time, overlap=PAGE_OVERLAP)
     joined = True
     last: str | None = None
     for page in prefetched(pages):
@@ -154,7 +152,7 @@ def confirm_removals(refresh: SubuserRefresh, still_ours: Callable[[], None]) ->
     if len(missing) <= CONFIRM_ONE_BY_ONE_MAX:
         for email in missing:
             still_ours()
-            found = refresh.client.get_bounce(refresh.subuser.username, email)
+            found = refresh.get_one(email)
             if found is not None:
                 merge(upstream.rows, [found])
 

@@ -29,10 +29,12 @@ def run_finish(run: RefreshRun, requests: int, *, error: str = "") -> None:
         run.fetched = run.created = run.updated = run.removed = run.reappeared = 0
         run_adjustments_note(run, [])
     run.save()
-    if not error:
+    if not error and run.list == "bounces":  # another list's success is its list state's
         Subuser.objects.filter(pk=run.subuser_id).update(last_success_at=run.finished_at)
     details = {"kind": run.kind, "run": run.pk, "fetched": run.fetched, "created": run.created,
                "updated": run.updated, "removed": run.removed, "error": error}  # fmt: skip
+    if run.list != "bounces":
+        details["list"] = run.list
     if run.adjusted or run.set_aside:
         details.update(adjusted=run.adjusted, set_aside=run.set_aside)
     audit_record(

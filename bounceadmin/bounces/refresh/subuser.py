@@ -54,7 +54,14 @@ def bounces_refresh(
 class SubuserRefresh:
     """One subuser's refresh in its steps: begin (here), download, write, finish. Beginning,
     writing and finishing use the database; downloading only the network, so that
-    `refresh_pipeline` can download one subuser while it writes others."""
+    `refresh_pipeline` can download one subuser while it writes others.
+
+    The bounce list's; another list's refresh (suppressions/refresh.py) overrides what differs:
+    the pages it lists, the rows it reads and writes, and where its run is recorded.
+    """
+
+    list_name = "bounces"
+    list_label = "bounce list"
 
     def __init__(
         self,
@@ -76,25 +83,54 @@ class SubuserRefresh:
             refresh_mark_interrupted(subuser_id=subuser.pk)
             self.run = run = RefreshRun.objects.create(
                 subuser=subuser,
+                list=self.list_name,
                 kind=RefreshRun.Kind.FULL if full else RefreshRun.Kind.INCREMENTAL,
                 started_at=timezone.now(),
             )
-            Subuser.objects.filter(pk=subuser.pk).update(last_refresh=run, refresh_queued_at=None)
+            self.run_started(run)
+            details = {"kind": run.kind, "run": run.pk}
+            if self.list_name != "bounces":
+                details["list"] = self.list_name
             audit_record(
                 AuditEvent.Action.REFRESH_STARTED, subuser=subuser.username,
-                details={"kind": run.kind, "run": run.pk}, key=f"refresh:{run.pk}:started",
+                details=details, key=f"refresh:{run.pk}:started",
             )  # fmt: skip
         try:
-            self.upstream = Upstream(
-                rows={},
-                cached=cached_rows(subuser, None) if full else {},
-                deriver=deriver or Deriver(),
-            )
-            self.start_time = None if full else incremental_start(subuser)
+            self.upstream = self.upstream_start(deriver)
+            self.start_time = None if full else self.incremental_start()
         except BaseException as exc:
             self.failure = exc
             self.finish()
             raise
+
+    # --- what another list's refresh overrides ---------------------------------------------------
+
+    def run_started(self, run: RefreshRun) -> None:
+        Subuser.objects.filter(pk=self.subuser.pk).update(last_refresh=run, refresh_queued_at=None)
+
+    def upstream_start(self, deriver: Deriver | None) -> Upstream:
+        cached = cached_rows(self.subuser, None) if self.full else {}
+        return Upstream(rows={}, cached=cached, deriver=deriver or Deriver())
+
+    def incremental_start(self) -> int | None:
+        return incremental_start(self.subuser)
+
+    def pages(self, *, start_time: int | None, overlap: int):
+        return self.client.iter_bounce_pages(
+            self.subuser.on_behalf_of, start_time=start_time, overlap=overlap
+        )
+
+    def get_one(self, email: str):
+        return self.client.get_bounce(self.subuser.on_behalf_of, email)
+
+    def reconcile(self) -> bool:
+        """Write the download in the caller's transaction; True when anything changed."""
+        changed = reconcile(self.subuser, self.upstream, full=self.full, run=self.run)
+        if changed and self.summaries:
+            bounce_summaries_rebuild(subuser_id=self.subuser.pk)
+        return changed
+
+    # --- the steps -------------------------------------------------------------------------------
 
     def download(self) -> None:
         """The heartbeat keeps the lease meanwhile; a download whose lease was taken stops early."""
@@ -113,10 +149,8 @@ class SubuserRefresh:
         writer_cache()
         self.upstream.collect()
         self.lease.extend()  # still ours: nobody else wrote this subuser meanwhile
-        changed = reconcile(self.subuser, self.upstream, full=self.full, run=self.run)
-        if changed and summaries:
-            bounce_summaries_rebuild(subuser_id=self.subuser.pk)
-        return changed
+        self.summaries = summaries
+        return self.reconcile()
 
     def complete(self, download: Callable[[], None]) -> RefreshRun:
         """Download (by calling `download`), write in a transaction of its own, and finish."""
@@ -142,10 +176,14 @@ class SubuserRefresh:
         finally:
             self.lease.release()
         if self.failure:
-            log.warning("refresh of %s failed: %s", self.subuser.username, run.error)
+            log.warning(
+                "refresh of the %s of %s failed: %s", self.list_label, self.subuser.username,
+                run.error,
+            )  # fmt: skip
         else:
             log.info(
-                "refresh of %s: fetched %d, created %d, updated %d, removed %d",
-                self.subuser.username, run.fetched, run.created, run.updated, run.removed,
+                "refresh of the %s of %s: fetched %d, created %d, updated %d, removed %d",
+                self.list_label, self.subuser.username, run.fetched, run.created, run.updated,
+                run.removed,
             )  # fmt: skip
         return run
