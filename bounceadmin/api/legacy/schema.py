@@ -195,10 +195,17 @@ def add_legacy_endpoints(result, generator, request, public):
     """drf-spectacular postprocessing hook: the legacy endpoints, tag and shapes."""
     schemas = result.setdefault("components", {}).setdefault("schemas", {})
     schemas.update(COMPONENTS)
+    paths = result.setdefault("paths", {})
+    # The root's tag list orders the docs page: the generated surfaces first, as they come.
     tags = result.setdefault("tags", [])
+    named = {tag["name"] for tag in tags}
+    for operation in (op for path in paths.values() for op in path.values()):
+        for name in operation.get("tags", []):
+            if name not in named:
+                named.add(name)
+                tags.append({"name": name})
     if TAG not in tags:
         tags.append(TAG)
-    paths = result.setdefault("paths", {})
     for name, (summary, names, ok, deletes) in ENDPOINTS.items():
         paths[path_of(name)] = {
             method: _operation(name, method, summary, names, ok, deletes)
