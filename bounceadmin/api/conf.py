@@ -36,6 +36,8 @@ SPECTACULAR = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "bounceadmin.api.schema.add_common_errors",
+        # After the common errors: the legacy surface documents its own shapes on its own.
+        "bounceadmin.api.legacy.schema.add_legacy_endpoints",
     ],
     "ENUM_NAME_OVERRIDES": {
         "DeletionRequestStateEnum": "bounceadmin.deletions.models.DeletionRequest.State",

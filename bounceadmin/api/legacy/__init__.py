@@ -8,6 +8,7 @@ cache so that old scripts keep working. JSON and XML, GET and POST, `api_user` +
     params.py   the pages' parameter rules (`days` XOR dates, start before end, hard/soft, ...)
     render.py   the pages' shapes: JSON arrays and objects, XML documents built by ElementTree
     errors.py   LegacyError: every refusal, in the documented error shape
+    schema.py   the endpoints in the served OpenAPI (`/api/schema/`): a drf-spectacular hook
 
 A delete never removes anything here: it files a deletion request through
 `deletions.services`, which an approver decides (four eyes), as on the pages.
