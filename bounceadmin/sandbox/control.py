@@ -26,9 +26,10 @@ from bounceadmin.sandbox.api import (
     json_response,
 )
 from bounceadmin.sandbox.delivery import Delivery
-from bounceadmin.sandbox.demo import FastRandom, generate_bounces, seed_demo
+from bounceadmin.sandbox.demo import FastRandom, generate_bounces
 from bounceadmin.sandbox.events import FLAG_OF_EVENT
 from bounceadmin.sandbox.faults import Fault, FaultQueue
+from bounceadmin.sandbox.listdemo import seed_demo
 from bounceadmin.sandbox.ratelimit import RateLimiter
 from bounceadmin.sandbox.store import SandboxStore
 

@@ -343,7 +343,9 @@ class SandboxStore:
     def summary(self) -> dict[str, int]:
         with self._lock:
             subusers = int(self._conn.execute("SELECT COUNT(*) FROM subusers").fetchone()[0])
-        return {"subusers": subusers, "bounces": self.count()}
+        # `other_lists`: the entries of every list but the subusers' bounces, groups included.
+        other = sum(sum(per_list.values()) for per_list in self.lists.counts().values())
+        return {"subusers": subusers, "bounces": self.count(), "other_lists": other}
 
 
 def _subuser(row: sqlite3.Row) -> Subuser:
