@@ -109,6 +109,7 @@ def seed_demo(store: SandboxStore, *, seed: int = 1, now: float | None = None) -
     accounts = [name for name, *_ in SUBUSERS]
     for account in [*accounts, PARENT]:
         seed_lists(store, account, DEMO_SIZES, rng=rng, now=now)
+    store.lists.add("bounces", PARENT, generate_bounces(rng, 80, now=now))  # its own mail's
     _cross_account(store, accounts, rng, now)
     return store.summary()
 
