@@ -15,7 +15,16 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
-from bounceadmin.sandbox.demo import IP, SPAM_BLOCK, SUBUSERS, TLS, FastRandom, generate_bounces
+from bounceadmin.sandbox.demo import (
+    IP,
+    SPAM_BLOCK,
+    SUBUSERS,
+    TLS,
+    FastRandom,
+    created_before,
+    generate_addresses,
+    generate_bounces,
+)
 from bounceadmin.sandbox.demo import seed_demo as seed_demo_bounces
 from bounceadmin.sandbox.store import SandboxStore
 
@@ -50,14 +59,12 @@ def generate_entries(
     """`count` distinct realistic entries of one list (`OTHER_LISTS`), created before `now`."""
     if kind not in OTHER_LISTS:
         raise ValueError(f"unknown list {kind!r}; expected one of {', '.join(OTHER_LISTS)}")
-    for row in generate_bounces(rng, count, now=now):
-        entry: dict[str, Any] = {"email": row["email"], "created": row["created"]}
+    for email, domain, _ in generate_addresses(rng, count):
+        entry: dict[str, Any] = {"email": email, "created": created_before(rng, now)}
         if kind == "blocks":
             status, text = rng.choice(BLOCK_REASONS)
             entry["status"] = status
-            entry["reason"] = text.format(
-                ip=rng.choice(IP), email=row["email"], domain=row["email"].split("@")[1], tag="x"
-            )
+            entry["reason"] = text.format(ip=rng.choice(IP), email=email, domain=domain, tag="x")
         elif kind == "invalid_emails":
             entry["reason"] = rng.choice(INVALID_REASONS)
         elif kind == "spam_reports":
