@@ -124,3 +124,16 @@ def test_seed_lists_writes_a_bench_sized_list_fast() -> None:
         "AND account = 'bench-000' ORDER BY created DESC, email LIMIT 500"
     ).fetchall()
     assert "TEMP B-TREE" not in " ".join(str(row[-1]) for row in plan)
+
+
+def test_page_counts_every_accounts_other_lists(sandbox: SandboxServer) -> None:
+    sandbox.store.lists.add("spam_reports", "", [{"email": "a@x.com"}])
+    sandbox.store.lists.add("blocks", "acme", [{"email": "<b>@x.com"}, {"email": "c@x.com"}])
+
+    data = requests.get(sandbox.url, headers={"Accept": "application/json"}, timeout=5).json()
+    page = requests.get(sandbox.url, timeout=5).text
+
+    assert data["lists"] == {"": {"spam_reports": 1}, "acme": {"blocks": 2}}
+    assert "<i>the parent</i>" in page
+    assert 'href="/_sandbox/lists?list=blocks&amp;subuser=acme"' in page
+    assert "<b>@x.com" not in page  # addresses never reach the page unescaped
