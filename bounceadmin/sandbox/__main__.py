@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from types import FrameType
 
 from bounceadmin.sandbox import delivery
-from bounceadmin.sandbox.demo import seed_demo
+from bounceadmin.sandbox.listdemo import seed_demo
 from bounceadmin.sandbox.ratelimit import DEFAULT_LIMIT, DEFAULT_WINDOW
 from bounceadmin.sandbox.server import DEFAULT_API_KEY, SandboxServer
 from bounceadmin.sandbox.store import SandboxStore

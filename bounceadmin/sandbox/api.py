@@ -14,6 +14,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from email.message import Message
+from functools import partial
 from typing import Any
 from urllib.parse import unquote
 
@@ -110,10 +111,11 @@ def list_bounces(api: Api, req: Request, params: dict[str, str], subuser: str | 
     offset = int_arg(req, "offset", 0, 0)
     start_time = int_arg(req, "start_time", None)
     end_time = int_arg(req, "end_time", None)
-    if subuser is None:
-        return json_response(200, [])  # the parent account holds no bounces in the sandbox
-    rows = api.store.list_bounces(
-        subuser,
+    if subuser is None:  # the parent's own bounces are kept with its other lists (liststore.py)
+        lister = partial(api.store.lists.page, "bounces", "")
+    else:
+        lister = partial(api.store.list_bounces, subuser)
+    rows = lister(
         limit=limit or MAX_PAGE,
         offset=offset or 0,
         start_time=start_time,
@@ -125,19 +127,29 @@ def list_bounces(api: Api, req: Request, params: dict[str, str], subuser: str | 
 
 def get_bounce(api: Api, req: Request, params: dict[str, str], subuser: str | None) -> Response:
     # SendGrid answers an array here (0 or 1 items), not an object; a miss is not a 404.
-    found = api.store.get_bounce(subuser, params["email"]) if subuser else None
+    email = params["email"]
+    if subuser is None:
+        found = api.store.lists.get("bounces", "", email)
+    else:
+        found = api.store.get_bounce(subuser, email)
     return json_response(200, [found] if found else [])
 
 
 def delete_bounce(api: Api, req: Request, params: dict[str, str], subuser: str | None) -> Response:
-    removed = api.store.remove_bounces(subuser, [params["email"]]) if subuser else 0
+    emails = [params["email"]]
+    removed = (
+        api.store.remove_bounces(subuser, emails)
+        if subuser
+        else api.store.lists.remove("bounces", "", emails)
+    )
     if not removed:
         # Undocumented upstream; the dashboard treats this 404 as "already gone".
         return error_response(404, "email does not exist")
     return Response(204)
 
 
-def delete_bounces(api: Api, req: Request, params: dict[str, str], subuser: str | None) -> Response:
+def bulk_delete_body(req: Request) -> list[str] | None:
+    """The addresses a bulk DELETE names, or None for `{"delete_all": true}` (400 otherwise)."""
     try:
         body = req.json()
     except (UnicodeDecodeError, ValueError):
@@ -151,15 +163,25 @@ def delete_bounces(api: Api, req: Request, params: dict[str, str], subuser: str 
     if has_all:
         if body["delete_all"] is not True:
             raise ApiError(400, "delete_all must be true", "delete_all")
-        if subuser:
-            api.store.remove_all_bounces(subuser)
-        return Response(204)
+        return None
     if not has_emails:
         raise ApiError(400, "either emails or delete_all is required", "emails")
     emails = body["emails"]
     if not isinstance(emails, list) or not all(isinstance(e, str) for e in emails):
         raise ApiError(400, "emails must be an array of strings", "emails")
-    if subuser:
+    return emails
+
+
+def delete_bounces(api: Api, req: Request, params: dict[str, str], subuser: str | None) -> Response:
+    emails = bulk_delete_body(req)
+    if subuser is None:  # the parent's own list
+        if emails is None:
+            api.store.lists.remove_all("bounces", "")
+        else:
+            api.store.lists.remove("bounces", "", emails)
+    elif emails is None:
+        api.store.remove_all_bounces(subuser)
+    else:
         api.store.remove_bounces(subuser, emails)  # unknown addresses are ignored
     return Response(204)
 

@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
+from bounceadmin.sandbox import listcontrol
 from bounceadmin.sandbox.api import (
     JSON,
     ApiError,
@@ -26,9 +27,10 @@ from bounceadmin.sandbox.api import (
     json_response,
 )
 from bounceadmin.sandbox.delivery import Delivery
-from bounceadmin.sandbox.demo import FastRandom, generate_bounces, seed_demo
+from bounceadmin.sandbox.demo import FastRandom, generate_bounces
 from bounceadmin.sandbox.events import FLAG_OF_EVENT
 from bounceadmin.sandbox.faults import Fault, FaultQueue
+from bounceadmin.sandbox.listdemo import seed_demo
 from bounceadmin.sandbox.ratelimit import RateLimiter
 from bounceadmin.sandbox.store import SandboxStore
 
@@ -249,6 +251,7 @@ ROUTES: dict[str, dict[str, Control]] = {
     "/_sandbox/requests": {"GET": list_requests, "DELETE": clear_requests},
     "/_sandbox/subusers": {"GET": list_subusers, "POST": add_subuser},
     "/_sandbox/bounces": {"GET": list_bounces, "POST": add_bounces, "DELETE": remove_bounces},
+    **listcontrol.ROUTES,  # every other suppression list, and the unsubscribe groups
     "/_sandbox/reset": {"POST": reset},
     "/_sandbox/seed": {"POST": seed},
     "/_sandbox/webhooks/config": {"GET": get_webhook_config, "POST": set_webhook_config},

@@ -31,6 +31,9 @@ ABOUT = {
     "/_sandbox/requests": "the request log, oldest first; DELETE clears it",
     "/_sandbox/subusers": 'every subuser; POST {"username": "new-sub"}',
     "/_sandbox/bounces": 'a subuser\'s bounces (?subuser=NAME); POST/DELETE {"subuser", ...}',
+    "/_sandbox/lists": "the other lists' counts; ?list=blocks&subuser=NAME (none: the parent) "
+    'its entries; POST/DELETE {"list", "subuser", ...}',
+    "/_sandbox/groups": 'unsubscribe groups (?subuser=NAME); POST {"subuser", "name"}',
     "/_sandbox/reset": "empty the store and the rate-limit windows",
     "/_sandbox/seed": 'POST {"demo": true}: the demo subusers and bounces',
     "/_sandbox/webhooks/config": 'Event Webhook delivery; POST {"interval": 1, "batch_size": 10}',
@@ -138,6 +141,7 @@ def snapshot(sb: Inspectable) -> dict[str, Any]:
         ],
         "requests": [{k: e.get(k) for k in LOGGED} for e in reversed(log[-RECENT_REQUESTS:])],
         "webhooks": webhooks,
+        "lists": sb.store.lists.counts(),  # account ("" the parent) -> list -> entries
         "faults": sb.faults.pending(),
         "config": sb.config(),
         "webhook_config": sb.delivery.config(),
@@ -172,6 +176,26 @@ def _subusers(data: dict[str, Any]) -> str:
         shown = len(data["subusers"])
         out += f"<p>The first {shown}: <code>GET /_sandbox/subusers</code> lists all.</p>"
     return out
+
+
+OTHER_LISTS = ("blocks", "invalid_emails", "spam_reports", "unsubscribes", "group_unsubscribes",
+               "bounces")  # fmt: skip
+
+
+def _lists(data: dict[str, Any]) -> str:
+    if not data["lists"]:
+        return "<p>Nothing on any other list yet.</p>"
+    rows = []
+    for account, counts in sorted(data["lists"].items()):
+        name = quote(account, safe="")
+        cells: list[Any] = [account or _Html("<i>the parent</i>")]
+        for kind in OTHER_LISTS:
+            n = counts.get(kind, 0)
+            link = f"/_sandbox/lists?list={kind}&subuser={name}"
+            cells.append(_Html(f'<a href="{_e(link)}">{n:,}</a>') if n else "0")
+        rows.append(cells)
+    head = ["account", *[k.replace("_", " ") for k in OTHER_LISTS[:-1]], "own bounces"]
+    return _table(head, rows, numeric=tuple(range(1, len(OTHER_LISTS) + 1)))
 
 
 def _last_delivery(last: dict[str, Any] | None) -> Any:
@@ -295,6 +319,7 @@ def render(data: dict[str, Any], url: str) -> str:
         f"{totals['subusers']:,} subusers, {totals['bounces']:,} bounces. v3 requests need "
         "<code>Authorization: Bearer</code> with its key (<code>SANDBOX_API_KEY</code>).</p>"
         f"<h2>Subusers</h2>{_subusers(data)}"
+        f"<h2>Other suppression lists</h2>{_lists(data)}"
         f"<h2>Event Webhooks</h2>{_webhooks(data)}"
         f"<h2>Recent requests</h2>{_requests(data)}"
         f"<h2>Faults and settings</h2>{_state(data)}"

@@ -16,7 +16,7 @@ from collections import deque
 from collections.abc import Sequence
 from typing import Any
 
-from bounceadmin.sandbox import api, delivery, webhookapi
+from bounceadmin.sandbox import api, asm, delivery, lists, webhookapi
 from bounceadmin.sandbox.api import DEFAULT_SCOPES, Api, Request, Response, error_response
 from bounceadmin.sandbox.delivery import Delivery
 from bounceadmin.sandbox.faults import Fault, FaultQueue
@@ -70,7 +70,7 @@ class SandboxServer:
             api_key=api_key,
             limiter=self.limiter,
             scopes=scopes,
-            routes=(*api.ROUTES, *webhookapi.ROUTES),
+            routes=(*api.ROUTES, *lists.ROUTES, *asm.ROUTES, *webhookapi.ROUTES),
         )
         self.delivery = Delivery(
             store,

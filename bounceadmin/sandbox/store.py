@@ -18,6 +18,8 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any, Protocol, TypedDict
 
+from bounceadmin.sandbox.emailfilter import email_conditions, like_pattern  # noqa: F401
+from bounceadmin.sandbox.liststore import ListTable
 from bounceadmin.sandbox.webhooks import WebhookTable
 
 SCHEMA = """
@@ -71,23 +73,6 @@ class Subuser(TypedDict):
     region: str
 
 
-def like_pattern(value: str) -> tuple[str, str]:
-    """Translate SendGrid's `email` filter into (literal prefix, SQL LIKE pattern).
-
-    The filter is a prefix match in which `%` is a wildcard; everything else is literal, so `_`
-    (a LIKE wildcard) and our escape character must be escaped. The literal prefix (text before
-    the first `%`) lets the query use the (subuser, email) index as a range scan.
-    """
-    value = value.lower()
-    escaped = value.replace("\\", "\\\\").replace("_", "\\_")
-    return value.split("%", 1)[0], escaped + "%"
-
-
-def _prefix_upper_bound(prefix: str) -> str:
-    # Smallest string greater than every string starting with `prefix`.
-    return prefix[:-1] + chr(ord(prefix[-1]) + 1)
-
-
 class SandboxStore:
     """Subusers and bounce lists in one SQLite file (or ":memory:")."""
 
@@ -109,6 +94,7 @@ class SandboxStore:
             self._conn.execute("PRAGMA foreign_keys=ON")
             self._conn.executescript(SCHEMA)
         self.webhooks = WebhookTable(self._conn, self._lock)
+        self.lists = ListTable(self._conn, self._lock)  # every other suppression list
         self._listeners: list[BounceListener] = []
 
     def add_listener(self, listener: BounceListener) -> None:
@@ -316,13 +302,9 @@ class SandboxStore:
             if end_time is not None:
                 where.append("created <= ?")
                 args.append(end_time)
-            if email:
-                prefix, pattern = like_pattern(email)
-                if prefix:
-                    where.append("email >= ? AND email < ?")
-                    args += [prefix, _prefix_upper_bound(prefix)]
-                where.append("email LIKE ? ESCAPE '\\'")
-                args.append(pattern)
+            email_where, email_args = email_conditions(email)
+            where += email_where
+            args += email_args
             # Only fixed fragments are joined; every value travels as a bound parameter.
             conditions = " AND ".join(where)
             sql = f"SELECT created, email, reason, status FROM bounces WHERE {conditions}"  # noqa: S608
@@ -353,6 +335,7 @@ class SandboxStore:
         """Empty the store (subusers, bounces, webhooks); ids start again from 1."""
         with self._lock:
             self.webhooks.clear()
+            self.lists.clear()
             self._conn.execute("DELETE FROM bounces")
             self._conn.execute("DELETE FROM subusers")
             self._conn.execute("DELETE FROM sqlite_sequence WHERE name = 'subusers'")
@@ -360,7 +343,9 @@ class SandboxStore:
     def summary(self) -> dict[str, int]:
         with self._lock:
             subusers = int(self._conn.execute("SELECT COUNT(*) FROM subusers").fetchone()[0])
-        return {"subusers": subusers, "bounces": self.count()}
+        # `other_lists`: the entries of every list but the subusers' bounces, groups included.
+        other = sum(sum(per_list.values()) for per_list in self.lists.counts().values())
+        return {"subusers": subusers, "bounces": self.count(), "other_lists": other}
 
 
 def _subuser(row: sqlite3.Row) -> Subuser:

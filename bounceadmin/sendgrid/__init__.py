@@ -5,8 +5,11 @@ from django.conf import settings
 from .client import SendGridClient, UpstreamSubuser, UpstreamWebhook, UpstreamWebhooks
 from .entries import Adjustment, BouncePage, UpstreamBounce
 from .errors import SendGridError
+from .listentries import EntryPage, UpstreamEntry, UpstreamGroup
+from .lists import SuppressionList
 
-__all__ = ["Adjustment", "BouncePage", "SendGridClient", "SendGridError", "UpstreamBounce",
+__all__ = ["Adjustment", "BouncePage", "EntryPage", "SendGridClient", "SendGridError",
+           "SuppressionList", "UpstreamBounce", "UpstreamEntry", "UpstreamGroup",
            "UpstreamSubuser", "UpstreamWebhook", "UpstreamWebhooks", "get_client"]  # fmt: skip
 
 

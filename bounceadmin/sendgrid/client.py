@@ -32,6 +32,7 @@ from .errors import (  # noqa: F401 (tests read _error_text here)
     _client_error,
     _error_text,
 )
+from .listcalls import SuppressionListCalls
 from .webhook_settings import (
     _WEBHOOKS,
     WEBHOOK_EVENTS,  # noqa: F401 (a public name of this module)
@@ -71,7 +72,10 @@ class RateGate(Protocol):
     def pause_until(self, epoch: float) -> None: ...
 
 
-class SendGridClient:
+class SendGridClient(SuppressionListCalls):
+    """SendGrid's v3 API for one parent account. Bounces and subusers here, the Event Webhook's
+    settings too; every suppression list (bounces included) through listcalls.py."""
+
     def __init__(
         self,
         *,

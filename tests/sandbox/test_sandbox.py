@@ -290,7 +290,7 @@ def test_scopes_lists_the_keys_permissions(sandbox: SandboxServer) -> None:
 
 
 def test_routing_unknown_path_404_and_wrong_method_405(sandbox: SandboxServer) -> None:
-    missing = get(sandbox, "/v3/suppression/blocks")
+    missing = get(sandbox, "/v3/suppression/unknown_list")
     assert missing.status_code == 404
     assert missing.json()["errors"][0]["message"]
     wrong = requests.post(sandbox.url + "/v3/subusers", headers=sandbox.headers(), timeout=5)

@@ -184,6 +184,7 @@ def test_control_health_and_seed(sandbox: SandboxServer) -> None:
         "status": "ok",
         "subusers": 1,
         "bounces": 1,
+        "other_lists": 0,
     }
     assert control(sandbox, "POST", "reset").status_code == 204
     seeded = control(sandbox, "POST", "seed", {"demo": True, "seed": 1})

@@ -112,5 +112,5 @@ def test_store_clear_and_remove() -> None:
     assert store.remove_bounces("missing", ["u0@x.com"]) == 0
     assert store.remove_all_bounces("a") == 2
     store.clear()
-    assert store.summary() == {"subusers": 0, "bounces": 0}
+    assert store.summary() == {"subusers": 0, "bounces": 0, "other_lists": 0}
     assert store.add_subuser("fresh")["id"] == 1

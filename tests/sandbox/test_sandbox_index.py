@@ -168,6 +168,8 @@ def test_index_links_the_read_only_controls(sandbox: SandboxServer) -> None:
         "/_sandbox/bounces?subuser=acme",
         "/_sandbox/webhooks/config",
         "/_sandbox/webhooks/deliveries",
+        "/_sandbox/lists",
+        "/_sandbox/groups",
     } == controls
     for href in controls:
         assert requests.get(sandbox.url + href, timeout=5).status_code == 200, href
