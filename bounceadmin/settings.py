@@ -258,6 +258,11 @@ SENDGRID_RATE_GATE = env.bool("SENDGRID_RATE_GATE", default=True)
 SENDGRID_RATE_LIMIT_MARGIN = env.int("SENDGRID_RATE_LIMIT_MARGIN", default=2)
 SENDGRID_MAX_REQUESTS_PER_SECOND = env.float("SENDGRID_MAX_REQUESTS_PER_SECOND", default=0.0)
 
+# The parent account's own suppression lists are cached too, as one more account named this
+# (calls without on-behalf-of); operators see it only if granted, like any subuser.
+SENDGRID_PARENT_LISTS = env.bool("SENDGRID_PARENT_LISTS", default=True)
+SENDGRID_PARENT_NAME = env.str("SENDGRID_PARENT_NAME", default="(parent account)")
+
 # --- Deletions ----------------------------------------------------------------------------------
 # Requests of more addresses than this need a typed confirmation (delete_all always does).
 DELETION_CONFIRM_THRESHOLD = env.int("DELETION_CONFIRM_THRESHOLD", default=1000)
@@ -275,6 +280,9 @@ REFRESH_LOCK_SECONDS = env.int("REFRESH_LOCK_SECONDS", default=30)
 REFRESH_STALE_MINUTES = env.int("REFRESH_STALE_MINUTES", default=180)
 REFRESH_INCREMENTAL_MINUTES = env.int("REFRESH_INCREMENTAL_MINUTES", default=15)
 REFRESH_FULL_CRONTAB = env.str("REFRESH_FULL_CRONTAB", default="30 3 * * *")
+# A subuser's refresh also refreshes its other lists (blocks, invalid emails, spam reports,
+# global and group unsubscribes), after its bounces.
+REFRESH_OTHER_LISTS = env.bool("REFRESH_OTHER_LISTS", default=True)
 
 # --- API ---------------------------------------------------------------------------------------
 # Requests per token (or per signed-in operator) and period; over it: 429 with Retry-After.

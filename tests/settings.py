@@ -23,3 +23,7 @@ WHITENOISE_AUTOREFRESH = True
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":  # noqa: F405
     # The same backend, but a test-database flush may empty the append-only audit table.
     DATABASES["default"]["ENGINE"] = "tests.pgbackend"  # noqa: F405
+
+# Most tests count subusers a sync makes from the sandbox; the tests of the parent account's own
+# lists turn this on (tests/suppressions), as it is on by default everywhere else.
+SENDGRID_PARENT_LISTS = os.environ.get("SENDGRID_PARENT_LISTS", "false").lower() == "true"

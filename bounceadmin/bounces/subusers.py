@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.db import transaction
 
 from bounceadmin.sendgrid import SendGridClient, get_client
@@ -23,7 +24,7 @@ def subusers_sync(*, client: SendGridClient | None = None) -> SyncResult:
     """Create or update a Subuser for every subuser SendGrid lists; flag the ones it no longer
     lists. Cached bounces are never dropped here."""
     upstream = (client or get_client()).list_subusers()
-    known = {s.username: s for s in Subuser.objects.all()}
+    known = {s.username: s for s in Subuser.objects.filter(is_parent=False)}
     created: list[Subuser] = []
     updated: list[Subuser] = []
     for item in upstream:
@@ -49,6 +50,9 @@ def subusers_sync(*, client: SendGridClient | None = None) -> SyncResult:
     gone = [s for s in known.values() if s.upstream_state != Subuser.UpstreamState.GONE]
     for subuser in gone:
         subuser.upstream_state = Subuser.UpstreamState.GONE
+    if settings.SENDGRID_PARENT_LISTS and not any(s.is_parent for s in Subuser.objects.all()):
+        # The parent account's own lists, cached beside its subusers' and scoped like one.
+        created.append(Subuser(username=settings.SENDGRID_PARENT_NAME, is_parent=True))
     Subuser.objects.bulk_create(created)
     Subuser.objects.bulk_update(updated + gone, ["sendgrid_id", "email", "upstream_state"])
     return SyncResult(

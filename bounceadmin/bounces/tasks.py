@@ -6,6 +6,7 @@ import logging
 from datetime import timedelta
 
 from celery import shared_task
+from django.conf import settings
 from django.db import OperationalError
 from django.db.models import Q
 from django.utils import timezone
@@ -40,6 +41,11 @@ def refresh_subuser(subuser_id: int, full: bool = False) -> str:
         Subuser.objects.filter(pk=subuser_id).update(refresh_queued_at=None)
         log.info("refresh of %s skipped: already running", subuser.username)
         return "already running"
+    if settings.REFRESH_OTHER_LISTS:
+        # Then the subuser's other lists, one run each under the same lease, in turn.
+        from bounceadmin.suppressions.refresh import lists_refresh
+
+        lists_refresh(subuser=subuser, full=full, wait=True)
     return run.outcome
 
 
@@ -105,7 +111,8 @@ def _interrupted_to_run_again() -> dict[bool, list[int]]:
     )
     again: dict[bool, list[int]] = {}
     for pk, kind in candidates.values_list("pk", "last_refresh__kind"):
-        runs = RefreshRun.objects.filter(subuser_id=pk).order_by("-started_at", "-pk")
+        runs = RefreshRun.objects.filter(subuser_id=pk, list="bounces")
+        runs = runs.order_by("-started_at", "-pk")
         if list(runs.values_list("error", flat=True)[1:2]) != [WORKER_STOPPED]:
             again.setdefault(kind == RefreshRun.Kind.FULL, []).append(pk)
     return again

@@ -112,6 +112,13 @@ class GroupTable:
             self._conn.execute("COMMIT")
             return self._conn.total_changes - before
 
+    def delete_group(self, group_id: int) -> bool:
+        """The group and its addresses gone, as `DELETE /v3/asm/groups/{group_id}` does."""
+        with self._lock:
+            self._conn.execute("DELETE FROM asm_suppressions WHERE group_id = ?", (group_id,))
+            deleted = self._conn.execute("DELETE FROM asm_groups WHERE id = ?", (group_id,))
+            return deleted.rowcount > 0
+
     def emails(self, group_id: int) -> list[str]:
         with self._lock:
             rows = self._conn.execute(

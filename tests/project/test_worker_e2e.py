@@ -5,6 +5,7 @@ import pytest
 from bounceadmin.bounces.models import Bounce, RefreshRun, Subuser
 from bounceadmin.bounces.subusers import subusers_sync
 from bounceadmin.bounces.tasks import refresh_all
+from bounceadmin.suppressions.models import Suppression
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.e2e]
 
@@ -31,15 +32,22 @@ def wait_for(predicate, *, timeout: float = 60, what: str = "condition"):
 
 def test_refresh_all_runs_on_a_real_celery_worker(upstream, celery_worker_process):
     seed(upstream, alpha=1201, beta=40)
+    upstream.store.lists.add(
+        "blocks", "alpha", [{"email": f"b{i}@example.com", "created": 1_700_000_000, "reason":
+                             "550 blocked", "status": "5.7.1"} for i in range(3)]
+    )  # fmt: skip
 
     refresh_all.delay(full=True)
 
     def finished():
-        return RefreshRun.objects.filter(outcome="ok").count() == 2
+        # Each subuser's bounces, then its five other lists, one run each.
+        return RefreshRun.objects.filter(outcome="ok").count() == 2 * 6
 
     wait_for(finished, what=f"two refreshes; worker log:\n{celery_worker_process.log_path}")
     assert Bounce.objects.filter(subuser__username="alpha").count() == 1201
     assert Bounce.objects.filter(subuser__username="beta").count() == 40
+    blocks = Suppression.objects.filter(subuser__username="alpha", list="blocks")
+    assert sorted(blocks.values_list("email", flat=True)) == [f"b{i}@example.com" for i in range(3)]
     behalf = {r["on_behalf_of"] for r in upstream.requests if r["path"].startswith("/v3/supp")}
     assert behalf == {"alpha", "beta"}
     assert not Subuser.objects.exclude(refresh_queued_at=None).exists()
