@@ -202,5 +202,9 @@ def _within(page: EntryPage, start: int | None, end: int | None) -> EntryPage:
         if (start is None or e.created >= start) and (end is None or e.created <= end)
     ]
     return EntryPage(
-        kept, received=page.received, adjustments=page.adjustments, last_email=page.last_email
+        kept,
+        received=page.received,
+        adjustments=page.adjustments,
+        last_email=page.last_email,
+        aside=page._aside,  # noqa: SLF001 - the same package's page, passed on whole
     )
