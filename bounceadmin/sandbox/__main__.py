@@ -22,7 +22,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     env = os.environ
     parser = argparse.ArgumentParser(
         prog="python -m bounceadmin.sandbox",
-        description="A local HTTP server that behaves like SendGrid's v3 bounce API and its "
+        description="A local HTTP server that behaves like SendGrid's v3 suppression lists and its "
         "Event Webhook.",
     )
     parser.add_argument("--host", default=env.get("SANDBOX_HOST", "127.0.0.1"))
@@ -126,7 +126,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     # One line, machine-readable enough for scripts to pick the URL; never the key.
     print(
         f"SendGrid sandbox listening on {server.url} "
-        f"(data {args.data}, {counts['subusers']} subusers, {counts['bounces']} bounces)",
+        f"(data {args.data}, {counts['subusers']} subusers, {counts['bounces']} bounces, "
+        f"{counts['other_lists']} entries on other lists)",
         flush=True,
     )
     while not stop.wait(0.5):

@@ -10,9 +10,11 @@ queued before them.
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from dataclasses import asdict, dataclass
+from functools import partial
 from typing import Any
 
 from bounceadmin.sandbox.store import SandboxStore
@@ -23,14 +25,17 @@ from bounceadmin.sandbox.store import SandboxStore
 # bad_json  process the request, then answer 200 with a body that is not JSON
 # truncated process the request, then send a Content-Length larger than the body and hang up
 #           (a bodiless reply such as 204 is cut inside its status line instead)
-# mutate    change the requesting subuser's list (on-behalf-of), then answer normally: remove
+# mutate    change the requested list (of the on-behalf-of subuser), then answer normally: remove
 #           the first `remove` entries in list order, the addresses in `emails`, and upsert the
 #           rows in `add` (created defaults to now, so they go to the front). Someone else
-#           editing the list while a client pages through it. No-op on parent-level requests.
+#           editing the list while a client pages through it. The bounces unless the path names
+#           another paged list (then the parent's too, without on-behalf-of); otherwise no-op on
+#           parent-level requests.
 FAULT_KINDS = ("status", "timeout", "reset", "bad_json", "truncated", "mutate")
 FIELDS = ("kind", "count", "status", "method", "path", "subuser", "seconds", "reset", "after",
           "remove", "emails", "add")  # fmt: skip
 DEFAULT_TIMEOUT_SECONDS = 10.0
+OTHER_LIST_PATH = re.compile(r"/v3/suppression/(blocks|invalid_emails|spam_reports|unsubscribes)")
 
 
 @dataclass
@@ -109,20 +114,32 @@ class Fault:
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
-    def mutate(self, store: SandboxStore, subuser: str | None) -> dict[str, int]:
-        """Apply a `mutate` fault to the store; returns what changed (for the request log)."""
-        target = subuser  # a `subuser` filter on the fault only ever matches this one
-        if self.kind != "mutate" or not target:
+    def mutate(self, store: SandboxStore, subuser: str | None, path: str = "") -> dict[str, int]:
+        """Apply a `mutate` fault to the store; returns what changed (for the request log).
+
+        The list is the one the request's path names: a subuser's bounces by default, or one
+        of the other paged lists (blocks, invalid emails, spam reports, unsubscribes), whose
+        parent's list changes too on a request without on-behalf-of."""
+        other = OTHER_LIST_PATH.match(path)
+        if self.kind != "mutate" or not (subuser or other):
             return {"removed": 0, "added": 0}
-        removed = 0
-        if self.remove:
-            removed += len(store.remove_first_bounces(target, self.remove))
+        if other:
+            kind, account = other.group(1), subuser or ""
+            remove_first = partial(store.lists.remove_first, kind, account)
+            remove = partial(store.lists.remove, kind, account)
+            add = partial(store.lists.add, kind, account)
+        else:
+            assert subuser is not None  # noqa: S101 - checked above
+            remove_first = partial(store.remove_first_bounces, subuser)
+            remove = partial(store.remove_bounces, subuser)
+            add = partial(store.add_bounces, subuser)
+        removed = len(remove_first(self.remove)) if self.remove else 0
         if self.emails:
-            removed += store.remove_bounces(target, self.emails)
+            removed += remove(self.emails)
         added = 0
         if self.add:
             now = int(time.time())
-            added = store.add_bounces(target, [{"created": now, **row} for row in self.add])
+            added = add([{"created": now, **row} for row in self.add])
         return {"removed": removed, "added": added}
 
 

@@ -85,7 +85,7 @@ class _Handler(BaseHTTPRequestHandler):
         kind = fault.kind if fault else None
         entry = sandbox.record(req, subuser, fault)
         if fault and fault.kind == "mutate":
-            entry["mutation"] = fault.mutate(sandbox.store, subuser)
+            entry["mutation"] = fault.mutate(sandbox.store, subuser, req.path)
         if fault and fault.kind == "reset":
             self._reset()
             return

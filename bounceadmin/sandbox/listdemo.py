@@ -64,7 +64,8 @@ def generate_entries(
         if kind == "blocks":
             status, text = rng.choice(BLOCK_REASONS)
             entry["status"] = status
-            entry["reason"] = text.format(ip=rng.choice(IP), email=email, domain=domain, tag="x")
+            tag = f"{rng.randint(10, 99)}si{rng.randint(1000000, 9999999)}"
+            entry["reason"] = text.format(ip=rng.choice(IP), email=email, domain=domain, tag=tag)
         elif kind == "invalid_emails":
             entry["reason"] = rng.choice(INVALID_REASONS)
         elif kind == "spam_reports":
@@ -85,8 +86,6 @@ def seed_lists(
     Returns the entries written per list."""
     rng = rng or FastRandom(1)
     now = time.time() if now is None else now
-    if account:
-        store.add_subuser(account) if store.get_subuser(account) is None else None
     if account and store.get_subuser(account) is None:
         store.add_subuser(account)
     written = {}

@@ -157,6 +157,13 @@ class ListTable:
             )
             return self._conn.total_changes - before
 
+    def remove_first(self, kind: str, account: str, n: int) -> list[str]:
+        """Delete the first `n` entries in list order (one atomic step); returns their emails."""
+        with self._lock:
+            emails = [e["email"] for e in self.page(kind, account, limit=n)] if n > 0 else []
+            self.remove(kind, account, emails)
+        return emails
+
     def remove_all(self, kind: str, account: str) -> int:
         with self._lock:
             cur = self._conn.execute(

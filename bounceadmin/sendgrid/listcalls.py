@@ -1,7 +1,15 @@
 """The client's calls on every suppression list (lists.py describes them), mixed into
 `SendGridClient`, whose transport (`_json`, `_request`: retries, the rate gate, typed errors)
 they use. `subuser` is a subuser's username, or None for the parent account's own lists (no
-`on-behalf-of`).
+`on-behalf-of`). `kind` is a `SuppressionList` or its value ("blocks", ...: the same names as
+the cache's lists).
+
+Another list's refresh calls, for a subuser or the parent:
+    iter_list_pages(kind, subuser, start_time=..., overlap=...)  pages of UpstreamEntry
+    get_entry(kind, subuser, email) / is_listed(kind, subuser, email, group_id=...)
+    delete_entry(kind, subuser, email, group_id=...)             False: it was not there
+    delete_entries(kind, subuser, emails) / delete_all_entries    bounces, blocks, invalid, spam
+    list_groups(subuser) / list_group_addresses(subuser, group_id)
 """
 
 from __future__ import annotations
@@ -18,6 +26,7 @@ from .lists import GROUPS_PATH, SuppressionList
 
 PAGE_SIZE = 500  # SendGrid's maximum for the suppression lists
 DELETE_BATCH_SIZE = 500
+ListKind = SuppressionList | str  # a member or its value
 
 
 class SuppressionListCalls:
@@ -31,7 +40,7 @@ class SuppressionListCalls:
 
     def iter_list_pages(
         self,
-        kind: SuppressionList,
+        kind: ListKind,
         subuser: str | None,
         *,
         start_time: int | None = None,
@@ -71,9 +80,7 @@ class SuppressionListCalls:
                 return
             offset += page_size - overlap
 
-    def get_entry(
-        self, kind: SuppressionList, subuser: str | None, email: str
-    ) -> UpstreamEntry | None:
+    def get_entry(self, kind: ListKind, subuser: str | None, email: str) -> UpstreamEntry | None:
         """One address's entry on a paged list with entries of its own (bounces, blocks,
         invalid emails, spam reports); None when it is not listed."""
         kind = SuppressionList(kind)
@@ -83,7 +90,7 @@ class SuppressionListCalls:
         return page[0] if page else None
 
     def is_listed(
-        self, kind: SuppressionList, subuser: str | None, email: str, *, group_id: int | None = None
+        self, kind: ListKind, subuser: str | None, email: str, *, group_id: int | None = None
     ) -> bool:
         """Whether the address is on the list (for group unsubscribes: in group `group_id`)."""
         kind = SuppressionList(kind)
@@ -104,7 +111,7 @@ class SuppressionListCalls:
         )
 
     def delete_entry(
-        self, kind: SuppressionList, subuser: str | None, email: str, *, group_id: int | None = None
+        self, kind: ListKind, subuser: str | None, email: str, *, group_id: int | None = None
     ) -> bool:
         """Remove one address (from group `group_id` for group unsubscribes). False when
         SendGrid said it was not there (a 404): already gone. Global and group unsubscribes are
@@ -119,7 +126,7 @@ class SuppressionListCalls:
             return False
         return True
 
-    def delete_entries(self, kind: SuppressionList, subuser: str | None, emails: list[str]) -> int:
+    def delete_entries(self, kind: ListKind, subuser: str | None, emails: list[str]) -> int:
         """Remove addresses in batches of 500 (bounces, blocks, invalid emails, spam reports
         only: the others have no bulk delete); returns the number of requests made. Addresses
         that are not listed are ignored upstream."""
@@ -131,7 +138,7 @@ class SuppressionListCalls:
             batches += 1
         return batches
 
-    def delete_all_entries(self, kind: SuppressionList, subuser: str | None) -> None:
+    def delete_all_entries(self, kind: ListKind, subuser: str | None) -> None:
         """Empty the whole list (bulk kinds only)."""
         self._request("DELETE", _bulk_path(kind), subuser=subuser, json={"delete_all": True})
 
@@ -195,5 +202,9 @@ def _within(page: EntryPage, start: int | None, end: int | None) -> EntryPage:
         if (start is None or e.created >= start) and (end is None or e.created <= end)
     ]
     return EntryPage(
-        kept, received=page.received, adjustments=page.adjustments, last_email=page.last_email
+        kept,
+        received=page.received,
+        adjustments=page.adjustments,
+        last_email=page.last_email,
+        aside=page._aside,  # noqa: SLF001 - the same package's page, passed on whole
     )

@@ -239,3 +239,24 @@ def test_openapi_asm_calls_match_spec(demo) -> None:
     for resp in answers:
         assert resp.status_code in (200, 201, 204), resp.text
         assert_matches_spec(SUPPRESSIONS, resp)
+
+
+@ACCOUNTS
+def test_mutate_fault_changes_the_requested_list(sandbox, subuser) -> None:
+    sandbox.store.lists.add("spam_reports", subuser or "", rows(6))
+    sandbox.store.add_bounces("acme", rows(6))
+    path = "/v3/suppression/spam_reports"
+    new = [{"email": "new@x.com", "ip": "192.0.2.7"}]
+    sandbox.inject_fault(
+        "mutate", path=path, after=1, remove=2, emails=["user00000@example.com"], add=new
+    )
+
+    first = call(sandbox, "GET", path, subuser, params={"limit": 3}).json()
+    second = call(sandbox, "GET", path, subuser, params={"limit": 3, "offset": 3}).json()
+
+    assert [e["email"] for e in first] == [f"user0000{i}@example.com" for i in (5, 4, 3)]
+    assert [e["email"] for e in second] == ["user00001@example.com"]  # the list moved under it
+    assert sandbox.store.lists.get("spam_reports", subuser or "", "new@x.com")["ip"] == "192.0.2.7"
+    assert len(sandbox.store.bounces("acme")) == 6  # only the requested list
+    [logged] = [r for r in sandbox.requests if r["fault"] == "mutate"]
+    assert logged["mutation"] == {"removed": 3, "added": 1}

@@ -268,3 +268,13 @@ def test_list_retries_5xx_on_asm_calls(sandbox, sg, sleeps, kind):
     [page] = sg.iter_list_pages(kind, "acme")
 
     assert len(page) == 2 and len(sleeps.calls) == 2
+
+
+def test_list_kind_may_be_given_by_its_value(sandbox, sg):
+    seed(sandbox, SuppressionList.BLOCKS, "acme", rows(2))
+
+    [page] = sg.iter_list_pages("blocks", "acme")
+
+    assert len(page) == 2 and sg.delete_entry("blocks", "acme", "user00000@example.com")
+    with pytest.raises(ValueError):
+        list(sg.iter_list_pages("no_such_list", "acme"))
