@@ -5,7 +5,7 @@ from datetime import timedelta
 from urllib.parse import urlencode
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
@@ -87,7 +87,27 @@ def test_a_list_filter_pages_through_both_sides(client, tied):
     assert len(ids) == len(set(ids)) == 60
 
 
-def test_each_side_reads_its_created_index_after_a_cursor(client, tied):
+@pytest.fixture
+def analyzed(tied):
+    """A few thousand rows of each table with statistics, so that the planners choose as they
+    do at scale."""
+    filler, now = make_subuser("filler"), timezone.now()
+    Bounce.objects.bulk_create(
+        Bounce(subuser=filler, email=f"f{i}@x.test", created=now - timedelta(minutes=i),
+               type="hard", first_seen=now, last_seen=now)
+        for i in range(3000)
+    )  # fmt: skip
+    Suppression.objects.bulk_create(
+        Suppression(subuser=filler, email=f"f{i}@x.test", list="blocks",
+                    created=now - timedelta(minutes=i), first_seen=now, last_seen=now)
+        for i in range(3000)
+    )  # fmt: skip
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE bounces_bounce")
+        cursor.execute("ANALYZE suppressions_suppression")
+
+
+def test_each_side_reads_its_created_index_after_a_cursor(client, analyzed):
     query = client.get("/suppressions/?per_page=25").context["table"].page.next_query
     with CaptureQueriesContext(connection) as queries:
         client.get(f"/suppressions/?{query}")
@@ -99,7 +119,7 @@ def test_each_side_reads_its_created_index_after_a_cursor(client, tied):
 
 
 def explain(sql: str) -> str:
-    with connection.cursor() as cursor:
+    with transaction.atomic(), connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             cursor.execute("SET LOCAL enable_seqscan = off")
             cursor.execute(f"EXPLAIN {sql}")
