@@ -26,7 +26,6 @@ from django.http import QueryDict
 from django_tables2.rows import BoundRows
 
 from bounceadmin.keyset import (
-    _MAX_ID,
     CURSOR_PARAMETERS,
     Counted,
     Cursor,
@@ -43,6 +42,7 @@ from .models import Suppression
 BOUNCES, OTHERS = 1, 0  # the sides' ranks in ties on `created`
 SORTS = ("-created", "created")
 _CREATED = Suppression._meta.get_field("created")
+_MAX_ID = 2**63 - 1  # above every id (bigint)
 
 
 @dataclass(frozen=True)

@@ -48,7 +48,6 @@ def suppression_list(request: HttpRequest) -> HttpResponse:
         "filter_query": query.urlencode(),
         "page_sizes": PAGE_SIZES,
         "filtered": bool(query),
-        "per_page": per_page,
     }
     return render(request, "suppressions/suppression_list.html", context)
 
