@@ -44,8 +44,13 @@ class SuppressionFilter(BounceFilter):
         model = Suppression
         fields: list[str] = []
 
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
+    def __init__(self, *args, subusers, **kwargs):
+        super().__init__(*args, subusers=subusers, **kwargs)
+        # The parent account's own lists are picked by its login name, said to be the parent's.
+        self.filters["subuser"].extra["choices"] = [
+            (name, f"{name} (parent account)" if is_parent else name)
+            for name, is_parent in subusers.values_list("username", "is_parent")
+        ]
         # The list first, beside the subuser: the form's most used pair.
         self.filters.move_to_end("list", last=False)
         self.filters.move_to_end("subuser", last=False)
