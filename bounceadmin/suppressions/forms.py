@@ -9,9 +9,9 @@ MALFORMED = "Enter a whole address, like name@example.com."
 
 
 def is_full_address(text: str) -> bool:
-    """What the header's search treats as an address to look up (else: a prefix search)."""
-    local, at, domain = text.strip().rpartition("@")
-    return bool(at and local and domain and "%" not in text)
+    """What the header's search treats as an address to look up (else: a prefix search): it
+    has an @ and no % wildcard. The lookup's form then says what else is wrong with it."""
+    return "@" in text and "%" not in text
 
 
 class LookupForm(forms.Form):
@@ -22,6 +22,7 @@ class LookupForm(forms.Form):
     def clean_email(self) -> str:
         # CharField has stripped it and refused NUL characters already.
         email = self.cleaned_data["email"]
-        if not is_full_address(email) or any(c.isspace() for c in email):
+        local, _at, domain = email.rpartition("@")
+        if not (local and domain) or "%" in email or any(c.isspace() for c in email):
             raise forms.ValidationError(MALFORMED)
         return email.lower()  # as the lists store addresses

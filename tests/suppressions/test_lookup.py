@@ -160,6 +160,9 @@ def test_lookup_page_queries_do_not_grow_with_subusers(
 def test_header_search_looks_up_a_whole_address(client, requester):
     response = client.get("/lookup/", {"email": ADDRESS, "via": "search"})
     assert response.status_code == 200 and response.context["found"].email == ADDRESS
+    # With an @ and no %, it is meant as an address: what is wrong with it is said.
+    response = client.get("/lookup/", {"email": "pat@", "via": "search"})
+    assert response.status_code == 200 and response.context["form"].errors["email"]
 
 
 @pytest.mark.parametrize("text", ["pat", "%example.com", "pat%@example.com", ""])
