@@ -14,6 +14,7 @@ urlpatterns = [
     path("webhooks/", include("bounceadmin.webhooks.urls")),
     path("api/", include("bounceadmin.api.urls")),
     path("sendgrid/", include("bounceadmin.api.sendgrid_v3.urls")),
+    path("", include("bounceadmin.suppressions.urls")),
     path("", include("bounceadmin.bounces.urls")),
 ]
 

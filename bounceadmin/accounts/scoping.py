@@ -10,6 +10,7 @@ from __future__ import annotations
 from django.db.models import QuerySet
 
 from bounceadmin.bounces.models import Bounce, Subuser
+from bounceadmin.suppressions.models import Suppression
 
 from .models import Operator
 
@@ -45,6 +46,15 @@ def visible_subusers(user) -> QuerySet[Subuser]:
 def visible_bounces(user) -> QuerySet[Bounce]:
     ids = visible_subuser_ids(user)
     return Bounce.objects.all() if ids is ALL else Bounce.objects.filter(subuser_id__in=ids)
+
+
+def visible_suppressions(user) -> QuerySet[Suppression]:
+    """Entries of the other lists (blocks, spam reports, unsubscribes...), the parent account's
+    included only for those who may see it, like any subuser's."""
+    ids = visible_subuser_ids(user)
+    if ids is ALL:
+        return Suppression.objects.all()
+    return Suppression.objects.filter(subuser_id__in=ids)
 
 
 def sees_everything(user) -> bool:

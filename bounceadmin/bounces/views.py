@@ -19,6 +19,7 @@ from bounceadmin.listing import (
     choice,
     filtered_for_export,
 )
+from bounceadmin.suppressions.selectors import list_counts
 from bounceadmin.webhooks.selectors import webhook_rows
 
 from . import selectors
@@ -43,8 +44,10 @@ def overview(request: HttpRequest) -> HttpResponse:
     bounce_summaries_ensure(subusers)  # counted anew where missing or in another time zone
     rows = selectors.overview_rows(subusers)
     webhooks = webhook_rows({r.pk: r.newest for r in rows})
+    other_lists = list_counts([r.pk for r in rows])  # the refresh's counts, one query
     for row in rows:
         row.webhook_row = webhooks[row.pk]
+        row.other_lists = other_lists.get(row.pk, [])
     days = choice(request.GET.get("days"), CHART_RANGES, CHART_RANGES[0])
     context = {
         "rows": rows,

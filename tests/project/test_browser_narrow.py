@@ -7,7 +7,13 @@ from django.utils import timezone
 from bounceadmin.bounces.models import Bounce, RefreshRun, Subuser
 from bounceadmin.deletions.models import DeletionRequest
 from tests.support.browser import log_in
-from tests.support.factories import make_bounce, make_subuser, make_user
+from tests.support.factories import (
+    make_bounce,
+    make_group,
+    make_subuser,
+    make_suppression,
+    make_user,
+)
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.e2e]
 
@@ -25,6 +31,8 @@ def pages(client):
         outcome="failed", error="GET /v3/suppression/bounces for subuser: " + "y" * 300,
     )  # fmt: skip
     Subuser.objects.filter(pk=acme.pk).update(last_refresh=run)
+    blocked = make_suppression(acme, f"0{LONG}", "blocks", reason="554 " + "z" * 300)
+    make_suppression(acme, f"0{LONG}", group=make_group(acme, "A group with a long name " * 4))
     client.force_login(make_user("rita", role="requester"))
     ids = "&".join(f"bounce={b.pk}" for b in Bounce.objects.all())
     client.post(f"/deletions/new/?{ids}", {"justification": "customer fixed DNS " * 10})
@@ -33,7 +41,8 @@ def pages(client):
     return [
         "/", "/bounces/", f"/bounces/{bounce.pk}/", "/deletions/", f"/deletions/{deletion.pk}/",
         f"/deletions/{deletion.pk}/approve/", f"/deletions/new/?{ids}", "/refreshes/", "/audit/",
-        "/no/such/page/",
+        "/no/such/page/", "/suppressions/?removed=1", f"/suppressions/{blocked.pk}/",
+        f"/lookup/?email=0{LONG}",
     ]  # fmt: skip
 
 

@@ -1,0 +1,91 @@
+"""The support agent's question, "why does this address get none of our mail?": every entry of
+one address on every list of every subuser (and the parent account) the user may see, active
+or removed, with its history, open deletion requests and what can be done about it.
+
+A fixed number of queries however many subusers and entries: the entries of each table, their
+histories, the open deletion items, and when the lists were last refreshed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db.models import Max
+
+from bounceadmin.accounts.scoping import visible_bounces, visible_subusers, visible_suppressions
+from bounceadmin.bounces.models import BounceChange
+from bounceadmin.deletions.models import DeletionItem, DeletionRequest
+
+from .entries import Entry
+from .lists import SuppressionList
+from .models import SuppressionChange
+
+# The order the lists are shown in: bounces first, then SuppressionList's own order.
+_LIST_ORDER = {name: i for i, name in enumerate(SuppressionList.values)}
+
+
+@dataclass
+class AddressLookup:
+    email: str
+    entries: list[Entry]  # active first, then by list, subuser and date
+    last_refreshed: datetime | None
+
+    @property
+    def active(self) -> list[Entry]:
+        return [e for e in self.entries if e.removed_at is None]
+
+    @property
+    def removed(self) -> list[Entry]:
+        return [e for e in self.entries if e.removed_at is not None]
+
+    @property
+    def active_lists(self) -> int:
+        return len({e.list for e in self.active})
+
+    @property
+    def active_subusers(self) -> int:
+        return len({e.record.subuser_id for e in self.active})
+
+
+def address_lookup(user, email: str) -> AddressLookup:
+    """`email` as stored (lowercased) on every list the user may see."""
+    bounces = list(visible_bounces(user).filter(email=email).select_related("subuser"))
+    others = list(visible_suppressions(user).filter(email=email).select_related("subuser", "group"))
+    entries = [Entry.of(row) for row in (*bounces, *others)]
+    by_bounce = {e.record.pk: e for e in entries if e.is_bounce}
+    by_other = {e.record.pk: e for e in entries if not e.is_bounce}
+    if by_bounce:
+        for change in BounceChange.objects.filter(bounce_id__in=by_bounce).order_by("-at", "-id"):
+            by_bounce[change.bounce_id].history.append(change)
+        pending = DeletionItem.objects.filter(
+            bounce_id__in=by_bounce,
+            state__in=(DeletionItem.State.PENDING, DeletionItem.State.PUSHING),
+            request__state__in=DeletionRequest.UNDECIDED_OR_OPEN,
+        ).select_related("request")
+        for item in pending:
+            by_bounce[item.bounce_id].pending.append(item)
+    if by_other:
+        changes = SuppressionChange.objects.filter(suppression_id__in=by_other)
+        for change in changes.order_by("-at", "-id"):
+            by_other[change.suppression_id].history.append(change)
+    entries.sort(
+        key=lambda e: (
+            e.removed_at is not None,
+            _LIST_ORDER[e.list],
+            not e.record.subuser.is_parent,
+            e.record.subuser.username,
+            e.group_name,
+        )
+    )
+    return AddressLookup(email=email, entries=entries, last_refreshed=_last_refreshed(user))
+
+
+def _last_refreshed(user) -> datetime | None:
+    """When a list the user may see last refreshed successfully: bounces (Subuser) or another
+    list (SuppressionListState), in one query."""
+    found = visible_subusers(user).aggregate(
+        bounces=Max("last_success_at"),
+        others=Max("list_states__last_success_at"),
+    )
+    return max((at for at in found.values() if at is not None), default=None)
