@@ -26,6 +26,18 @@ class DeletionRequest(models.Model):
     subuser = models.ForeignKey(
         "bounces.Subuser", on_delete=models.PROTECT, related_name="deletion_requests"
     )
+    # Which list the addresses are removed from (suppressions.lists.SuppressionList), and for
+    # group unsubscribes which group.
+    list = models.CharField(max_length=24, default="bounces")
+    group = models.ForeignKey(
+        "suppressions.SuppressionGroup", null=True, blank=True, on_delete=models.PROTECT,
+        related_name="deletion_requests",
+    )  # fmt: skip
+    # A spam report or unsubscribe is the recipient's own request: removing one records their
+    # consent to mail again (what they said, when, and where it is kept).
+    consent_statement = models.TextField(blank=True)
+    consent_at = models.DateTimeField(null=True, blank=True)
+    consent_reference = models.CharField(max_length=200, blank=True)
     # Requests made together (one submission across several subusers) share a batch.
     batch = models.UUIDField(db_index=True)
     requested_by = models.ForeignKey(
@@ -51,7 +63,14 @@ class DeletionRequest(models.Model):
 
     class Meta:
         ordering = ["-requested_at", "-id"]
-        permissions = [("approve_deletionrequest", "Can approve or reject deletion requests")]
+        permissions = [
+            ("approve_deletionrequest", "Can approve or reject deletion requests"),
+            # Not part of any role: granted to the few who handle recipients' consent.
+            (
+                "remove_recipient_optout",
+                "Can request and approve removals of spam reports and unsubscribes",
+            ),
+        ]
         indexes = [models.Index(fields=["state", "subuser"], name="deletionrequest_state")]
 
     def __str__(self) -> str:
@@ -76,6 +95,11 @@ class DeletionItem(models.Model):
     request = models.ForeignKey(DeletionRequest, on_delete=models.CASCADE, related_name="items")
     bounce = models.ForeignKey(
         "bounces.Bounce", null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="deletion_items",
+    )  # fmt: skip
+    # The cached entry of another list (bounces have `bounce`).
+    suppression = models.ForeignKey(
+        "suppressions.Suppression", null=True, blank=True, on_delete=models.SET_NULL,
         related_name="deletion_items",
     )  # fmt: skip
     email = models.CharField(max_length=320)

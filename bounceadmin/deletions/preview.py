@@ -99,6 +99,7 @@ def held_items() -> QuerySet[DeletionItem]:
     same address of the same subuser, still to be removed."""
     return DeletionItem.objects.filter(
         request__subuser_id=OuterRef("subuser_id"),
+        request__list="bounces",
         request__state__in=DeletionRequest.UNDECIDED_OR_OPEN,
         email=OuterRef("email"),
         state__in=(DeletionItem.State.PENDING, DeletionItem.State.PUSHING),

@@ -60,7 +60,11 @@ def deletion_push(
             state=State.PUSHING, attempts=F("attempts") + 1
         )
         request.refresh_from_db()
-        if request.delete_all:
+        if request.list != "bounces":
+            from .push_lists import push_entries
+
+            push_entries(request, client, lease)
+        elif request.delete_all:
             _push_delete_all(request, client, lease)
         else:
             _push_batches(request, client, lease)
@@ -72,7 +76,7 @@ def deletion_push(
 
 
 def _push_batches(request: DeletionRequest, client: SendGridClient, lease: SubuserLease) -> None:
-    subuser = request.subuser.username
+    subuser = request.subuser.on_behalf_of
     todo = list(
         request.items.filter(state__in=[ItemState.PENDING, ItemState.PUSHING])
         .order_by("pk")
@@ -112,7 +116,7 @@ def _push_delete_all(request: DeletionRequest, client: SendGridClient, lease: Su
     pks = [pk for pk, _, _ in items]
     _mark(pks, ItemState.PUSHING)
     try:
-        client.delete_all_bounces(request.subuser.username)
+        client.delete_all_bounces(request.subuser.on_behalf_of)
     except SendGridError as exc:
         _fail(request, pks, exc)
         return

@@ -16,6 +16,7 @@ from bounceadmin.audit.models import AuditEvent
 from bounceadmin.audit.services import audit_record
 from bounceadmin.bounces.models import Bounce, Subuser
 from bounceadmin.queue import publish
+from bounceadmin.suppressions.lists import CONSENT_LISTS
 
 from .models import DeletionItem, DeletionRequest
 from .preview import held_items, whole_list_ids
@@ -83,6 +84,7 @@ def deletion_request_create(
     if not rows:
         held = DeletionItem.objects.filter(
             request__state__in=DeletionRequest.UNDECIDED_OR_OPEN,
+            request__list="bounces",
             state__in=(DeletionItem.State.PENDING, DeletionItem.State.PUSHING),
             request__subuser_id__in=selected.order_by().values("subuser_id"),
             email__in=selected.order_by().values("email"),
@@ -274,6 +276,12 @@ def _pending_for_decision(request_id: int, user, *, rejecting: bool = False) -> 
         raise WrongState(f"Request #{request.pk} is already {request.get_state_display().lower()}.")
     if not rejecting and request.requested_by_id == user.pk and not self_approval_allowed():
         raise NotPermitted("You cannot approve your own request: another approver must.")
+    if request.list in CONSENT_LISTS:
+        # Deciding on a recipient's own opt-out needs the same permission as requesting it.
+        from .other_lists import may_remove_optouts, optout_refusal
+
+        if not may_remove_optouts(user):
+            raise NotPermitted(optout_refusal(user))
     return request
 
 

@@ -294,12 +294,15 @@ def _same(event: Event, row: Cached) -> bool:
 def _pushing(subuser_id: int, emails: list[str]) -> set[str]:
     """Those of `emails` whose removal from this subuser's list is being pushed right now."""
     if DeletionRequest.objects.filter(
-        subuser_id=subuser_id, delete_all=True, state=DeletionRequest.State.PUSHING
+        subuser_id=subuser_id,
+        list="bounces",
+        delete_all=True,
+        state=DeletionRequest.State.PUSHING,
     ).exists():
         return set(emails)
     pushing: set[str] = set()
     items = DeletionItem.objects.filter(
-        request__subuser_id=subuser_id, state=DeletionItem.State.PUSHING
+        request__subuser_id=subuser_id, request__list="bounces", state=DeletionItem.State.PUSHING
     )
     for i in range(0, len(emails), 500):
         chunk = emails[i : i + 500]

@@ -103,7 +103,10 @@ def repeats_of(reappeared: list[Cached], subuser: Subuser) -> dict[int, int]:
     latest: dict[int, int] = {}
     for chunk in chunks(list(by_email), _IN_CHUNK):
         done = DeletionItem.objects.filter(
-            request__subuser=subuser, state=DeletionItem.State.DONE, email__in=chunk
+            request__subuser=subuser,
+            request__list="bounces",
+            state=DeletionItem.State.DONE,
+            email__in=chunk,
         ).order_by("email", "pushed_at")
         # The last one per email wins.
         latest.update((by_email[email], pk) for email, pk in done.values_list("email", "pk"))
