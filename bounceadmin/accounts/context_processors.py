@@ -12,6 +12,8 @@ def roles(request):
         "can_request": has_role(user, "requester"),
         "can_approve": has_role(user, "approver"),
         "is_admin": has_role(user, "admin"),
+        # The separate permission for spam reports and unsubscribes (the recipient's consent).
+        "can_remove_optouts": user.is_active and user.has_perm("deletions.remove_recipient_optout"),
     }
 
 

@@ -79,6 +79,13 @@ class DeletionRequest(models.Model):
     def get_absolute_url(self) -> str:
         return reverse("deletions:detail", args=[self.pk])
 
+    @property
+    def list_label(self) -> str:
+        """The list's name as the pages show it ("Spam reports")."""
+        from bounceadmin.suppressions.lists import SuppressionList
+
+        return SuppressionList(self.list).label
+
 
 class DeletionItem(models.Model):
     """One address of a request, with a snapshot of its bounce (the upstream entry will go)."""

@@ -201,3 +201,51 @@ def test_a_global_unsubscribe_push_that_fails_stays_retryable(world, upstream, s
     assert again.state == "done"
     assert upstream.store.lists.entries("unsubscribes", "beta") == []
     assert not entries(world["beta"], GLOBAL, removed_at__isnull=True).exists()
+
+
+def test_the_entry_page_asks_for_consent_and_files_one_request(world, client):
+    rita = with_optout_permission(world["requester"])
+    client.force_login(rita)
+    entry = entries(world["alpha"], SPAM).get(email="s@x.com")
+    url = f"/deletions/new/entry/{entry.pk}/"
+
+    page = client.get(url)
+    assert page.status_code == 200
+    assert b"What the recipient said" in page.content and b"Where it is kept" in page.content
+
+    refused = client.post(url, {"justification": "asked", "consent_statement": "yes please"})
+    assert refused.status_code == 200 and b"This field is required" in refused.content
+    assert not entry.deletion_items.exists()
+
+    said = (timezone.now() - timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M")
+    done = client.post(url, {"justification": "asked", "consent_statement": "<b>yes</b> please",
+                             "consent_at": said, "consent_reference": "SUP-9"})  # fmt: skip
+    request = entry.deletion_items.get().request
+    assert done.status_code == 302 and done["Location"] == request.get_absolute_url()
+    detail = client.get(request.get_absolute_url()).content
+    assert b"&lt;b&gt;yes&lt;/b&gt; please" in detail and b"SUP-9" in detail  # escaped
+    assert b"Spam reports" in detail
+
+
+def test_the_entry_page_tells_a_requester_without_the_permission_why(world, client):
+    client.force_login(world["requester"])
+    entry = entries(world["alpha"], GLOBAL).get()
+
+    page = client.get(f"/deletions/new/entry/{entry.pk}/")
+    posted = client.post(f"/deletions/new/entry/{entry.pk}/", {"justification": "x"})
+
+    assert page.status_code == 403 and b"separate permission" in page.content
+    assert posted.status_code == 403 and not entry.deletion_items.exists()
+
+
+def test_the_entry_page_files_a_block_without_consent_and_hides_other_subusers(world, client):
+    scoped = make_user("sam", role="requester", subusers=[world["beta"]])
+    client.force_login(scoped)
+    theirs = entries(world["alpha"], BLOCKS).first()
+    mine = entries(world["beta"], BLOCKS).first()
+
+    assert client.get(f"/deletions/new/entry/{theirs.pk}/").status_code == 404
+    page = client.get(f"/deletions/new/entry/{mine.pk}/")
+    assert b"What the recipient said" not in page.content
+    client.post(f"/deletions/new/entry/{mine.pk}/", {"justification": "delisted"})
+    assert mine.deletion_items.get().request.list == "blocks"
