@@ -61,7 +61,7 @@ def selection_by_filter(user, params: QueryDict) -> Selection:
 
 def visible_requests(user) -> QuerySet[DeletionRequest]:
     ids = visible_subuser_ids(user)
-    qs = DeletionRequest.objects.select_related("subuser", "requested_by", "decided_by")
+    qs = DeletionRequest.objects.select_related("subuser", "requested_by", "decided_by", "group")
     return qs if ids is None else qs.filter(subuser_id__in=ids)
 
 
