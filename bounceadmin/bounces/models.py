@@ -270,6 +270,13 @@ class RefreshRun(models.Model):
         return f"{self.kind} refresh of {self.subuser_id} at {self.started_at:%Y-%m-%d %H:%M}"
 
     @property
+    def list_label(self) -> str:
+        """The list's name as the pages show it ("Bounces", "Spam reports")."""
+        from bounceadmin.suppressions.lists import SuppressionList
+
+        return SuppressionList(self.list).label
+
+    @property
     def duration(self) -> float | None:
         if self.finished_at is None:
             return None

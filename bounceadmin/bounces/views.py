@@ -19,6 +19,7 @@ from bounceadmin.listing import (
     choice,
     filtered_for_export,
 )
+from bounceadmin.suppressions.lists import SuppressionList
 from bounceadmin.suppressions.selectors import list_counts
 from bounceadmin.webhooks.selectors import webhook_rows
 
@@ -142,12 +143,17 @@ def refresh_runs(request: HttpRequest) -> HttpResponse:
     name = request.GET.get("subuser")
     if name:
         runs = runs.filter(subuser__username=name)
+    list_name = request.GET.get("list")
+    if list_name in SuppressionList.values:
+        runs = runs.filter(list=list_name)
     page = Paginator(runs.order_by("-started_at", "-id"), 50).get_page(request.GET.get("page"))
     context = {
         "page": page,
         "outcomes": RefreshRun.Outcome.choices,
         "outcome": outcome,
         "subuser": name or "",
+        "lists": SuppressionList.choices,
+        "list": list_name,
         "any_running": any(r.outcome == RefreshRun.Outcome.RUNNING for r in page),
     }
     return render(request, "bounces/refresh_runs.html", context)

@@ -232,3 +232,17 @@ def test_a_held_lease_is_not_taken(upstream, acme, sg):
             list_refresh(subuser=acme, list=SuppressionList.BLOCKS, full=True, client=sg)
     finally:
         lease.release()
+
+
+def test_the_refresh_history_names_each_runs_list_and_filters_by_it(upstream, acme, sg, client):
+    from tests.support.factories import make_user
+
+    list_refresh(subuser=acme, list=SuppressionList.SPAM_REPORTS, full=True, client=sg)
+    list_refresh(subuser=acme, list=SuppressionList.BLOCKS, full=True, client=sg)
+    client.force_login(make_user("vera", role="viewer"))
+
+    everything = client.get("/refreshes/").content.decode()
+    only_spam = client.get("/refreshes/?list=spam_reports").content.decode()
+
+    assert "<td>Spam reports</td>" in everything and "<td>Blocks</td>" in everything
+    assert "<td>Spam reports</td>" in only_spam and "<td>Blocks</td>" not in only_spam
