@@ -149,13 +149,14 @@ class _Setup:
                  dry_run: bool, actor) -> None:  # fmt: skip
         self.client, self.endpoint, self.wanted = client, endpoint, wanted
         self.name = endpoint.subuser.username
+        self.behalf = endpoint.subuser.on_behalf_of  # none for the parent account's own
         self.dry_run, self.actor = dry_run, actor
         self.changes: list[str] = []
         self.written: UpstreamWebhook | None = None  # ours, once a call changed it upstream
         self.key_before = ""
 
     def run(self) -> SetupResult:
-        listing = self.client.list_event_webhooks(self.name)
+        listing = self.client.list_event_webhooks(self.behalf)
         found = self._ours(listing.webhooks)
         try:
             return self._run(listing, found)
@@ -172,11 +173,11 @@ class _Setup:
             outcome, ours = self._create(listing.max_allowed, len(listing.webhooks))
             key_before = ""
             if outcome == UPDATED:  # another run had made it: its signing may be on already
-                key_before = self.client.get_event_webhook_public_key(self.name, ours.id)
+                key_before = self.client.get_event_webhook_public_key(self.behalf, ours.id)
         else:
             # The list shows the key only while signing is on; the signed GET is the key's own
             # call (also when signing was on: a key can be renewed upstream).
-            key_before = self.client.get_event_webhook_public_key(self.name, found.id)
+            key_before = self.client.get_event_webhook_public_key(self.behalf, found.id)
             key_before = key_before or found.public_key
             outcome, ours = UPDATED, self._update(found)
         self.key_before = key_before
@@ -209,14 +210,14 @@ class _Setup:
         if self.dry_run:
             return CREATED, None
         try:
-            self.written = self.client.create_event_webhook(self.name, self.wanted.settings())
+            self.written = self.client.create_event_webhook(self.behalf, self.wanted.settings())
             return CREATED, self.written
         except WebhookLimitReached:
             raise LimitReached(_limit_message(max_allowed, count)) from None
         except BadRequest:
             # A POST retried after a lost answer, or a set-up running alongside, may have made it
             # already (SendGrid refuses a second webhook at the same URL): take that one.
-            ours = self._ours(self.client.list_event_webhooks(self.name).webhooks)
+            ours = self._ours(self.client.list_event_webhooks(self.behalf).webhooks)
             if ours is None:
                 raise
             self.changes[-1] = f"webhook found at {_shown(ours.url)} (made by another run)"
@@ -244,7 +245,7 @@ class _Setup:
             return ours
         # SendGrid wants the url in every update, changed or not.
         body = {"url": self.wanted.url, **diff}
-        self.written = self.client.update_event_webhook(self.name, ours.id, body)
+        self.written = self.client.update_event_webhook(self.behalf, ours.id, body)
         return self.written
 
     def _signed(self, ours: UpstreamWebhook | None, key: str) -> str:
@@ -255,7 +256,7 @@ class _Setup:
             self.changes.append("signing turned on, its public key stored")
             return self.endpoint.public_key
         self.changes.append("signing turned on")
-        return self.client.set_event_webhook_signing(self.name, ours.id, True)
+        return self.client.set_event_webhook_signing(self.behalf, ours.id, True)
 
     def _store(
         self,

@@ -288,3 +288,16 @@ def test_the_api_key_is_never_logged_or_in_errors(upstream, sg, acme, caplog):
 def test_a_bad_public_url_is_refused(acme):
     with pytest.raises(ValueError):
         webhook_set_up(acme, public_url="dashboard.example")
+
+
+def test_the_parent_accounts_webhook_is_set_up_without_on_behalf_of(upstream, sg):
+    from bounceadmin.bounces.models import Subuser
+
+    parent = Subuser.objects.create(username="(parent account)", is_parent=True)
+
+    result = webhook_set_up(parent, public_url=PUBLIC)
+
+    assert result.outcome == "created" and not result.failed
+    [webhook] = sg.list_event_webhooks(None).webhooks
+    assert webhook.url == PUBLIC + WebhookEndpoint.objects.get(subuser=parent).path
+    assert webhook_calls(upstream) and all(not r["on_behalf_of"] for r in webhook_calls(upstream))
