@@ -125,12 +125,24 @@ class DecisionSerializer(serializers.Serializer):
 class DeletionItemSerializer(serializers.ModelSerializer):
     class Meta:
         model = DeletionItem
-        fields = ["email", "state", "bounce_id", "status", "reason", "created", "pushed_at",
-                  "error"]  # fmt: skip
+        fields = ["email", "state", "bounce_id", "suppression_id", "status", "reason", "created",
+                  "pushed_at", "error"]  # fmt: skip
+
+
+class ConsentSerializer(serializers.Serializer):
+    """The recipient's consent a spam report's or unsubscribe's removal records."""
+
+    statement = serializers.CharField(source="consent_statement", help_text="What they said.")
+    at = serializers.DateTimeField(source="consent_at", help_text="When they said it.")
+    reference = serializers.CharField(source="consent_reference", help_text="Where it is kept.")
 
 
 class DeletionRequestSerializer(serializers.ModelSerializer):
     url = serializers.SerializerMethodField()
+    list = serializers.CharField(help_text="The list the addresses are removed from.")
+    group = serializers.CharField(source="group.name", default=None,
+                                  help_text="Group unsubscribes: the group's name.")  # fmt: skip
+    consent = serializers.SerializerMethodField()
     subuser = serializers.CharField(source="subuser.username")
     requested_by = serializers.CharField(source="requested_by.username")
     decided_by = serializers.CharField(source="decided_by.username", default=None)
@@ -138,7 +150,8 @@ class DeletionRequestSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = DeletionRequest
-        fields = ["id", "url", "subuser", "state", "state_label", "total", "delete_all",
+        fields = ["id", "url", "subuser", "list", "group", "consent", "state", "state_label",
+                  "total", "delete_all",
                   "justification", "ticket", "selection", "batch", "requested_by",
                   "requested_at", "decided_by", "decided_at", "decision_comment", "finished_at",
                   "attempts"]  # fmt: skip
@@ -147,6 +160,10 @@ class DeletionRequestSerializer(serializers.ModelSerializer):
         return reverse(
             "api:v1:deletion-request", args=[obj.pk], request=self.context.get("request")
         )
+
+    @extend_schema_field(ConsentSerializer(allow_null=True))
+    def get_consent(self, obj) -> dict | None:
+        return ConsentSerializer(obj).data if obj.consent_at else None
 
 
 class DeletionEventSerializer(serializers.Serializer):
