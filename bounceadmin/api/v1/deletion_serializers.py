@@ -13,6 +13,7 @@ from bounceadmin.deletions.forms import DecisionForm, DeletionRequestForm
 from bounceadmin.deletions.models import DeletionItem, DeletionRequest
 from bounceadmin.deletions.selectors import MAX_SELECTED
 from bounceadmin.ids import MAX_ID
+from bounceadmin.suppressions.lists import SuppressionList
 
 MAX_FILTER_LENGTH = 4000  # characters of a filter given as a query string
 
@@ -73,12 +74,31 @@ def _scalar(value) -> bool:
     return isinstance(value, str | int | float) and not isinstance(value, bool)
 
 
+class ConsentInputSerializer(serializers.Serializer):
+    statement = serializers.CharField(max_length=5000, help_text="What the recipient said.")
+    at = serializers.DateTimeField(help_text="When they said it.")
+    reference = serializers.CharField(
+        max_length=200, help_text="Where it is kept: a ticket or message reference."
+    )
+
+
 class DeletionCreateSerializer(serializers.Serializer):
+    list = serializers.ChoiceField(
+        choices=SuppressionList.choices, default=SuppressionList.BOUNCES,
+        help_text="The list to remove from. Other than bounces: by `ids` only (as in "
+        "`GET /api/v1/suppressions/`), no `delete_all`; spam reports and unsubscribes one id "
+        "at a time with `consent`, and only with the separate permission.",
+    )  # fmt: skip
     ids = serializers.ListField(
         child=serializers.IntegerField(min_value=1, max_value=MAX_ID),
         required=False, allow_empty=False, max_length=MAX_SELECTED,
-        help_text="Bounce ids (as in `GET /api/v1/bounces/`). Give `ids` or `filter`.",
+        help_text="Bounce ids (as in `GET /api/v1/bounces/`), or the list's entry ids. Give "
+        "`ids` or `filter`.",
     )  # fmt: skip
+    consent = ConsentInputSerializer(
+        required=False,
+        help_text="Spam reports and unsubscribes: the recipient's consent to get mail again.",
+    )
     filter = BounceFilterField(required=False)
     justification = serializers.CharField(
         required=False, allow_blank=True,
@@ -109,6 +129,15 @@ class DeletionCreateSerializer(serializers.Serializer):
     def validate(self, data):
         if ("ids" in data) == ("filter" in data):
             raise serializers.ValidationError("Give either `ids` or `filter`.")
+        if data["list"] != SuppressionList.BOUNCES:
+            if "filter" in data:
+                raise serializers.ValidationError(
+                    {"filter": ["Entries of lists other than bounces are requested by `ids`."]}
+                )
+            if data["delete_all"]:
+                raise serializers.ValidationError(
+                    {"delete_all": ["Only a bounce list is removed whole."]}
+                )
         if not data["dry_run"] and not data.get("justification"):
             raise serializers.ValidationError({"justification": ["This field is required."]})
         return data

@@ -35,6 +35,7 @@ from .deletion_serializers import (
     DryRunSerializer,
     ErrorsSerializer,
 )
+from .other_list_requests import other_list_request
 
 ITEMS_SHOWN = 1000  # addresses in a request's detail; the counts cover them all
 
@@ -110,6 +111,8 @@ class DeletionRequestList(generics.ListAPIView):
         serializer = DeletionCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
+        if data["list"] != "bounces":
+            return other_list_request(request, data)
         if data["dry_run"]:
             return self._dry_run(data)
         return idempotency.idempotent(request, lambda: self._create(data))
