@@ -437,5 +437,19 @@ def test_the_served_schema_has_sendgrids_operations(client, data):
             "get": "ListSuppressionBounces", "delete": "DeleteSuppressionBounces"},
         "/sendgrid/v3/suppression/bounces/{email}": {
             "get": "GetSuppressionBounces", "delete": "DeleteSuppressionBounce"},
+        "/sendgrid/v3/suppression/blocks": {
+            "get": "ListSuppressionBlock", "delete": "DeleteSuppressionBlocks"},
+        "/sendgrid/v3/suppression/blocks/{email}": {
+            "get": "GetSuppressionBlock", "delete": "DeleteSuppressionBlock"},
+        "/sendgrid/v3/suppression/invalid_emails": {
+            "get": "ListInvalidEmail", "delete": "DeleteInvalidEmails"},
+        "/sendgrid/v3/suppression/invalid_emails/{email}": {
+            "get": "GetInvalidEmail", "delete": "DeleteInvalidEmail"},
+        "/sendgrid/v3/suppression/spam_reports": {
+            "get": "ListSpamReport", "delete": "DeleteSpamReports"},
+        "/sendgrid/v3/suppression/spam_reports/{email}": {
+            "get": "GetSpamReport", "delete": "DeleteSpamReport"},
+        "/sendgrid/v3/suppression/unsubscribes": {
+            "get": "ListGlobalSuppression", "delete": "DeleteSuppressionUnsubscribes"},
         "/sendgrid/v3/subusers": {"get": "ListSubuser"},
     }  # fmt: skip
