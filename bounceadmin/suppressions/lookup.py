@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import Max
+from django.db.models import F, Max
 
 from bounceadmin.accounts.scoping import visible_bounces, visible_subusers, visible_suppressions
 from bounceadmin.bounces.models import BounceChange
@@ -47,10 +47,37 @@ class AddressLookup:
     def active_subusers(self) -> int:
         return len({e.record.subuser_id for e in self.active})
 
+    @property
+    def summary(self) -> str:
+        """The verdict the page heads its answer with, as one sentence (the API's)."""
+        if self.active:
+            lists, subusers, n = self.active_lists, self.active_subusers, len(self.active)
+            return (
+                f"Suppressed on {lists} list{'s' * (lists != 1)} in {subusers}"
+                f" subuser{'s' * (subusers != 1)}: mail to it from"
+                f" {'that subuser' if subusers == 1 else 'those subusers'} is dropped"
+                + (f" ({n} entries)." if n > 1 else ".")
+            )
+        removed = len(self.removed)
+        past = f" now ({removed} past entr{'y' if removed == 1 else 'ies'}, removed)" * bool(
+            removed
+        )
+        at = self.last_refreshed.isoformat() if self.last_refreshed else "never"
+        return (
+            f"Not on any list we cache{past}; last refreshed {at}. If mail still does not"
+            " arrive, the cause is elsewhere (or newer than that refresh)."
+        )
+
 
 def address_lookup(user, email: str) -> AddressLookup:
     """`email` as stored (lowercased) on every list the user may see."""
-    bounces = list(visible_bounces(user).filter(email=email).select_related("subuser"))
+    bounces = list(
+        visible_bounces(user)
+        .filter(email=email)
+        .select_related("subuser")
+        # The deletion request this address bounced again after (the API shows it).
+        .annotate(repeat_of_request=F("repeat_of__request_id"))
+    )
     others = list(visible_suppressions(user).filter(email=email).select_related("subuser", "group"))
     entries = [Entry.of(row) for row in (*bounces, *others)]
     by_bounce = {e.record.pk: e for e in entries if e.is_bounce}

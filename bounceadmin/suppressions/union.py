@@ -94,7 +94,11 @@ class UnionPage:
 
 
 def _read(query: QueryDict, name: str, sort: str) -> tuple[Cursor, int] | None:
-    token = query.get(name)
+    return union_cursor_read(query.get(name), sort)
+
+
+def union_cursor_read(token: str | None, sort: str) -> tuple[Cursor, int] | None:
+    """The cursor in `token` and its side's rank, when it is one of this list in `sort`."""
     for rank in (BOUNCES, OTHERS):
         cursor = cursor_read(token, sort=f"{sort}~{rank}", key_field=_CREATED)
         if cursor is not None:
@@ -146,6 +150,13 @@ def union_count(sides: list[Side], cap: int) -> tuple[int, bool]:
     return min(total, cap), capped or total > cap
 
 
+def union_cursor_token(row, sort: str, position: int | None = None) -> str:
+    """The token of a cursor at `row` (a Bounce or a Suppression) in `sort`."""
+    rank = BOUNCES if row._meta.model_name == "bounce" else OTHERS
+    at = position if position and position > 0 else 0
+    return cursor_token(Cursor(f"{sort}~{rank}", row.created, row.pk, at))
+
+
 def union_paginate(table, sides, query: QueryDict, *, sort: str, per_page: int, cap: int):
     """Set `table.paginator` and `table.page` (keyset.py's shapes, so the bounce list's
     pagination template serves) to the page `query` asks for, its rows made the table's
@@ -167,9 +178,7 @@ def union_paginate(table, sides, query: QueryDict, *, sort: str, per_page: int, 
         return link_query.urlencode()
 
     def cursor(row, at: int | None) -> str:
-        rank = BOUNCES if row._meta.model_name == "bounce" else OTHERS
-        token = Cursor(f"{sort}~{rank}", row.created, row.pk, at if at and at > 0 else 0)
-        return cursor_token(token)
+        return union_cursor_token(row, sort, at)
 
     entries = [table.entry(row) for row in rows]
     table.data.data = entries

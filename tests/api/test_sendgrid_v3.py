@@ -1,28 +1,22 @@
 """`/sendgrid/v3/…`: SendGrid's bounce and subuser endpoints over the cache, in SendGrid's shapes
 (checked against its OpenAPI files), scoped to the token, removals requested for four-eyes."""
 
-import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
-import requests
 from django.utils import timezone
-from requests.structures import CaseInsensitiveDict
 
-from bounceadmin.api.tokens import api_token_create
 from bounceadmin.audit.models import AuditEvent
 from bounceadmin.deletions.models import DeletionRequest
 from tests.support.factories import make_bounce, make_subuser, make_user
-from tests.support.openapi import SUBUSERS, SUPPRESSIONS, assert_matches_spec
+from tests.support.openapi import SUBUSERS, SUPPRESSIONS
+
+from .v3_support import call, emails, matches_spec, token, ts
 
 pytestmark = pytest.mark.django_db
 
 BOUNCES = "/sendgrid/v3/suppression/bounces"
 T0 = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
-
-
-def ts(moment: datetime) -> int:
-    return int(moment.timestamp())
 
 
 @pytest.fixture
@@ -44,40 +38,6 @@ def data(acme, beta):
         make_bounce(acme, f"a{n}@example.com", created=T0 + timedelta(hours=n))
     make_bounce(acme, "gone@example.com", created=T0 + timedelta(hours=9), removed=True)
     make_bounce(beta, "b0@example.com", created=T0 + timedelta(hours=2, minutes=30))
-
-
-def token(username="vera", role="viewer", subusers=None, name="script"):
-    user = make_user(username, role=role, subusers=subusers)
-    return api_token_create(user, name=name)[1]
-
-
-def call(client, method, path, secret, data=None, behalf=None, headers=None, **query):
-    extra = {"HTTP_AUTHORIZATION": f"Bearer {secret}"}
-    if behalf is not None:
-        extra["HTTP_ON_BEHALF_OF"] = behalf
-    extra.update({f"HTTP_{k.upper().replace('-', '_')}": v for k, v in (headers or {}).items()})
-    if method == "get":
-        return client.get(path, query, **extra)
-    return client.generic(
-        method.upper(), path, data="" if data is None else json.dumps(data),
-        content_type="application/json", **extra,
-    )  # fmt: skip
-
-
-def matches_spec(spec, response, method="GET", query=None):
-    """A Django test response checked against SendGrid's OpenAPI file, as sent to SendGrid."""
-    path = response.wsgi_request.path.removeprefix("/sendgrid")
-    sent = requests.Request(method, f"http://testserver{path}", params=query).prepare()
-    answer = requests.Response()
-    answer.status_code, answer._content = response.status_code, response.content
-    answer.headers = CaseInsensitiveDict(dict(response.items()))
-    answer.request, answer.url = sent, sent.url
-    assert_matches_spec(spec, answer)
-
-
-def emails(response):
-    assert response.status_code == 200, response.content
-    return [item["email"] for item in response.json()]
 
 
 def test_the_list_is_sendgrids_shape_newest_first_active_only(client, data):
@@ -437,5 +397,19 @@ def test_the_served_schema_has_sendgrids_operations(client, data):
             "get": "ListSuppressionBounces", "delete": "DeleteSuppressionBounces"},
         "/sendgrid/v3/suppression/bounces/{email}": {
             "get": "GetSuppressionBounces", "delete": "DeleteSuppressionBounce"},
+        "/sendgrid/v3/suppression/blocks": {
+            "get": "ListSuppressionBlock", "delete": "DeleteSuppressionBlocks"},
+        "/sendgrid/v3/suppression/blocks/{email}": {
+            "get": "GetSuppressionBlock", "delete": "DeleteSuppressionBlock"},
+        "/sendgrid/v3/suppression/invalid_emails": {
+            "get": "ListInvalidEmail", "delete": "DeleteInvalidEmails"},
+        "/sendgrid/v3/suppression/invalid_emails/{email}": {
+            "get": "GetInvalidEmail", "delete": "DeleteInvalidEmail"},
+        "/sendgrid/v3/suppression/spam_reports": {
+            "get": "ListSpamReport", "delete": "DeleteSpamReports"},
+        "/sendgrid/v3/suppression/spam_reports/{email}": {
+            "get": "GetSpamReport", "delete": "DeleteSpamReport"},
+        "/sendgrid/v3/suppression/unsubscribes": {
+            "get": "ListGlobalSuppression", "delete": "DeleteSuppressionUnsubscribes"},
         "/sendgrid/v3/subusers": {"get": "ListSubuser"},
     }  # fmt: skip

@@ -10,7 +10,7 @@ from python_http_client.exceptions import BadRequestsError, ForbiddenError, Unau
 
 from bounceadmin.api.tokens import api_token_create
 from bounceadmin.deletions.models import DeletionRequest
-from tests.support.factories import make_bounce, make_subuser, make_user
+from tests.support.factories import make_bounce, make_subuser, make_suppression, make_user
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -24,6 +24,11 @@ def sg(live_server):
         make_bounce(acme, f"user{n}@example.com", created=T0 + timedelta(days=n))
     make_bounce(acme, "sales@example.com", created=T0 - timedelta(days=1))
     make_bounce(beta, "beta-only@example.com", created=T0)
+    for n in range(4):
+        make_suppression(acme, f"blocked{n}@example.com", "blocks", status="4.0.0",
+                         reason="550 blocked", created=T0 + timedelta(hours=n))  # fmt: skip
+    make_suppression(beta, "beta-block@example.com", "blocks", created=T0)
+    make_suppression(acme, "reported@example.com", "spam_reports", ip="10.0.0.1")
     user = make_user("scripter", role="requester", subusers=[acme, beta])
     _, secret = api_token_create(user, name="cron")
     return sendgrid.SendGridAPIClient(api_key=secret, host=live_server.url + "/sendgrid")
@@ -98,3 +103,30 @@ def test_the_official_client_with_a_wrong_key_is_unauthorized(live_server):
     client = sendgrid.SendGridAPIClient(api_key="SG.not-ours", host=live_server.url + "/sendgrid")
     with pytest.raises(UnauthorizedError):
         client.client.suppression.bounces.get()
+
+
+def test_the_official_client_lists_blocks_and_their_neighbours(sg):
+    blocks = sg.client.suppression.blocks
+    acme = {"on-behalf-of": "acme"}
+    listed_blocks = listed(blocks.get(request_headers=acme))
+    assert listed_blocks == [f"blocked{n}@example.com" for n in (3, 2, 1, 0)]
+    pages = [listed(blocks.get(query_params={"limit": 3, "offset": o}, request_headers=acme))
+             for o in (0, 3)]  # fmt: skip
+    assert pages[0] + pages[1] == listed_blocks
+    one = json.loads(blocks._("blocked2@example.com").get(request_headers=acme).body)
+    assert one == [
+        {
+            "created": int((T0 + timedelta(hours=2)).timestamp()),
+            "email": "blocked2@example.com",
+            "reason": "550 blocked",
+            "status": "4.0.0",
+        }
+    ]
+    assert listed(sg.client.suppression.spam_reports.get(request_headers=acme)) == [
+        "reported@example.com"
+    ]
+    sg.reset_request_headers()
+    assert "beta-block@example.com" in listed(sg.client.suppression.blocks.get())
+    with pytest.raises(ForbiddenError) as refused:
+        sg.client.suppression.blocks._("blocked1@example.com").delete(request_headers=acme)
+    assert "dashboard" in refused.value.to_dict["errors"][0]["message"]

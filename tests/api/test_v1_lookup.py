@@ -164,4 +164,6 @@ def test_lookup_costs_the_same_queries_for_3_or_60_subusers(client, world, scope
         on = make_bounce(sub, PAT)
         make_request(on, by=world["rita"], state="done", item_state="done", pushed=True)
         make_webhook_event(sub, PAT, event="dropped", reason="Bounced Address")
-    assert count() == few <= 12
+    # Bounces and the other lists through the lookup page's selector (their entries and
+    # histories), then removals, requests and events; the token and its throttle.
+    assert count() == few <= 15, few

@@ -18,7 +18,9 @@ def present(query) -> dict[str, str]:
     return {key: value for key, value in query.items() if value != ""}
 
 
-class BounceListParams(serializers.Serializer):
+class ListParams(serializers.Serializer):
+    """The query string of every v3 list (bounces, blocks, invalid emails, ...)."""
+
     limit = serializers.IntegerField(min_value=1, max_value=MAX_PAGE, default=MAX_PAGE)
     offset = serializers.IntegerField(min_value=0, max_value=MAX_OFFSET, default=0)
     start_time = serializers.IntegerField(min_value=0, max_value=MAX_TIME, required=False)

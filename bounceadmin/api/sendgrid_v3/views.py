@@ -1,11 +1,12 @@
-"""The v3 views: scope through accounts.scoping, filter through the bounce list's filterset,
-request removals through deletions.services, answer in SendGrid's shapes."""
+"""The v3 views: scope through accounts.scoping, filter through the pages' filtersets, request
+removals through deletions.services, answer in SendGrid's shapes. `ListRead` and `EntryRead`
+serve every list (sources.py); the bounce views add removals, lists.py the other lists."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from django.db.models import Count, Exists, Min, Q, QuerySet
+from django.db.models import Exists, QuerySet
 from django.http import JsonResponse
 from django.utils.cache import patch_cache_control
 from rest_framework import exceptions, status
@@ -14,8 +15,7 @@ from rest_framework.views import APIView
 
 from bounceadmin.accounts.scoping import visible_bounces, visible_subusers
 from bounceadmin.api.permissions import IsRequester, IsViewer
-from bounceadmin.bounces.filters import BounceFilter
-from bounceadmin.bounces.models import Bounce, Subuser
+from bounceadmin.bounces.models import Subuser
 from bounceadmin.deletions.preview import held_items
 from bounceadmin.deletions.services import (
     DeletionError,
@@ -26,12 +26,12 @@ from bounceadmin.deletions.services import (
 
 from . import params, schema
 from .headers import cache_age_headers, rate_limit_headers
+from .sources import BOUNCES, ListSource
 
 # What SendGrid answers for an on-behalf-of naming a subuser the key may not act for (the
 # sandbox's model of it: upstream documents nothing). The same for unknown and invisible ones,
 # so a token learns nothing of subusers outside its scope.
 FORBIDDEN = "access forbidden"
-BOUNCE_FIELDS = ("created", "email", "reason", "status")
 
 
 class SendGridView(APIView):
@@ -80,17 +80,13 @@ class SendGridView(APIView):
             )})  # fmt: skip
         return found[0]
 
-    def bounces(self, request, subusers: QuerySet[Subuser]) -> QuerySet[Bounce]:
-        """The answered subusers' bounces: all the token may see without on-behalf-of (no
-        `IN (every subuser)` for the planner to weigh), else the named one's."""
-        if self.behalf(request) is None:
-            return visible_bounces(request.user)
-        return visible_bounces(request.user).filter(subuser_id=subusers.get().pk)
+    def named(self, request, subusers: QuerySet[Subuser]) -> Subuser | None:
+        """The subuser `on-behalf-of` names (`answered` checked it), else None: every one."""
+        return None if self.behalf(request) is None else subusers.get()
 
     def with_cache_age(self, response: Response, subusers: QuerySet[Subuser]) -> Response:
-        ages = subusers.aggregate(
-            oldest=Min("last_success_at"), never=Count("pk", filter=Q(last_success_at=None))
-        )
+        source = getattr(self, "source", BOUNCES)
+        ages = source.refreshed(subusers)
         for name, value in cache_age_headers(ages["oldest"], bool(ages["never"])).items():
             response[name] = value
         return response
@@ -143,70 +139,71 @@ class Conflict(exceptions.APIException):
     default_code = "conflict"
 
 
-def bounce_items(bounces: QuerySet[Bounce]) -> list[dict]:
-    return [
-        {"created": int(created.timestamp()), "email": email, "reason": reason, "status": code}
-        for created, email, reason, code in bounces.values_list(*BOUNCE_FIELDS)
-    ]
-
-
 def at(seconds: int) -> datetime:
     return datetime.fromtimestamp(seconds, UTC)
 
 
-class BounceList(SendGridView):
-    """GET: the active bounces of the subusers answered, newest first. DELETE: request the
-    removal of `emails` from one subuser's list (202 with the request)."""
+class ListRead(SendGridView):
+    """GET: the active entries of one list (`source`) of the subusers answered, newest first,
+    in SendGrid's shape for that list."""
 
-    @schema.bounce_list
+    source: ListSource = BOUNCES
+
     def get(self, request):
-        query = params.BounceListParams(data=params.present(request.query_params))
+        query = params.ListParams(data=params.present(request.query_params))
         query.is_valid(raise_exception=True)
         p = query.validated_data
         subusers = self.answered(request)
-        filters = BounceFilter(
-            {"email": p["email"]} if "email" in p else {},
-            queryset=self.bounces(request, subusers),
-            subusers=visible_subusers(request.user),
-        )
-        if not filters.is_valid():
-            raise exceptions.ValidationError(filters.errors)
-        bounces = filters.qs
+        rows = self.source.email_filtered(
+            request.user, self.source.rows(request.user, self.named(request, subusers)),
+            p.get("email"),
+        )  # fmt: skip
         if "start_time" in p:
-            bounces = bounces.filter(created__gte=at(p["start_time"]))
+            rows = rows.filter(created__gte=at(p["start_time"]))
         if p.get("end_time", params.MAX_TIME) < params.MAX_TIME:  # inclusive: the whole second
-            bounces = bounces.filter(created__lt=at(p["end_time"] + 1))
-        page = bounces.order_by("-created", "-id")[p["offset"] : p["offset"] + p["limit"]]
-        return self.with_cache_age(Response(bounce_items(page)), subusers)
-
-    @schema.bounce_bulk_delete
-    def delete(self, request):
-        body = params.BounceDeleteBody(data=request.data or {})  # no body: "send emails"
-        body.is_valid(raise_exception=True)
-        return self.request_removal(request, body.validated_data["emails"])
+            rows = rows.filter(created__lt=at(p["end_time"] + 1))
+        page = rows.order_by("-created", "-id")[p["offset"] : p["offset"] + p["limit"]]
+        return self.with_cache_age(Response(self.source.items(page)), subusers)
 
 
-class BounceDetail(SendGridView):
-    """GET: the address's active bounces (an array, as SendGrid's; one per subuser answered).
-    DELETE: request its removal from one subuser's list (202 with the request)."""
+class EntryRead(SendGridView):
+    """GET: the address's active entries on one list (an array, as SendGrid's; one per subuser
+    answered)."""
+
+    source: ListSource = BOUNCES
 
     def address(self, email: str) -> str:
         if "\x00" in email or len(email) > params.MAX_EMAIL:
             raise exceptions.ValidationError({"email": "Not an address."})
         return email
 
-    @schema.bounce_get
     def get(self, request, email: str):
         email = self.address(email)
         subusers = self.answered(request)
-        bounces = self.bounces(request, subusers).filter(
+        rows = self.source.rows(request.user, self.named(request, subusers)).filter(
             email=email.strip().lower(), removed_at__isnull=True
         )
         return self.with_cache_age(
-            Response(bounce_items(bounces.order_by("-created", "-id"))), subusers
+            Response(self.source.items(rows.order_by("-created", "-id"))), subusers
         )
 
-    @schema.bounce_delete
+
+@schema.bounce_list
+class BounceList(ListRead):
+    """GET: the active bounces of the subusers answered, newest first. DELETE: request the
+    removal of `emails` from one subuser's list (202 with the request)."""
+
+    def delete(self, request):
+        body = params.BounceDeleteBody(data=request.data or {})  # no body: "send emails"
+        body.is_valid(raise_exception=True)
+        return self.request_removal(request, body.validated_data["emails"])
+
+
+@schema.bounce_detail
+class BounceDetail(EntryRead):
+    """GET: the address's active bounces. DELETE: request its removal from one subuser's list
+    (202 with the request)."""
+
     def delete(self, request, email: str):
         return self.request_removal(request, [self.address(email)])
 

@@ -1,13 +1,16 @@
 """`GET /api/v1/lookup/?email=ADDRESS`: the question support asks in one call, "this address gets
-none of our mail: why, and can we fix it?", over every subuser the token's operator may see.
+none of our mail: why, and can we fix it?", over every list of every subuser the token's
+operator may see (the parent account's when granted).
 
-The answer: the cached entries (active and removed) with classification and fault, whether each
-is a repeat and whether a removal may be requested now; the removal history (deletion items and
-their requests); the requests still holding the address; and SendGrid's webhook events for it,
-a `dropped` "Bounced Address" being a send that hit the suppression.
+The answer: the verdict of the lookup page; the cached bounces (active and removed) with
+classification and fault, whether each is a repeat and whether a removal may be requested now;
+the entries of the other lists with their groups and histories; the removal history (deletion
+items and their requests); the requests still holding the address; and SendGrid's webhook events
+for it, a `dropped` "Bounced Address" being a send that hit the suppression.
 
 A few queries whatever the number of subusers: each source is read once for the address (an
-index on its email, or on (subuser, email, ...) for the events), newest first and bounded.
+index on its email, or on (subuser, email, ...) for the events), newest first and bounded; the
+lists' entries and their histories by the lookup page's selector, a fixed number too.
 """
 
 from __future__ import annotations
@@ -15,17 +18,20 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from django.db.models import Count, F, Max
+from django.db.models import Count, Max
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from bounceadmin.accounts.roles import has_role
-from bounceadmin.accounts.scoping import ALL, visible_bounces, visible_subuser_ids
+from bounceadmin.accounts.scoping import ALL, visible_subuser_ids
 from bounceadmin.bounces.models import Bounce, Subuser
 from bounceadmin.bounces.timeline import suppressed_drop
 from bounceadmin.deletions.models import DeletionItem, DeletionRequest
+from bounceadmin.suppressions.entries import Entry
+from bounceadmin.suppressions.lookup import AddressLookup as ListsLookup
+from bounceadmin.suppressions.lookup import address_lookup as lists_lookup
 from bounceadmin.webhooks.models import WebhookEvent
 
 from .serializers import LookupSerializer
@@ -49,6 +55,7 @@ class LookupQuery(serializers.Serializer):
 @dataclass
 class Lookup:
     email: str
+    lists: ListsLookup  # every list's entries, the page's selector (suppressions/lookup.py)
     entries: list[Bounce] = field(default_factory=list)
     removals: list[DeletionItem] = field(default_factory=list)
     pending_requests: list[DeletionRequest] = field(default_factory=list)
@@ -58,19 +65,24 @@ class Lookup:
     def suppressed(self) -> bool:
         return any(entry.removed_at is None for entry in self.entries)
 
+    @property
+    def other_entries(self) -> list[Entry]:
+        return [entry for entry in self.lists.entries if not entry.is_bounce]
+
 
 def address_lookup(user, email: str) -> Lookup:
-    """Everything about `email` (lowercased) in the subusers `user` may see."""
+    """Everything about `email` (lowercased) in the subusers `user` may see: every list's
+    entries through the lookup page's own selector, and what only bounces have around them
+    (removals, requests holding the address, the webhook's events)."""
     ids = visible_subuser_ids(user)
     if ids is ALL:
         ids = frozenset(Subuser.objects.values_list("pk", flat=True))
-    found = Lookup(email=email)
-    found.entries = list(
-        visible_bounces(user)
-        .filter(email=email)
-        .select_related("subuser")
-        .annotate(repeat_of_request=F("repeat_of__request_id"))
-        .order_by("subuser__username")
+    found = Lookup(email=email, lists=lists_lookup(user, email))
+    bounces = [entry for entry in found.lists.entries if entry.is_bounce]
+    for entry in bounces:
+        entry.record.history = entry.history
+    found.entries = sorted(
+        (entry.record for entry in bounces), key=lambda bounce: bounce.subuser.username
     )
     items = list(
         DeletionItem.objects.filter(email=email, request__subuser_id__in=ids)
@@ -125,8 +137,9 @@ def address_lookup(user, email: str) -> Lookup:
 )
 class AddressLookup(APIView):
     """Everything about one address in the subusers the token's operator may see: why it gets
-    no mail (its cached entries, the sends dropped for it), what was done (removals), what is
-    under way (requests holding it), and whether a removal may be requested now."""
+    no mail (`verdict`; its cached bounces and its entries on the other lists, the sends
+    dropped for it), what was done (removals), what is under way (requests holding it), and
+    whether a removal may be requested now."""
 
     def get(self, request):
         query = LookupQuery(data=request.query_params)

@@ -91,7 +91,10 @@ class KeysetPagination(BasePagination):
 
     def link(self, row, order: KeysetOrder, key_field, param: str) -> str:
         key = getattr(row, key_field.attname)
-        token = cursor_token(Cursor(order.sort, key, row.pk, 0))
+        return self.with_cursor(param, cursor_token(Cursor(order.sort, key, row.pk, 0)))
+
+    def with_cursor(self, param: str, token: str) -> str:
+        """This request's URL, its cursor replaced by `token` as `param`."""
         url = self.request.build_absolute_uri()
         for name in (self.after_param, self.before_param):
             url = remove_query_param(url, name)

@@ -8,6 +8,9 @@ from bounceadmin.audit.models import AuditEvent
 from bounceadmin.bounces.models import Bounce, Subuser
 from bounceadmin.bounces.timeline import suppressed_drop
 from bounceadmin.deletions.models import DeletionItem
+from bounceadmin.suppressions.lists import SuppressionList
+
+from .entry_serializers import ChangeSerializer, EntryDetailSerializer
 
 
 class SubuserSerializer(serializers.ModelSerializer):
@@ -119,9 +122,14 @@ class LookupEntrySerializer(BounceSerializer):
         "request holds it."
     )
 
+    history = ChangeSerializer(
+        many=True, help_text="What refreshes recorded of it (removed, reappeared, bounced "
+        "again), newest first."
+    )  # fmt: skip
+
     class Meta(BounceSerializer.Meta):
         fields = [*BounceSerializer.Meta.fields, "pending_requests", "drops", "last_drop",
-                  "can_request_removal"]  # fmt: skip
+                  "can_request_removal", "history"]  # fmt: skip
 
     def get_pending_requests(self, bounce) -> list[int]:
         return [request.pk for request in bounce.pending]
@@ -160,12 +168,48 @@ class LookupEventSerializer(serializers.Serializer):
         return drop[1] if drop else None
 
 
+class VerdictSerializer(serializers.Serializer):
+    """The lookup page's answer over every list: suppressed where, or not and since when."""
+
+    suppressed = serializers.BooleanField(
+        source="active", help_text="On at least one list (any) of a subuser now."
+    )
+    summary = serializers.CharField(help_text="The page's verdict, as a sentence.")
+    active_lists = serializers.SerializerMethodField(help_text="The lists it is on now.")
+    active_subusers = serializers.SerializerMethodField(
+        help_text="The subusers (or the parent account) whose mail to it is dropped."
+    )
+    active_entries = serializers.SerializerMethodField()
+    removed_entries = serializers.SerializerMethodField()
+    last_refreshed = serializers.DateTimeField(
+        allow_null=True, help_text="The last successful refresh of a list the token may see."
+    )
+
+    def get_active_lists(self, found) -> list[str]:
+        return sorted({entry.list for entry in found.active}, key=SuppressionList.values.index)
+
+    def get_active_subusers(self, found) -> list[str]:
+        return sorted({entry.record.subuser.username for entry in found.active})
+
+    def get_active_entries(self, found) -> int:
+        return len(found.active)
+
+    def get_removed_entries(self, found) -> int:
+        return len(found.removed)
+
+
 class LookupSerializer(serializers.Serializer):
     email = serializers.CharField()
     suppressed = serializers.BooleanField(
-        help_text="On at least one subuser's bounce list now: its sends there are dropped."
+        help_text="On at least one subuser's bounce list now: its sends there are dropped "
+        "(`verdict.suppressed` says it for every list)."
     )
-    entries = LookupEntrySerializer(many=True)
+    verdict = VerdictSerializer(source="lists")
+    entries = LookupEntrySerializer(many=True, help_text="The bounces, by subuser.")
+    other_entries = EntryDetailSerializer(
+        many=True, help_text="The other lists' entries (blocks, invalid emails, spam reports, "
+        "global and group unsubscribes): active first, then by list, subuser and group."
+    )  # fmt: skip
     removals = RemovalSerializer(many=True, help_text="Newest first, at most 200.")
     pending_requests = RequestBriefSerializer(many=True)
     webhook_events = LookupEventSerializer(many=True, help_text="Newest first, at most 200.")
