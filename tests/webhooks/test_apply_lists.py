@@ -7,6 +7,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from bounceadmin.bounces.timeline import address_timeline
 from bounceadmin.deletions.models import DeletionItem, DeletionRequest
 from bounceadmin.suppressions.models import (
     Suppression,
@@ -17,7 +18,13 @@ from bounceadmin.suppressions.models import (
 from bounceadmin.webhooks.apply import batches_apply
 from bounceadmin.webhooks.models import WebhookBatch, WebhookEvent
 from bounceadmin.webhooks.receive import delivery_receive
-from tests.support.factories import make_group, make_subuser, make_suppression, make_user
+from tests.support.factories import (
+    make_bounce,
+    make_group,
+    make_subuser,
+    make_suppression,
+    make_user,
+)
 from tests.support.webhooks import SigningKey, body_of, list_event, make_endpoint
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -250,3 +257,25 @@ def test_a_large_batch_is_written_in_bulk_and_counted_per_list(
     assert count(acme, "global_unsubscribes") == 300
     assert count(acme, "group_unsubscribes") == 300
     assert SuppressionGroup.objects.filter(subuser=acme).count() == 3
+
+
+def test_the_bounce_pages_timeline_says_what_the_recipient_did(acme, key):
+    bounce = make_bounce(acme, "a@example.com", created=timezone.now() - timedelta(days=1))
+    make_group(acme, "Newsletter", upstream_id=41)
+    deliver(acme, key, [
+        list_event("spamreport", "a@example.com", at=at(4)),
+        list_event("unsubscribe", "a@example.com", at=at(3)),
+        list_event("group_unsubscribe", "a@example.com", asm_group_id=41, at=at(2)),
+        list_event("group_resubscribe", "a@example.com", asm_group_id=99, at=at(1)),
+    ])  # fmt: skip
+    batches_apply(acme.pk)
+    entries = address_timeline(bounce).entries
+    by_title = {e.title: e for e in entries}
+    assert by_title["Reported as spam"].outcome == "Added to the spam report list; first seen"
+    assert by_title["Unsubscribed from all mail"].outcome.startswith(
+        "Added to the global unsubscribe list"
+    )
+    assert "Unsubscribed from group Newsletter" in by_title
+    assert "Resubscribed to group 99" in by_title  # a group the cache does not know
+    # The bounce itself was found by a refresh, not added by these events.
+    assert "First seen" in by_title
