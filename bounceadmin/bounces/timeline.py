@@ -1,5 +1,6 @@
 """The bounce page's timeline: what happened to one subuser's address, newest first, from three
-sources: SendGrid's Event Webhook (bounces, blocks, drops, deferrals), our refreshes (first seen,
+sources: SendGrid's Event Webhook (bounces, blocks, drops, deferrals, and the recipient's spam
+reports and unsubscribes, which write the other lists), our refreshes (first seen,
 bounced again, removed, reappeared) and deletion requests (requested, decided, pushed).
 
 A read, scoped by its caller: the bounce comes from `accounts.scoping`, and every row read here is
@@ -19,6 +20,7 @@ from django.urls import reverse
 
 from bounceadmin.deletions.models import DeletionItem, DeletionRequest
 from bounceadmin.deletions.selectors import deletion_items_for
+from bounceadmin.suppressions.models import SuppressionGroup
 from bounceadmin.webhooks.models import WebhookEvent
 
 from .models import Bounce, BounceChange, RefreshRun
@@ -40,6 +42,26 @@ SUPPRESSED_DROPS = {
 SUPPRESSED = "A send to this address was dropped because it is suppressed"
 # The events given a marker of their own; others (their names are the sender's) are "other".
 EVENT_KINDS = {"bounce", "dropped", "deferred", "delivered", "processed"}
+# The recipient's own requests, and the list each writes: what applying them did names that list
+# (a bounce event's outcome names the bounce).
+LIST_OF_EVENT = {
+    "spamreport": "the spam report list",
+    "unsubscribe": "the global unsubscribe list",
+    "group_unsubscribe": "the group's unsubscribe list",
+    "group_resubscribe": "the group's unsubscribe list",
+}
+LIST_OUTCOMES = {
+    Outcome.CREATED: "Added to {list}",
+    Outcome.UPDATED: "Updated its entry on {list}",
+    Outcome.REACTIVATED: "Back on {list} after its removal",
+    Outcome.REMOVED: "Taken off {list}",
+    Outcome.UNCHANGED: "Nothing new for {list}",
+    Outcome.OLDER: "Older than its entry on {list}, or than its removal",
+}
+GROUP_TITLES = {
+    "group_unsubscribe": "Unsubscribed from group {group}",
+    "group_resubscribe": "Resubscribed to group {group}",
+}
 
 
 @dataclass
@@ -108,7 +130,8 @@ def address_timeline(bounce: Bounce, *, limit: int = LIMIT) -> Timeline:
 
     webhook_changes: dict[tuple[str, datetime], Before] = {}
     entries = _change_entries(bounce, changes, webhook_changes)
-    entries += [_event_entry(event, webhook_changes) for event in events]
+    groups = _group_names(bounce, events)
+    entries += [_event_entry(event, webhook_changes, groups) for event in events]
     entries += [entry for item in items for entry in _deletion_entries(item)]
     entries = _without_doubles(entries, webhook_changes)
     seen = _first_seen(bounce, events, address, truncated=len(events) == limit)
@@ -140,9 +163,17 @@ def suppressed_drop(event: str, reason: str) -> tuple[str, str] | None:
     return SUPPRESSED_DROPS.get(reason.strip().lower())
 
 
-def _event_entry(event: WebhookEvent, webhook_changes: dict[tuple[str, datetime], Before]) -> Entry:
+def _event_entry(
+    event: WebhookEvent,
+    webhook_changes: dict[tuple[str, datetime], Before],
+    groups: dict[int, str],
+) -> Entry:
+    title = event.label
+    if event.event in GROUP_TITLES:
+        group = groups.get(event.asm_group_id) or str(event.asm_group_id)
+        title = GROUP_TITLES[event.event].format(group=group)
     entry = Entry(
-        at=event.timestamp, source="webhook", title=event.label, status=event.status,
+        at=event.timestamp, source="webhook", title=title, status=event.status,
         reason=event.reason, classification=event.classification, received_at=event.received_at,
         kind=event.event if event.event in EVENT_KINDS else "other",
     )  # fmt: skip
@@ -158,15 +189,35 @@ def _event_entry(event: WebhookEvent, webhook_changes: dict[tuple[str, datetime]
         entry.note = "Refused by the receiving server for now; blocks are not on the bounce list."
     elif event.event == "deferred":
         entry.note = "Delivery delayed; SendGrid keeps trying."
-    if event.outcome != Outcome.RECORDED:
+    listed = _list_written(event)
+    if listed and event.outcome in LIST_OUTCOMES:
+        entry.outcome = LIST_OUTCOMES[event.outcome].format(list=listed)
+    elif event.outcome != Outcome.RECORDED:
         entry.outcome = event.get_outcome_display()
     if event.outcome == Outcome.CREATED:
         entry.outcome += "; first seen"
-    change = EVENT_CHANGES.get(event.outcome)
+    change = EVENT_CHANGES.get(event.outcome) if event.event == "bounce" else None
     if change is not None:
         # The old values this event's change kept: shown here, not as an entry of their own.
         entry.before = webhook_changes.pop((change, event.timestamp), None)
     return entry
+
+
+def _list_written(event: WebhookEvent) -> str:
+    """The other list this event wrote to ("" for a bounce or an event kept as history)."""
+    if event.event == "dropped":
+        drop = suppressed_drop(event.event, event.reason)
+        return drop[1] if drop and drop[0] == "Invalid" else ""
+    return LIST_OF_EVENT.get(event.event, "")
+
+
+def _group_names(bounce: Bounce, events: list[WebhookEvent]) -> dict[int, str]:
+    """The names of the groups the events name, by upstream id (one query; none without)."""
+    ids = {e.asm_group_id for e in events if e.asm_group_id is not None}
+    if not ids:
+        return {}
+    groups = SuppressionGroup.objects.filter(subuser_id=bounce.subuser_id, upstream_id__in=ids)
+    return dict(groups.values_list("upstream_id", "name"))
 
 
 def _change_entries(
@@ -284,9 +335,10 @@ def _first_seen(
     """When the cache first had the address, and how. Added by a webhook event: that event's
     entry says so (None here; a cached row is never deleted, so only one event can have added
     it). Else a refresh found it: the run under way at that moment."""
-    if any(e.outcome == Outcome.CREATED for e in events):
+    # Only a bounce event adds the bounce (a spam report's "created" added its own entry).
+    if any(e.outcome == Outcome.CREATED and e.event == "bounce" for e in events):
         return None
-    if truncated and address.filter(outcome=Outcome.CREATED).exists():
+    if truncated and address.filter(event="bounce", outcome=Outcome.CREATED).exists():
         return None
     run = (
         RefreshRun.objects.filter(subuser_id=bounce.subuser_id, started_at__lte=bounce.first_seen)

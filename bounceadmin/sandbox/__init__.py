@@ -20,9 +20,10 @@ any size; `seed_lists(store, account, {"blocks": n, ...})` writes them to every 
 Its modules import in layers and never back up (tests/sandbox/test_sandbox_layout.py checks):
 `signing`, then `webhooks` (the webhook settings table), `emailfilter` and `groupstore`, then
 `liststore` (the other suppression lists); `store` and `ratelimit`; then `api`, `lists` and
-`asm` (the other lists' endpoints), `demo` then `listdemo`, `faults`, `events` (webhook events)
-and `webhookpost` (one POST of them), then `delivery` (queues and sends them), `webhookapi`
-(the settings endpoints) and `trickle` (the demo's steady new bounces); then `control` (the
+`asm` (the other lists' endpoints), `demo` then `listdemo`, `faults`, `events` (webhook events:
+bounces, spam reports, unsubscribes) and `webhookpost` (one POST of them), then `delivery`
+(queues and sends them), `webhookapi` (the settings endpoints) and `trickle` (the demo's steady
+new bounces, spam reports and unsubscribes); then `control` (the
 `/_sandbox/` routes, the other lists' in `listcontrol`); then `index` (the page at `/`); then
 `http` (the server and its request handler); then `server`; then this package and `__main__`.
 """

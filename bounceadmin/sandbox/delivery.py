@@ -27,7 +27,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
-from bounceadmin.sandbox.events import bounce_event, complete, flag_of
+from bounceadmin.sandbox.events import bounce_event, complete, flag_of, list_event
 from bounceadmin.sandbox.store import Bounce, SandboxStore
 from bounceadmin.sandbox.webhookpost import SIGNATURE_HEADER, encode, headers_for, post
 from bounceadmin.sandbox.webhooks import Webhook, redact_url
@@ -185,6 +185,13 @@ class Delivery:
     def bounces_added(self, subuser: str, rows: list[Bounce]) -> None:
         """A listener of the store: one `bounce` event per bounce written."""
         self.enqueue(subuser, [bounce_event(row, self._rng) for row in rows])
+
+    def entries_added(
+        self, account: str, kind: str, rows: list[dict[str, Any]], group_id: int | None
+    ) -> None:
+        """A listener of the store: a recipient's spam report or unsubscribe, as its event."""
+        events = [list_event(kind, row, self._rng, group_id) for row in rows]
+        self.enqueue(account, [event for event in events if event is not None])
 
     def enqueue(self, account: str, events: list[dict[str, Any]]) -> dict[str, int]:
         """Queue each event for the account's enabled webhooks whose settings cover it.

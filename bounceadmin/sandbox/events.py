@@ -1,5 +1,6 @@
-"""Event Webhook events as SendGrid writes them: a bounce row turned into a `bounce` event, the
-ids SendGrid adds to every event, and which webhook setting covers which event.
+"""Event Webhook events as SendGrid writes them: a bounce row turned into a `bounce` event, a
+spam report or unsubscribe into its event, the ids SendGrid adds to every event, and which
+webhook setting covers which event.
 
 Fields follow SendGrid's Event Webhook reference; real payloads lack fields now and then
 (`bounce_classification` above all, sometimes `status`), so a share of the events made here leave
@@ -14,6 +15,7 @@ import re
 import time
 from typing import Any
 
+from bounceadmin.sandbox.liststore import DEFAULTS
 from bounceadmin.sandbox.store import Bounce
 
 # The event name -> the webhook setting that turns it on. Block events are `bounce` events with
@@ -101,6 +103,41 @@ def bounce_event(bounce: Bounce, rng: random.Random) -> dict[str, Any]:
     }
     if rng.random() >= OMIT_CLASSIFICATION:
         event["bounce_classification"] = classify(bounce["reason"])
+    return event
+
+
+# The lists whose entries a recipient makes, and the event SendGrid posts for each.
+EVENT_OF_LIST = {
+    "spam_reports": "spamreport",
+    "unsubscribes": "unsubscribe",
+    "group_unsubscribes": "group_unsubscribe",
+}
+USER_AGENT = "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15"
+
+
+def list_event(
+    kind: str, entry: dict[str, Any], rng: random.Random, group_id: int | None = None
+) -> dict[str, Any] | None:
+    """The event SendGrid posts when a recipient put `entry` on list `kind` (None for a list no
+    recipient writes: blocks, invalid emails). Its time is the entry's, as upstream's list says."""
+    name = EVENT_OF_LIST.get(kind)
+    if name is None:
+        return None
+    smtp_id, message_id = _message_ids(rng)
+    event: dict[str, Any] = {
+        "email": str(entry["email"]).strip().lower(),
+        "timestamp": int(entry["created"]),
+        "smtp-id": smtp_id,
+        "event": name,
+        "category": _category(rng),
+        "sg_event_id": event_id(rng),
+        "sg_message_id": message_id,
+    }
+    if name == "spamreport":  # the address that reported, as the list stores it
+        event["ip"] = str(entry.get("ip") or DEFAULTS["ip"])
+    if name == "group_unsubscribe":
+        ip = f"198.51.100.{rng.randint(1, 254)}"  # the recipient's, from the preferences page
+        event.update(asm_group_id=group_id, useragent=USER_AGENT, ip=ip)
     return event
 
 

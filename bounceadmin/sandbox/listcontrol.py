@@ -77,12 +77,9 @@ def add_entries(sb: HasStore, req: Request, body: dict[str, Any]) -> Response:
         )
         rows = [*rows, *generated]
     try:
-        if kind == GROUP_LIST:
-            written = sb.store.lists.groups.add(
-                account, _group_id(sb, account, body.get("group")), rows
-            )
-        else:
-            written = sb.store.lists.add(kind, account, rows)
+        # Through the store's add_entries: the Event Webhook posts what a recipient would cause.
+        group_id = _group_id(sb, account, body.get("group")) if kind == GROUP_LIST else None
+        written = sb.store.add_entries(kind, account, rows, group_id=group_id)
     except (TypeError, ValueError) as exc:
         raise ApiError(400, str(exc)) from None
     return json_response(201, {"written": written})

@@ -6,7 +6,8 @@ only way ":memory:" databases can be shared between server threads, and every qu
 (indexed), so the lock is never held long. No Django: the sandbox must run without it.
 
 Whatever adds bounces (the controls, seeding, mutate faults, the demo trickle) goes through
-`add_bounces`, which tells the listeners (the Event Webhook's delivery) what it wrote.
+`add_bounces`, which tells the listeners (the Event Webhook's delivery) what it wrote; a
+recipient's own spam report or unsubscribe (the controls, the trickle) through `add_entries`.
 """
 
 from __future__ import annotations
@@ -63,6 +64,9 @@ class BounceListener(Protocol):
 
     def wants(self, subuser: str) -> bool: ...
     def bounces_added(self, subuser: str, rows: list[Bounce]) -> None: ...
+    def entries_added(
+        self, account: str, kind: str, rows: list[dict[str, Any]], group_id: int | None
+    ) -> None: ...
 
 
 class Subuser(TypedDict):
@@ -231,6 +235,23 @@ class SandboxStore:
             for listener in listening:
                 listener.bounces_added(subuser, rows)
         return count
+
+    def add_entries(
+        self, kind: str, account: str, rows: Iterable[dict], *, group_id: int | None = None
+    ) -> int:
+        """Entries of another list (`lists`, or group `group_id`'s), as a recipient's action puts
+        them there, told to the listeners. Seeding writes to `lists` itself: no events."""
+        now = int(time.time())
+        rows = [{**row, "created": row.get("created") or now} for row in rows]
+        if group_id is None:
+            written = self.lists.add(kind, account, rows)
+        else:
+            written = self.lists.groups.add(account, group_id, rows)
+        with self._lock:
+            listening = list(self._listeners)
+        for listener in listening:  # outside the lock, as for bounces
+            listener.entries_added(account, kind, rows, group_id)
+        return written
 
     def remove_bounces(self, subuser: str, emails: Iterable[str]) -> int:
         """Delete the given addresses (case-insensitive); unknown ones are ignored."""

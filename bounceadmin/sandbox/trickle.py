@@ -1,8 +1,9 @@
-"""The demo trickle: a new realistic bounce every few seconds, so a running demo keeps moving.
+"""The demo trickle: a new realistic bounce every few seconds, so a running demo keeps moving,
+and now and then a recipient's spam report, unsubscribe or group unsubscribe instead.
 
 Each one goes to a random active demo subuser that the store holds (none held: nothing happens)
-and is written through `SandboxStore.add_bounces`, the path every bounce takes, so the Event
-Webhook delivers it like any other.
+and is written through `SandboxStore.add_bounces` or `add_entries`, the paths a recipient's
+action takes, so the Event Webhook delivers it like any other.
 """
 
 from __future__ import annotations
@@ -13,9 +14,12 @@ import traceback
 from typing import Any
 
 from bounceadmin.sandbox.demo import SUBUSERS, FastRandom, generate_bounces
+from bounceadmin.sandbox.listdemo import generate_entries
 from bounceadmin.sandbox.store import SandboxStore
 
 DEMO_NAMES = frozenset(name for name, *_ in SUBUSERS)
+LIST_SHARE = 0.25  # of the additions, those on a recipient's list rather than a bounce
+RECIPIENT_LISTS = ("spam_reports", "unsubscribes", "group_unsubscribes")
 
 
 class Trickle:
@@ -39,9 +43,23 @@ class Trickle:
             return None
         subuser = self._rng.choice(sorted(active))
         now = int(time.time())
+        if self._rng.random() < LIST_SHARE:
+            return subuser, self._add_entry(subuser, now)
         row = {**next(generate_bounces(self._rng, 1, now=now)), "created": now}
         self.store.add_bounces(subuser, [row])
         return subuser, row
+
+    def _add_entry(self, subuser: str, now: int) -> dict[str, Any]:
+        """A spam report, unsubscribe or group unsubscribe (of a group the subuser has; without
+        one, a global unsubscribe); the row with its `list` (and `group_id`)."""
+        kind = self._rng.choice(RECIPIENT_LISTS)
+        groups = self.store.lists.groups.groups(subuser) if kind == "group_unsubscribes" else []
+        group_id = self._rng.choice(groups)["id"] if groups else None
+        if kind == "group_unsubscribes" and group_id is None:
+            kind = "unsubscribes"
+        row = {**next(generate_entries(kind, self._rng, 1, now=now)), "created": now}
+        self.store.add_entries(kind, subuser, [row], group_id=group_id)
+        return {**row, "list": kind, "group_id": group_id}
 
     def start(self) -> None:
         if self.seconds <= 0 or self._thread is not None:

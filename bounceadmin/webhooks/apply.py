@@ -13,7 +13,9 @@ What a bounce event does to the cached row of its address:
   late one must not resurrect what was removed since);
 - its removal is being pushed right now (an item or a delete_all pushing): nothing; the push,
   then the next refresh, settle it.
-Blocks, drops, deferrals and every other event are kept as the address's history only.
+Spam reports, unsubscribes, group (re)subscribes and sends dropped as "Invalid" write the other
+lists by the same rules (`apply_lists.py`), in the same transaction. Blocks, other drops,
+deferrals and every other event are kept as the address's history only.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from bounceadmin.bounces.refresh.reconcile import Cached, cached_rows, repeats_o
 from bounceadmin.bounces.refresh.summaries import RowChange, SummaryKey, bounce_summaries_patch
 from bounceadmin.deletions.models import DeletionItem, DeletionRequest
 
+from .apply_lists import lists_write
 from .events import Event, bounce_derived, read_event
 from .models import WebhookBatch, WebhookEndpoint, WebhookEvent
 
@@ -142,13 +145,15 @@ def _apply(subuser_id: int, batch_ids: list[int]) -> int:
     known = _known_ids(subuser_id, [event.sg_event_id for _, event in fresh])
     fresh = [(batch, event) for batch, event in fresh if event.sg_event_id not in known]
     outcomes = _bounces_write(subuser_id, [event for _, event in fresh], now)
+    outcomes.update(lists_write(subuser_id, [event for _, event in fresh], now))
     WebhookEvent.objects.bulk_create(
         [
             WebhookEvent(
                 subuser_id=subuser_id, batch=batch, sg_event_id=event.sg_event_id,
                 event=event.event, type=event.type, email=event.email, timestamp=event.at,
                 status=event.status, reason=event.reason, classification=event.classification,
-                received_at=batch.received_at, outcome=outcomes.get(id(event), Outcome.RECORDED),
+                asm_group_id=event.group_id, received_at=batch.received_at,
+                outcome=outcomes.get(id(event), Outcome.RECORDED),
             )
             for batch, event in fresh
         ],

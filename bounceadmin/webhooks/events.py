@@ -16,6 +16,22 @@ from bounceadmin.sendgrid.entries import entry_label, read_entry, storable_text
 MAX_EVENT_ID = 100  # the WebhookEvent.sg_event_id column
 MAX_NAME = 32  # event and type names: SendGrid's are short
 MAX_CLASSIFICATION = 64  # the WebhookEvent.classification column
+MAX_IP = 64  # the Suppression.ip column
+MAX_GROUP_ID = 2**63 - 1  # SuppressionGroup.upstream_id, a BigIntegerField
+
+# The events that put an address on (or, a resubscribe, take it off) one of the other lists, by
+# the list (suppressions.lists.SuppressionList). A `dropped` event is SendGrid refusing to send to
+# an address already suppressed; only the reason "Invalid" names a list the cache may not know of
+# yet (SendGrid's invalid list: "Bounced Address", "Unsubscribed Address" and "Spam Reporting
+# Address" name lists whose own events come separately).
+LIST_OF_EVENT = {
+    "spamreport": "spam_reports",
+    "unsubscribe": "global_unsubscribes",
+    "group_unsubscribe": "group_unsubscribes",
+    "group_resubscribe": "group_unsubscribes",
+}
+GROUP_EVENTS = frozenset({"group_unsubscribe", "group_resubscribe"})
+INVALID_DROP = "invalid"  # the drop reason, lowercased
 
 # The Event Webhook names some classifications other than the suppression API does
 # (SendGrid's blog of 2022-05-18 and its event reference): both spellings map to ours.
@@ -49,6 +65,15 @@ class Event(NamedTuple):
     status: str
     reason: str
     classification: str  # SendGrid's, as sent ("" when absent)
+    group_id: int | None = None  # asm_group_id, of group (re)subscribe events
+    ip: str = ""  # who reported spam, as sent
+
+    @property
+    def list_name(self) -> str | None:
+        """The other list this event writes to, if any (bounces are `is_bounce`)."""
+        if self.event == "dropped":
+            return "invalid_emails" if self.reason.strip().lower() == INVALID_DROP else None
+        return LIST_OF_EVENT.get(self.event)
 
     @property
     def is_bounce(self) -> bool:
@@ -74,6 +99,13 @@ def read_event(item: Any) -> tuple[Event | None, list[str]]:
     event = _name(item.get("event"))
     if not event:
         return None, [*notes, f"{label}: set aside: no event name"]
+    group_id = None
+    if event in GROUP_EVENTS:
+        group_id = _group_id(item.get("asm_group_id"))
+        if group_id is None:
+            shown = storable_text(repr(item.get("asm_group_id")))[:40]
+            return None, [*notes, f"{label}: set aside: {event} without a usable asm_group_id"
+                                  f" ({shown})"]  # fmt: skip
     return (
         Event(
             sg_event_id=_event_id(item),
@@ -84,6 +116,8 @@ def read_event(item: Any) -> tuple[Event | None, list[str]]:
             status=entry.status,
             reason=entry.reason,
             classification=_text(item.get("bounce_classification"), MAX_CLASSIFICATION),
+            group_id=group_id,
+            ip=_text(item.get("ip"), MAX_IP) if event == "spamreport" else "",
         ),
         notes,
     )
@@ -106,6 +140,13 @@ def _name(value: Any) -> str:
 
 def _text(value: Any, limit: int) -> str:
     return storable_text(value)[:limit].strip() if isinstance(value, str) else ""
+
+
+def _group_id(value: Any) -> int | None:
+    """A positive integer, as SendGrid writes group ids (a bool, a float or a string is not)."""
+    if isinstance(value, int) and not isinstance(value, bool) and 0 < value <= MAX_GROUP_ID:
+        return value
+    return None
 
 
 def _event_id(item: dict) -> str:

@@ -106,6 +106,7 @@ class WebhookEvent(models.Model):
         UNCHANGED = "unchanged", "Already cached"
         OLDER = "older", "Older than the cached bounce or its removal"
         HELD = "held", "Not applied: its removal was being pushed"
+        REMOVED = "removed", "Took the address off its list"  # a group resubscribe
         RECORDED = "recorded", "Recorded"
 
     subuser = models.ForeignKey(
@@ -124,6 +125,8 @@ class WebhookEvent(models.Model):
     reason = models.TextField(blank=True)
     # SendGrid's bounce_classification as sent (the webhook's names, e.g. "Technical").
     classification = models.CharField(max_length=64, blank=True)
+    # Of group (re)subscribe events: the group's upstream id (the cache may not know it yet).
+    asm_group_id = models.BigIntegerField(null=True, blank=True)
     received_at = models.DateTimeField()
     outcome = models.CharField(max_length=16, choices=Outcome.choices)
 
@@ -148,4 +151,16 @@ class WebhookEvent(models.Model):
     def label(self) -> str:
         if self.event == "bounce" and self.type == "blocked":
             return "Blocked"
+        if self.event in LABELS:
+            return LABELS[self.event].format(group=self.asm_group_id)
         return self.event.replace("_", " ").capitalize()
+
+
+# What the recipient did, for the events that are their own request (the timeline and lookups
+# name the group where they know it).
+LABELS = {
+    "spamreport": "Reported as spam",
+    "unsubscribe": "Unsubscribed from all mail",
+    "group_unsubscribe": "Unsubscribed from group {group}",
+    "group_resubscribe": "Resubscribed to group {group}",
+}

@@ -35,7 +35,11 @@ from bounceadmin.sendgrid.errors import BadRequest, WebhookLimitReached
 from .models import WebhookEndpoint
 
 FRIENDLY_NAME = "bounceadmin"
-EVENTS = ("bounce", "dropped")  # bounces, and sends that hit the suppression
+# Bounces, sends that hit a suppression, and the recipients' own requests (spam reports, global
+# and group unsubscribes and resubscribes): what `apply.py` writes to the cache.
+EVENTS = (
+    "bounce", "dropped", "spam_report", "unsubscribe", "group_unsubscribe", "group_resubscribe",
+)  # fmt: skip
 CREATED, UPDATED, UNCHANGED, SKIPPED, FAILED = (
     "created", "updated", "unchanged", "skipped", "failed"
 )  # fmt: skip
@@ -79,7 +83,7 @@ def webhook_set_up(
     actor=None,
 ) -> SetupResult:
     """Create or update the subuser's webhook to post to `public_url` + its endpoint's path, with
-    bounce and dropped events (and deferred with `deferred`), signed; store its key. With
+    the `EVENTS` (and deferred with `deferred`), signed; store its key. With
     `dry_run`, only reads upstream and writes nothing anywhere. ValueError for a bad public_url."""
     base = public_base(public_url)
     name = subuser.username

@@ -72,6 +72,20 @@ def bounce_event(email: str, *, at: float | None = None, **fields) -> dict:
     return event
 
 
+def list_event(event: str, email: str, *, at: float | None = None, **fields) -> dict:
+    """A spam report, unsubscribe, group (re)subscribe or drop, as SendGrid documents them."""
+    n = next(_ids)
+    out = {
+        "email": email,
+        "timestamp": int(time.time() - 60 if at is None else at),
+        "event": event,
+        "sg_event_id": f"test-{event}-{n}-{time.time_ns()}",
+        "sg_message_id": f"msg-{n}.filter0001",
+    }
+    out.update(fields)
+    return out
+
+
 def body_of(events: list[dict]) -> bytes:
     """Compact JSON with the trailing CRLF SendGrid's deliveries end with."""
     return (json.dumps(events, separators=(",", ":")) + "\r\n").encode()

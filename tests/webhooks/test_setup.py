@@ -9,7 +9,7 @@ import pytest
 from bounceadmin.audit.models import AuditEvent
 from bounceadmin.sendgrid import SendGridClient, UpstreamWebhooks
 from bounceadmin.webhooks.models import WebhookEndpoint
-from bounceadmin.webhooks.setup import key_fingerprint, webhook_set_up
+from bounceadmin.webhooks.setup import EVENTS, key_fingerprint, webhook_set_up
 from tests.support.factories import make_subuser
 from tests.support.sandbox_webhooks import sandbox_max_webhooks, webhook_calls, writes
 from tests.support.webhooks import SigningKey
@@ -36,7 +36,7 @@ def test_set_up_creates_a_signed_webhook_and_stores_its_key(upstream, sg, acme):
     [webhook] = sg.list_event_webhooks("acme").webhooks
     assert result.outcome == "created" and not result.failed
     assert webhook.url == f"{PUBLIC}/webhooks/sendgrid/{endpoint.token}/" == PUBLIC + endpoint.path
-    assert webhook.enabled and webhook.events == {"bounce", "dropped"}
+    assert webhook.enabled and webhook.events == set(EVENTS)
     assert webhook.friendly_name == "bounceadmin"
     key = sg.get_event_webhook_public_key("acme", webhook.id)
     assert key and webhook.public_key == key
@@ -57,7 +57,7 @@ def test_set_up_is_audited_with_before_and_after_never_the_key(upstream, sg, acm
     assert event.subuser == "acme" and event.details["outcome"] == "created"
     assert event.details["before"] is None
     after = event.details["after"]
-    assert after["events"] == ["bounce", "dropped"] and after["signing"] is True
+    assert after["events"] == sorted(EVENTS) and after["signing"] is True
     assert after["key"] == key_fingerprint(endpoint.public_key)
     assert endpoint.public_key not in json.dumps(event.details)
     assert endpoint.token not in json.dumps(event.details)  # the URL's secret part, shortened
@@ -103,7 +103,7 @@ def test_only_what_differs_is_patched(upstream, sg, acme):
         "url": ours.url, "enabled": True, "open": False,
     }  # fmt: skip
     assert result.changes == ["enabled", "events off: open"]
-    assert ours_upstream(sg)[0].enabled and ours_upstream(sg)[0].events == {"bounce", "dropped"}
+    assert ours_upstream(sg)[0].enabled and ours_upstream(sg)[0].events == set(EVENTS)
 
 
 def test_a_new_public_url_updates_ours_rather_than_adding_one(upstream, sg, acme):
@@ -181,12 +181,12 @@ def test_a_key_renewed_upstream_is_stored_anew(upstream, sg, acme):
 
 def test_deferred_events_only_when_asked(upstream, sg, acme):
     webhook_set_up(acme, public_url=PUBLIC, deferred=True)
-    assert ours_upstream(sg)[0].events == {"bounce", "deferred", "dropped"}
+    assert ours_upstream(sg)[0].events == {*EVENTS, "deferred"}
 
     result = webhook_set_up(acme, public_url=PUBLIC)
 
     assert result.changes == ["events off: deferred"]
-    assert ours_upstream(sg)[0].events == {"bounce", "dropped"}
+    assert ours_upstream(sg)[0].events == set(EVENTS)
 
 
 def test_the_plans_cap_is_said_clearly_and_nothing_is_posted(upstream, sg, acme):

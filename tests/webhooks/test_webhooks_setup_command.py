@@ -6,6 +6,7 @@ import pytest
 from django.core.management import CommandError, ManagementUtility, call_command
 
 from bounceadmin.webhooks.models import WebhookEndpoint
+from bounceadmin.webhooks.setup import EVENTS
 from tests.support.factories import make_subuser
 from tests.support.sandbox_webhooks import sandbox_max_webhooks, writes
 
@@ -52,7 +53,7 @@ def test_dry_run_says_what_would_change_and_changes_nothing(upstream, subusers):
 
     assert lines[0] == "Dry run: nothing is changed upstream or here."
     assert lines[1].startswith("alpha: would create: webhook created at https://dashboard.example")
-    assert "(bounce, deferred, dropped)" in lines[1]
+    assert f"({', '.join(sorted({*EVENTS, 'deferred'}))})" in lines[1]
     assert writes(upstream) == [] and not WebhookEndpoint.objects.exists()
 
 
