@@ -161,9 +161,22 @@ def keyset_paginate(
         raise ImproperlyConfigured(f"{name} may be NULL: it cannot be a keyset sort")
     seek = _Seek(queryset, name, key_field, descending)
     counted = Counted(count=count, capped=capped, per_page=per_page)
+
+    def cursor(row, position: int | None) -> str:
+        key = getattr(row, key_field.attname)
+        return cursor_token(Cursor(sort, key, row.pk, position if position and position > 0 else 0))
+
     found = _find(seek, query, sort, counted)
-    rows, position = found.rows, found.position
-    number = found.number
+    table_page_set(table, found, query, counted, cursor=cursor, data=found.rows)
+
+
+def table_page_set(table, found, query: QueryDict, counted: Counted, *, cursor, data) -> None:
+    """Set `table.paginator` and `table.page` to `found` (its rows, position, page number and
+    whether more rows lie before and after): the links to the next, previous and numbered pages
+    (`cursor(row, position)` makes a row's token), the page showing `data` (its rows as the
+    table shows them)."""
+    per_page = counted.per_page
+    rows, position, number = found.rows, found.position, found.number
     if number is None and position is not None and (position - 1) % per_page == 0:
         number = (position - 1) // per_page + 1  # a cursor's page that is a numbered one
         number = number if number <= counted.num_pages else None
@@ -176,12 +189,8 @@ def keyset_paginate(
             link_query[key] = str(value)
         return link_query.urlencode()
 
-    def cursor(row, position: int | None) -> str:
-        key = getattr(row, key_field.attname)
-        return cursor_token(Cursor(sort, key, row.pk, position if position and position > 0 else 0))
-
     page = KeysetPage(
-        object_list=BoundRows(data=rows, table=table), number=number, position=position
+        object_list=BoundRows(data=data, table=table), number=number, position=position
     )
     if found.more_after and rows:
         page.next_query = link(after=cursor(rows[-1], position and position + len(rows)))

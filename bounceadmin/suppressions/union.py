@@ -23,17 +23,14 @@ from dataclasses import dataclass
 
 from django.db.models import F, QuerySet, Value
 from django.http import QueryDict
-from django_tables2.rows import BoundRows
 
 from bounceadmin.keyset import (
-    CURSOR_PARAMETERS,
     Counted,
     Cursor,
-    KeysetPage,
     RowAfter,
     cursor_read,
     cursor_token,
-    page_numbers,
+    table_page_set,
 )
 from bounceadmin.listing import capped_count
 
@@ -164,36 +161,10 @@ def union_paginate(table, sides, query: QueryDict, *, sort: str, per_page: int, 
     count, capped = union_count(sides, cap)
     counted = Counted(count=count, capped=capped, per_page=per_page)
     found = union_find(sides, query, sort=sort, counted=counted)
-    rows, position, number = found.rows, found.position, found.number
-    if number is None and position is not None and (position - 1) % per_page == 0:
-        number = (position - 1) // per_page + 1
-        number = number if number <= counted.num_pages else None
-
-    def link(**values) -> str:
-        link_query = query.copy()
-        for key in CURSOR_PARAMETERS:
-            link_query.pop(key, None)
-        for key, value in values.items():
-            link_query[key] = str(value)
-        return link_query.urlencode()
+    entries = [table.entry(row) for row in found.rows]
+    table.data.data = entries
 
     def cursor(row, at: int | None) -> str:
         return union_cursor_token(row, sort, at)
 
-    entries = [table.entry(row) for row in rows]
-    table.data.data = entries
-    page = KeysetPage(
-        object_list=BoundRows(data=entries, table=table), number=number, position=position
-    )
-    if found.more_after and rows:
-        page.next_query = link(after=cursor(rows[-1], position and position + len(rows)))
-    if found.more_before and found.number is not None:
-        page.previous_query = link(page=number - 1) if number > 2 else link()
-    elif found.more_before and rows:
-        page.previous_query = link(before=cursor(rows[0], position and position - per_page))
-    page.numbers = [
-        (n, None if n is None else (link(page=n) if n > 1 else link()))
-        for n in page_numbers(number, counted.num_pages)
-    ]
-    table.paginator = counted
-    table.page = page
+    table_page_set(table, found, query, counted, cursor=cursor, data=entries)
