@@ -246,3 +246,19 @@ def test_the_refresh_history_names_each_runs_list_and_filters_by_it(upstream, ac
 
     assert "<td>Spam reports</td>" in everything and "<td>Blocks</td>" in everything
     assert "<td>Spam reports</td>" in only_spam and "<td>Blocks</td>" not in only_spam
+
+
+def test_the_command_refreshes_the_other_lists_with_lists(upstream, acme):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    add(
+        upstream, SuppressionList.BLOCKS, "acme", [entry(i, reason="550 blocked") for i in range(3)]
+    )
+    out = StringIO()
+
+    call_command("refresh_bounces", "--full", "--lists", stdout=out)
+
+    assert "acme blocks: fetched 3, created 3" in out.getvalue()
+    assert len(active(acme, SuppressionList.BLOCKS)) == 3

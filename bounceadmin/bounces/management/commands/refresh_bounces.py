@@ -34,12 +34,18 @@ class Command(BaseCommand):
             help="put the refreshes on the broker for the workers and wait until each finished",
         )  # fmt: skip
         parser.add_argument(
+            "--lists", action="store_true",
+            help="then refresh each subuser's other lists too (blocks, invalid emails, spam"
+            " reports, unsubscribes), one run each; the workers' refresh does with"
+            " REFRESH_OTHER_LISTS",
+        )  # fmt: skip
+        parser.add_argument(
             "--timeout", type=float, default=3600, metavar="SECONDS",
             help="with --enqueue: give up waiting after this long (default 3600)",
         )  # fmt: skip
 
     def handle(self, *args, subuser: list[str], full: bool, enqueue: bool, timeout: float,
-               **options):  # fmt: skip
+               lists: bool = False, **options):  # fmt: skip
         subusers = self._select(subuser)
         if not subusers:
             raise CommandError("No subusers to refresh. Run `python manage.py sync_subusers`.")
@@ -54,20 +60,40 @@ class Command(BaseCommand):
                     self.stdout.write(f"{sub.username}: skipped, {run}")
                     continue
                 failed += not self._report(sub, run)
+            if lists:
+                failed += self._lists(subusers, full=full, client=client)
         finally:
             client.close()
         if failed:
             raise CommandError(f"{failed} of {len(subusers)} subusers failed")
 
-    def _report(self, sub: Subuser, run: RefreshRun) -> bool:
+    def _lists(self, subusers: list[Subuser], *, full: bool, client) -> int:
+        """Each subuser's other lists, in turn; returns how many subusers had a list fail."""
+        from bounceadmin.suppressions.refresh import lists_refresh
+
+        failed = 0
+        for sub in subusers:
+            runs = lists_refresh(subuser=sub, full=full, client=client)
+            ok = True
+            for name, run in runs.items():
+                if run is None:
+                    self.stdout.write(f"{sub.username} {name}: skipped, already running")
+                    ok = False
+                else:
+                    ok = self._report(sub, run, label=f"{sub.username} {name}") and ok
+            failed += not ok
+        return failed
+
+    def _report(self, sub: Subuser, run: RefreshRun, *, label: str = "") -> bool:
+        label = label or sub.username
         if run.outcome == RefreshRun.Outcome.OK:
             self.stdout.write(
-                f"{sub.username}: fetched {run.fetched}, created {run.created},"
+                f"{label}: fetched {run.fetched}, created {run.created},"
                 f" updated {run.updated}, removed {run.removed}"
                 f" ({run.kind}, {run.pages} pages, {run.duration:.1f}s)"
             )
             return True
-        self.stdout.write(f"{sub.username}: FAILED: {run.error}")
+        self.stdout.write(f"{label}: FAILED: {run.error}")
         return False
 
     def _enqueue_and_wait(self, subusers: list[Subuser], *, full: bool, timeout: float) -> None:
@@ -85,7 +111,9 @@ class Command(BaseCommand):
             # Finished since we asked: ours, or one already running that covered the request;
             # not one whose worker died (closed by the refresh that took over from it).
             runs = (
-                RefreshRun.objects.filter(subuser_id__in=pending, finished_at__gte=since)
+                RefreshRun.objects.filter(
+                    subuser_id__in=pending, list="bounces", finished_at__gte=since
+                )
                 .exclude(outcome=RefreshRun.Outcome.RUNNING)
                 .exclude(error=WORKER_STOPPED)
             )
