@@ -38,11 +38,14 @@ run: install
 # browser, leases running out), so together they take little longer than the slower one alone.
 # They share no folder, file or port: pass 1 keeps its database, broker and cache in data/test,
 # pass 2 in the throwaway servers and a temporary DATA_DIR; every server, worker and browser
-# listens on a port of its own, and each pytest has its own temporary folder. Pass 1 prints as
-# it goes; pass 2 writes to a log of its own, printed whole once it ends. An interrupt stops both.
+# listens on a port of its own, and each pytest has its own temporary folder and cache folder
+# (pass 2's is .pytest_cache_postgres, so `--lf` reruns each pass's own failures). Pass 1 prints
+# as it goes; pass 2 writes to a log of its own, printed whole once it ends. An interrupt stops
+# both.
 PYTEST_ARGS ?=
 PYTEST_SQLITE = env -u DATABASE_URL -u CELERY_BROKER_URL -u CACHE_URL $(BIN)/pytest $(PYTEST_ARGS)
-PYTEST_POSTGRES = $(BIN)/python scripts/test-services run $(BIN)/pytest $(PYTEST_ARGS)
+PYTEST_POSTGRES = $(BIN)/python scripts/test-services run \
+	$(BIN)/pytest -o cache_dir=.pytest_cache_postgres $(PYTEST_ARGS)
 
 test: install test-deps
 	$(BIN)/ruff check .
