@@ -33,17 +33,30 @@ run: install
 # loopback ports that scripts/test-services starts for the pass and always stops after it. It
 # fails when either pass fails. `make test-sqlite` / `make test-postgres` run one pass;
 # PYTEST_ARGS passes options to pytest (e.g. PYTEST_ARGS="-x -k refresh").
+#
+# The two passes run at the same time: most of a pass is spent waiting (on worker processes, the
+# browser, leases running out), so together they take little longer than the slower one alone.
+# They share no folder, file or port: pass 1 keeps its database, broker and cache in data/test,
+# pass 2 in the throwaway servers and a temporary DATA_DIR; every server, worker and browser
+# listens on a port of its own, and each pytest has its own temporary folder and cache folder
+# (pass 2's is .pytest_cache_postgres, so `--lf` reruns each pass's own failures). Pass 1 prints
+# as it goes; pass 2 writes to a log of its own, printed whole once it ends. An interrupt stops
+# both.
 PYTEST_ARGS ?=
 PYTEST_SQLITE = env -u DATABASE_URL -u CELERY_BROKER_URL -u CACHE_URL $(BIN)/pytest $(PYTEST_ARGS)
-PYTEST_POSTGRES = $(BIN)/python scripts/test-services run $(BIN)/pytest $(PYTEST_ARGS)
+PYTEST_POSTGRES = $(BIN)/python scripts/test-services run \
+	$(BIN)/pytest -o cache_dir=.pytest_cache_postgres $(PYTEST_ARGS)
 
 test: install test-deps
 	$(BIN)/ruff check .
-	@status=0; \
-	echo "== pass 1 of 2: SQLite, filesystem broker, file cache"; \
+	@status=0; log=$$(mktemp "$${TMPDIR:-/tmp}/bounceadmin-pass2.XXXXXX.log"); \
+	$(PYTEST_POSTGRES) > "$$log" 2>&1 & pass2=$$!; \
+	trap 'kill -TERM $$pass2 2>/dev/null' INT TERM HUP; \
+	echo "== pass 1 of 2: SQLite, filesystem broker, file cache (pass 2 runs meanwhile)"; \
 	$(PYTEST_SQLITE) || status=1; \
-	echo "== pass 2 of 2: PostgreSQL, Redis broker and cache"; \
-	$(PYTEST_POSTGRES) || status=1; \
+	echo "== pass 2 of 2: PostgreSQL, Redis broker and cache (its output)"; \
+	wait $$pass2 || status=1; \
+	cat "$$log"; rm -f "$$log"; \
 	exit $$status
 
 test-sqlite: install test-deps
