@@ -211,10 +211,10 @@ def test_classify_reads_bytes_reasons():
 
 def test_classify_handles_huge_hostile_input_quickly():
     reasons = [reason for reason in HOSTILE_REASONS if isinstance(reason, str)] * 20
-    started = time.perf_counter()
+    started = time.process_time()  # CPU time: a loaded machine does not inflate it
     for reason in reasons:
         classify("5.0.0", reason)
-    assert time.perf_counter() - started < 2.0
+    assert time.process_time() - started < 2.0
 
 
 # --------------------------------------------------------------------- bounce_type
@@ -362,7 +362,7 @@ def test_classify_is_fast_on_varied_reasons():
     # The refresh classifies a million rows; 20,000 here take ~0.3 s on a slow machine. The
     # bound only catches a pathological regression (e.g. catastrophic backtracking).
     pairs = varied_reasons(20_000)
-    started = time.perf_counter()
+    started = time.process_time()  # CPU time: a loaded machine does not inflate it
     for status, reason in pairs:
         classify(status, reason)
-    assert time.perf_counter() - started < 2.0
+    assert time.process_time() - started < 2.0

@@ -135,9 +135,14 @@ def test_latency_delays_every_v3_response(sandbox: SandboxServer) -> None:
     get(sandbox)
     assert time.perf_counter() - started >= 0.15
     sandbox.set_latency(0)
-    started = time.perf_counter()
-    get(sandbox)
-    assert time.perf_counter() - started < 0.15
+
+    def timed_get() -> float:
+        started = time.perf_counter()
+        get(sandbox)
+        return time.perf_counter() - started
+
+    # The quickest of three: a loaded machine may slow one request, not all of them.
+    assert min(timed_get() for _ in range(3)) < 0.15
 
 
 # --- request log ----------------------------------------------------------------------------------
