@@ -67,11 +67,13 @@ def cached_entries(
 @dataclass
 class Download:
     """What a refresh found upstream, by key; `gone` are the cached keys it found missing (a full
-    refresh's removals, already confirmed)."""
+    refresh's removals, already confirmed). `full`: `cached` holds every cached row of the list
+    and `gone` every active one that `rows` lacks."""
 
     rows: dict[Hashable, UpstreamEntry]
     cached: dict[Hashable, CachedEntry]
     gone: list[Hashable] = field(default_factory=list)
+    full: bool = False
 
 
 def reconcile_entries(
@@ -115,8 +117,15 @@ def reconcile_entries(
     for chunk in chunks([row.pk for row in gone], _IN_CHUNK):
         Suppression.objects.filter(pk__in=chunk).update(removed_at=now)
     history.extend(_change(row, SuppressionChange.Kind.REMOVED, stamp, run, to_db) for row in gone)
-    for chunk in chunks(unchanged, _IN_CHUNK):
-        Suppression.objects.filter(pk__in=chunk).update(last_seen=now)
+    if download.full and unchanged:
+        # Every row still active was listed (the removals are marked above): one statement, not
+        # one per 500 rows; changed rows get their own values below, new ones go in after.
+        Suppression.objects.filter(subuser=subuser, list=name, removed_at__isnull=True).update(
+            last_seen=now
+        )
+    else:
+        for chunk in chunks(unchanged, _IN_CHUNK):
+            Suppression.objects.filter(pk__in=chunk).update(last_seen=now)
     _update(changed)
     _insert(Suppression, _INSERT, new)
     _insert(SuppressionChange, _HISTORY, history)
