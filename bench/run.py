@@ -297,6 +297,8 @@ def main() -> None:
             else:
                 database_url = fresh_postgres_database(postgres_url())
             results[label] = run_pass(database_url, url, names, label, parts)
+            # Kept after each pass: a later one that fails leaves the earlier figures.
+            (WORK / "results.json").write_text(json.dumps({"results": results}))
             if latency is None and "cache" in parts:
                 workers, latency_ms, rate_limit, rate_window = 4, 100, 100, 5
                 latency = run_latency(
