@@ -76,9 +76,10 @@ format:
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-# The benchmarks (bench/): refresh against the bare minimum, pages, export, push, latency; on
-# SQLite and on a throwaway PostgreSQL + Redis. BENCH_ARGS for a smaller run, e.g.
-# BENCH_ARGS="--subusers 20 --per-subuser 2000".
+# The benchmarks (bench/): refresh against the bare minimum, pages, export, push, latency, every
+# other suppression list (refresh, lookup, /suppressions/); on SQLite and on a throwaway
+# PostgreSQL + Redis. BENCH_ARGS for a smaller run or one part, e.g.
+# BENCH_ARGS="--subusers 10 --per-subuser 2000" or BENCH_ARGS="--only lists".
 BENCH_ARGS ?=
 bench: install test-deps
 	$(BIN)/python scripts/test-services run $(BIN)/python -m bench.run $(BENCH_ARGS)

@@ -1,7 +1,8 @@
 """One benchmark pass on one database, inside Django; prints its results as JSON on the last line.
 
 Run by bench/run.py with DATABASE_URL, SENDGRID_API_URL and SENDGRID_API_KEY set: an empty
-database is migrated, then refreshed from the sandbox, then its pages, export and push measured.
+database is migrated, then refreshed from the sandbox, then (BENCH_PARTS: cache, lists or both)
+its pages, export and push measured, and every other list (bench/lists.py).
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from django.test import Client  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
-from bench import bare_minimum  # noqa: E402
+from bench import bare_minimum, lists  # noqa: E402
 from bounceadmin.api.tokens import api_token_create  # noqa: E402
 from bounceadmin.bounces.models import Bounce, RefreshRun, Subuser  # noqa: E402
 from bounceadmin.bounces.refresh import bounces_refresh_each  # noqa: E402
@@ -153,26 +154,32 @@ def measure_api_stream(api: Client, pages: int = 200) -> dict:
     return {"rows": rows, "seconds": seconds, "rows_per_second": rows / seconds}
 
 
-def measure_pages() -> dict:
+def clients() -> tuple[Client, Client]:
+    """The pages' client (a signed-in superuser) and the API's (a Bearer token, no session, as
+    scripts call it)."""
     user = get_user_model().objects.filter(username="bench").first()
     if user is None:
         user = get_user_model().objects.create_superuser("bench", password=None)
     client = Client(HTTP_HOST="localhost")
     client.force_login(user)
-    results = timings(client, page_urls())
-    # The API as scripts call it: a token, no session.
     _, secret = api_token_create(user, name=f"bench {timezone.now():%Y%m%d%H%M%S%f}")
     api = Client(HTTP_HOST="localhost", HTTP_AUTHORIZATION=f"Bearer {secret}")
+    return client, api
+
+
+def measure_pages() -> dict:
+    client, api = clients()
+    results = timings(client, page_urls())
     return results | timings(api, api_urls()), measure_api_stream(api)
 
 
-def timings(client: Client, urls: dict[str, str]) -> dict:
+def timings(client: Client, urls: dict[str, str], runs: int = PAGE_RUNS) -> dict:
     results = {}
     for name, url in urls.items():
         client.get(url)  # warm caches
         times = []
         queries = set()
-        for _ in range(PAGE_RUNS):
+        for _ in range(runs):
             reset_queries()
             with CaptureQueriesContext(connection) as captured:
                 seconds, response = timed(lambda url=url: client.get(url))
@@ -291,14 +298,21 @@ def main() -> None:
     call_command("migrate", verbosity=0)
     call_command("collectstatic", interactive=False, verbosity=0)
     subusers_sync()
+    parts = os.environ.get("BENCH_PARTS", "cache,lists").split(",")
     results = {"refresh": measure_refresh(names)}
-    results["pages"], results["api_stream"] = measure_pages()
-    results["export"] = measure_export()
-    results["push"] = measure_push(
-        subusers=int(os.environ.get("BENCH_PUSH_SUBUSERS", "10")),
-        per_subuser=int(os.environ.get("BENCH_PUSH_PER_SUBUSER", "1000")),
-        latency_ms=int(os.environ.get("BENCH_PUSH_LATENCY_MS", "50")),
-    )
+    if "cache" in parts:
+        results["pages"], results["api_stream"] = measure_pages()
+        results["export"] = measure_export()
+        results["push"] = measure_push(
+            subusers=int(os.environ.get("BENCH_PUSH_SUBUSERS", "10")),
+            per_subuser=int(os.environ.get("BENCH_PUSH_PER_SUBUSER", "1000")),
+            latency_ms=int(os.environ.get("BENCH_PUSH_LATENCY_MS", "50")),
+        )
+    if "lists" in parts:
+        results["lists"] = lists.measure_lists(
+            names, refresh_all=refresh_all, timings=timings, clients=clients,
+            bounces_before=results["refresh"],
+        )  # fmt: skip
     results["max_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(json.dumps(results))
 

@@ -57,7 +57,7 @@ class GroupRefresh(ListRefresh):
             rows[key], group_of[key] = entry, group
         cached = cached_entries(self.subuser, self.list_name)
         gone = [key for key, row in cached.items() if row.removed_at is None and key not in rows]
-        download = Download(rows=rows, cached=cached, gone=gone)
+        download = Download(rows=rows, cached=cached, gone=gone, full=True)
         changed = reconcile_entries(
             self.subuser, self.list_name, download, run=self.run, group_of=group_of
         )

@@ -76,7 +76,7 @@ class ListRefresh(SubuserRefresh):
             self.subuser, self.list_name, list(upstream.rows)
         )  # fmt: skip
         gone = missing_from_listing(upstream) if self.full else []
-        download = Download(rows=upstream.rows, cached=cached, gone=gone)
+        download = Download(rows=upstream.rows, cached=cached, gone=gone, full=self.full)
         changed = reconcile_entries(self.subuser, self.list_name, download, run=self.run)
         self.run.pages = upstream.pages
         run_adjustments_note(self.run, list(upstream.adjustments))

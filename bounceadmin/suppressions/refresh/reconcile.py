@@ -9,17 +9,25 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import NamedTuple
 
+from django.db import connection
 from django.utils import timezone
 
 from bounceadmin.bounces.models import RefreshRun, Subuser
-from bounceadmin.bounces.refresh.database import bulk_create_batch
+from bounceadmin.bounces.refresh.database import datetime_to_db, epoch_to_db, rows_insert, rows_read
 from bounceadmin.chunks import chunks
 from bounceadmin.sendgrid.listentries import UpstreamEntry
 
 from ..models import Suppression, SuppressionChange
 
 _IN_CHUNK = 500
-_FIELDS = ("status", "reason", "ip", "created", "removed_at", "last_seen")
+_BATCH = 2000
+# The columns of a new row, of a changed row (its pk last) and of a history row, in the order
+# reconcile_entries makes their tuples. Rows go in as plain tuples (bounces/refresh/bulkwrite.py
+# does the same for bounces): Django's bulk_create spent most of a first load preparing values.
+_INSERT = ("subuser_id", "list", "group_id", "email", "created", "status", "reason", "ip",
+           "first_seen", "last_seen")  # fmt: skip
+_UPDATE = ("status", "reason", "ip", "created", "removed_at", "last_seen")
+_HISTORY = ("suppression_id", "kind", "at", "run_id", "old_status", "old_reason", "old_created")
 
 
 class CachedEntry(NamedTuple):
@@ -49,7 +57,7 @@ def cached_entries(
         .values_list(*CachedEntry._fields)
     )
     if emails is None:
-        return {entry_key(r[1], r[2]): CachedEntry(*r) for r in qs.iterator(chunk_size=5000)}
+        return {entry_key(r[1], r[2]): CachedEntry(*r) for r in rows_read(qs)}
     found: dict[Hashable, CachedEntry] = {}
     for chunk in chunks(emails, _IN_CHUNK):
         found.update((entry_key(r[1], r[2]), CachedEntry(*r)) for r in qs.filter(email__in=chunk))
@@ -59,11 +67,13 @@ def cached_entries(
 @dataclass
 class Download:
     """What a refresh found upstream, by key; `gone` are the cached keys it found missing (a full
-    refresh's removals, already confirmed)."""
+    refresh's removals, already confirmed). `full`: `cached` holds every cached row of the list
+    and `gone` every active one that `rows` lacks."""
 
     rows: dict[Hashable, UpstreamEntry]
     cached: dict[Hashable, CachedEntry]
     gone: list[Hashable] = field(default_factory=list)
+    full: bool = False
 
 
 def reconcile_entries(
@@ -76,22 +86,22 @@ def reconcile_entries(
 ) -> bool:
     """Write the download; True when the list changed. `group_of` gives a new key's group."""
     now = timezone.now()
-    new: list[Suppression] = []
-    changed: list[Suppression] = []
+    to_db, epoch_db = datetime_to_db(), epoch_to_db()
+    stamp = to_db(now)
+    group_of = group_of or {}
+    new: list[tuple] = []
+    changed: list[tuple] = []
     unchanged: list[int] = []
-    history: list[SuppressionChange] = []
+    history: list[tuple] = []
     for key, up in download.rows.items():
         row = download.cached.get(key)
-        created = datetime.fromtimestamp(up.created, tz=UTC)
         if row is None:
             new.append(
-                Suppression(
-                    subuser=subuser, list=name, group_id=(group_of or {}).get(key),
-                    email=up.email, created=created, status=up.status, reason=up.reason,
-                    ip=up.ip, first_seen=now, last_seen=now,
-                )
+                (subuser.pk, name, group_of.get(key), up.email, epoch_db(up.created), up.status,
+                 up.reason, up.ip, stamp, stamp)
             )  # fmt: skip
             continue
+        created = datetime.fromtimestamp(up.created, tz=UTC)
         same = (row.status, row.reason, row.ip, row.created) == (
             up.status, up.reason, up.ip, created,
         )  # fmt: skip
@@ -101,22 +111,24 @@ def reconcile_entries(
         reappeared = row.removed_at is not None
         run.reappeared += reappeared
         kind = SuppressionChange.Kind.REAPPEARED if reappeared else SuppressionChange.Kind.CHANGED
-        history.append(_change(row, kind, now, run))
-        changed.append(
-            Suppression(
-                pk=row.pk, status=up.status, reason=up.reason, ip=up.ip, created=created,
-                removed_at=None, last_seen=now,
-            )
-        )  # fmt: skip
+        history.append(_change(row, kind, stamp, run, to_db))
+        changed.append((up.status, up.reason, up.ip, to_db(created), None, stamp, row.pk))
     gone = [download.cached[key] for key in download.gone]
     for chunk in chunks([row.pk for row in gone], _IN_CHUNK):
         Suppression.objects.filter(pk__in=chunk).update(removed_at=now)
-    history.extend(_change(row, SuppressionChange.Kind.REMOVED, now, run) for row in gone)
-    for chunk in chunks(unchanged, _IN_CHUNK):
-        Suppression.objects.filter(pk__in=chunk).update(last_seen=now)
-    Suppression.objects.bulk_update(changed, _FIELDS, batch_size=_IN_CHUNK)
-    Suppression.objects.bulk_create(new, batch_size=bulk_create_batch())
-    SuppressionChange.objects.bulk_create(history, batch_size=bulk_create_batch())
+    history.extend(_change(row, SuppressionChange.Kind.REMOVED, stamp, run, to_db) for row in gone)
+    if download.full and unchanged:
+        # Every row still active was listed (the removals are marked above): one statement, not
+        # one per 500 rows; changed rows get their own values below, new ones go in after.
+        Suppression.objects.filter(subuser=subuser, list=name, removed_at__isnull=True).update(
+            last_seen=now
+        )
+    else:
+        for chunk in chunks(unchanged, _IN_CHUNK):
+            Suppression.objects.filter(pk__in=chunk).update(last_seen=now)
+    _update(changed)
+    _insert(Suppression, _INSERT, new)
+    _insert(SuppressionChange, _HISTORY, history)
     run.fetched = len(download.rows)
     run.created = len(new)
     run.updated = len(changed)
@@ -124,8 +136,28 @@ def reconcile_entries(
     return bool(new or changed or gone)
 
 
-def _change(row: CachedEntry, kind: str, now: datetime, run: RefreshRun) -> SuppressionChange:
-    return SuppressionChange(
-        suppression_id=row.pk, kind=kind, at=now, run=run,
-        old_status=row.status, old_reason=row.reason, old_created=row.created,
-    )  # fmt: skip
+def _change(row: CachedEntry, kind: str, stamp, run: RefreshRun, to_db) -> tuple:
+    old_created = to_db(row.created)
+    return (row.pk, str(kind), stamp, run.pk, row.status, row.reason, old_created)
+
+
+def _column(model, field: str) -> str:
+    return connection.ops.quote_name(model._meta.get_field(field.removesuffix("_id")).column)
+
+
+def _insert(model, fields: tuple[str, ...], rows: list[tuple]) -> None:
+    if rows:
+        table = connection.ops.quote_name(model._meta.db_table)
+        rows_insert(table, [_column(model, f) for f in fields], rows)
+
+
+def _update(rows: list[tuple]) -> None:
+    """Rewrite changed rows: tuples in _UPDATE order, then the pk."""
+    if not rows:
+        return
+    table = connection.ops.quote_name(Suppression._meta.db_table)
+    assignments = ", ".join(f"{_column(Suppression, f)} = %s" for f in _UPDATE)
+    sql = f"UPDATE {table} SET {assignments} WHERE {_column(Suppression, 'id')} = %s"  # noqa: S608
+    with connection.cursor() as cursor:
+        for i in range(0, len(rows), _BATCH):
+            cursor.executemany(sql, rows[i : i + _BATCH])
