@@ -281,13 +281,15 @@ def test_three_workers_respect_the_rate_limit_together(upstream, tmp_path):
     upstream.set_latency(20)
     upstream.clear_requests()
     purge_broker()
-    env = worker_env(upstream, SENDGRID_RATE_LIMIT_MARGIN="2", SENDGRID_MAX_RETRIES="20")
+    # The bounce lists alone: each task would refresh the other lists after them.
+    env = worker_env(upstream, SENDGRID_RATE_LIMIT_MARGIN="2", SENDGRID_MAX_RETRIES="20",
+                     REFRESH_OTHER_LISTS="false")  # fmt: skip
     workers = start_workers(env, tmp_path, len(NAMES))
     try:
         for sub in Subuser.objects.all():
             refresh_subuser.delay(sub.pk, True)
         deadline = time.monotonic() + 45
-        while RefreshRun.objects.filter(outcome="ok").count() < len(NAMES):
+        while RefreshRun.objects.filter(list="bounces", outcome="ok").count() < len(NAMES):
             assert time.monotonic() < deadline, "refreshes did not finish"
             assert not RefreshRun.objects.filter(outcome="failed").exists()
             time.sleep(0.1)
