@@ -70,3 +70,11 @@ def test_there_is_one_parent_account_and_it_is_called_without_on_behalf_of():
     assert make_subuser("acme").on_behalf_of == "acme"
     assert refused(lambda: Subuser.objects.create(username="other", is_parent=True))
     assert list(Subuser.objects.values_list("username", flat=True))[0] == "parent"
+
+
+def test_the_pages_lists_are_the_clients_lists():
+    """Two enums, one for upstream's paths (sendgrid/lists.py) and one for the pages' labels
+    (suppressions/lists.py): the same names, so a list's value passes from one to the other."""
+    from bounceadmin.sendgrid.lists import SuppressionList as UpstreamList
+
+    assert [m.value for m in SuppressionList] == [m.value for m in UpstreamList]
