@@ -188,6 +188,16 @@ def test_delivery_batches_by_interval(sandbox: SandboxServer, receiver: WebhookR
     assert len(receiver.posts) == 1
 
 
+def recorded_attempts(sandbox: SandboxServer, count: int) -> list[dict]:
+    """The sandbox's delivery attempts once `count` are recorded: it records one when its POST
+    is answered, just after the receiver has it, so reading at once can miss the last."""
+    deadline = time.monotonic() + 5
+    while len(attempts := control(sandbox, "GET", "webhooks/deliveries")) < count:
+        assert time.monotonic() < deadline, attempts
+        time.sleep(0.02)
+    return attempts
+
+
 def test_delivery_retries_a_failed_batch_whole_and_signed_afresh(
     sandbox: SandboxServer, receiver: WebhookReceiver
 ) -> None:
@@ -201,7 +211,7 @@ def test_delivery_retries_a_failed_batch_whole_and_signed_afresh(
     assert failed.ids == retried.ids
     verify(failed, hook["public_key"])
     verify(retried, hook["public_key"])
-    attempts = control(sandbox, "GET", "webhooks/deliveries")
+    attempts = recorded_attempts(sandbox, 2)
     assert [(a["attempt"], a["status"], a["events"], a["ok"]) for a in attempts] == [
         (1, 500, 2, False),
         (2, 200, 2, True),
@@ -262,11 +272,7 @@ def test_delivery_duplicate_rate_1_delivers_every_batch_twice(
 
     first, second = receiver.wait_for(2)
     assert first.ids == second.ids
-    # The sandbox records an attempt once its POST is answered, after the receiver has it.
-    deadline = time.monotonic() + 5
-    while len(attempts := control(sandbox, "GET", "webhooks/deliveries")) < 2:
-        assert time.monotonic() < deadline, attempts
-        time.sleep(0.02)
+    attempts = recorded_attempts(sandbox, 2)
     assert [(a["duplicate"], a["events"]) for a in attempts] == [(False, 2), (True, 2)]
 
 
