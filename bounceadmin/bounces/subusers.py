@@ -50,7 +50,7 @@ def subusers_sync(*, client: SendGridClient | None = None) -> SyncResult:
     gone = [s for s in known.values() if s.upstream_state != Subuser.UpstreamState.GONE]
     for subuser in gone:
         subuser.upstream_state = Subuser.UpstreamState.GONE
-    if settings.SENDGRID_PARENT_LISTS and not any(s.is_parent for s in Subuser.objects.all()):
+    if settings.SENDGRID_PARENT_LISTS and not Subuser.objects.filter(is_parent=True).exists():
         # The parent account's own lists, cached beside its subusers' and scoped like one.
         created.append(Subuser(username=settings.SENDGRID_PARENT_NAME, is_parent=True))
     Subuser.objects.bulk_create(created)
