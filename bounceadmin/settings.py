@@ -65,6 +65,7 @@ INSTALLED_APPS = [
     "bounceadmin.webhooks",
     "bounceadmin.suppressions",
     "bounceadmin.api",
+    "bounceadmin.alerts",
 ]
 
 MIDDLEWARE = [

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class AlertsConfig(AppConfig):
+    name = "bounceadmin.alerts"
+    verbose_name = "Alerts"
