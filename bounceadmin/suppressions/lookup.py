@@ -8,8 +8,10 @@ histories, the open deletion items, and when the lists were last refreshed.
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cached_property
 
 from django.db.models import F, Max
 
@@ -23,6 +25,14 @@ from .models import SuppressionChange
 
 # The order the lists are shown in: bounces first, then SuppressionList's own order.
 _LIST_ORDER = {name: i for i, name in enumerate(SuppressionList.values)}
+# Up to this many entries read best as cards; more (an address on many subusers' lists) as one
+# row each, and past ROWS_SHOWN rows a section shows its first ones and a link to all: the
+# verdict and the counts by list still cover every entry, and the page stays quick to render.
+CARDS_MAX = 10
+ROWS_SHOWN = 25
+# "Request removal of its N bounces" sends their ids in a GET (the preview's), which must fit a
+# request line (gunicorn's limit is 4,094 bytes): at most this many.
+REMOVE_ALL_MAX = 200
 
 
 @dataclass
@@ -32,12 +42,31 @@ class AddressLookup:
     last_refreshed: datetime | None
 
     @property
+    def compact(self) -> bool:
+        return len(self.entries) > CARDS_MAX
+
+    @cached_property
     def active(self) -> list[Entry]:
         return [e for e in self.entries if e.removed_at is None]
 
-    @property
+    @cached_property
     def removed(self) -> list[Entry]:
         return [e for e in self.entries if e.removed_at is not None]
+
+    @cached_property
+    def active_by_list(self) -> list[tuple[str, int]]:
+        """(list label, active entries) in the lists' order: a busy address's answer at a
+        glance."""
+        counts = Counter(e.list for e in self.active)
+        return [
+            (SuppressionList(name).label, counts[name])
+            for name in sorted(counts, key=_LIST_ORDER.get)
+        ]
+
+    @cached_property
+    def removable_bounces(self) -> list[int]:
+        """The active bounces no request is removing yet: one request can take them all."""
+        return [e.record.pk for e in self.active if e.is_bounce and not e.pending]
 
     @property
     def active_lists(self) -> int:

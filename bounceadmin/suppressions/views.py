@@ -17,7 +17,7 @@ from bounceadmin.listing import PAGE_SIZES, InvalidFilters, attachment, page_siz
 
 from .export import csv_rows
 from .forms import LookupForm, is_full_address
-from .lookup import address_lookup
+from .lookup import REMOVE_ALL_MAX, ROWS_SHOWN, address_lookup
 from .selectors import all_lists
 from .tables import SuppressionTable
 from .union import SORTS, union_paginate
@@ -86,5 +86,7 @@ def lookup(request: HttpRequest) -> HttpResponse:
         return redirect(reverse("bounces:list") + "?" + urlencode({"email": text or ""}))
     form = LookupForm(request.GET if text is not None else None)
     found = address_lookup(request.user, form.cleaned_data["email"]) if form.is_valid() else None
+    shown = None if request.GET.get("all") == "1" else ROWS_SHOWN
     # Errors are shown on the form, answered 200 as the list pages answer filters not valid.
-    return render(request, "suppressions/lookup.html", {"form": form, "found": found})
+    context = {"form": form, "found": found, "shown": shown, "remove_all_max": REMOVE_ALL_MAX}
+    return render(request, "suppressions/lookup.html", context)

@@ -178,3 +178,51 @@ def test_header_search_form_goes_to_the_lookup(client, requester):
     html = client.get("/bounces/").content.decode()
     assert 'action="/lookup/"' in html and 'name="via" value="search"' in html
     assert '<a href="/suppressions/"' in html  # the main navigation
+
+
+def test_a_busy_address_reads_as_rows_counted_by_list_with_the_first_ones_shown(client, requester):
+    """An address on many subusers' lists: one row each, counts by list at the top, and past
+    ROWS_SHOWN rows a link to all of them (the verdict still counts every entry)."""
+    from bounceadmin.suppressions.lookup import CARDS_MAX, ROWS_SHOWN
+
+    subusers = [make_subuser(f"sub{i:02d}") for i in range(ROWS_SHOWN + 2)]
+    for subuser in subusers:
+        make_bounce(subuser, ADDRESS)
+    for subuser in subusers[:3]:
+        make_suppression(subuser, ADDRESS, "blocks", status="554", reason="<i>listed</i>")
+    assert len(subusers) + 3 > CARDS_MAX
+
+    page = client.get("/lookup/", {"email": ADDRESS}).content.decode()
+    total = len(subusers) + 3
+    assert f"Suppressed on 2 lists in {len(subusers)} subusers" in page
+    assert f"({total} entries)" in page
+    assert f"Bounces: {len(subusers)}</span>" in page and "Blocks: 3</span>" in page
+    assert "entry-card" not in page
+    assert page.count("<tr>") == ROWS_SHOWN + 1  # the header's row and the first rows
+    assert f"Show all {total}</a>" in page
+    assert "&lt;i&gt;listed&lt;/i&gt;" not in page  # the blocks come after the first rows
+
+    everything = client.get("/lookup/", {"email": ADDRESS, "all": "1"}).content.decode()
+    assert everything.count("<tr>") == total + 1
+    assert "Show all" not in everything
+    assert "&lt;i&gt;listed&lt;/i&gt;" in everything and "<i>listed</i>" not in everything
+
+
+def test_a_few_entries_stay_cards(client, requester):
+    acme = make_subuser("acme")
+    make_bounce(acme, ADDRESS)
+    page = client.get("/lookup/", {"email": ADDRESS}).content.decode()
+    assert "entry-card" in page and "lookup-table" not in page
+
+
+def test_a_busy_address_bounces_go_in_one_request_from_the_lookup(client, requester):
+    subusers = [make_subuser(f"sub{i:02d}") for i in range(12)]
+    bounces = [make_bounce(subuser, ADDRESS) for subuser in subusers]
+    make_bounce(make_subuser("gone"), ADDRESS, removed=True)
+    page = client.get("/lookup/", {"email": ADDRESS}).content.decode()
+    assert "Request removal of its 12 bounces" in page
+
+    ids = [str(b.pk) for b in bounces]
+    preview = client.get("/deletions/new/", {"bounce": ids})
+    assert preview.status_code == 200
+    assert preview.context["preview"].total == 12
