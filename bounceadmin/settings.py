@@ -284,6 +284,9 @@ REFRESH_FULL_CRONTAB = env.str("REFRESH_FULL_CRONTAB", default="30 3 * * *")
 # A subuser's refresh also refreshes its other lists (blocks, invalid emails, spam reports,
 # global and group unsubscribes), after its bounces.
 REFRESH_OTHER_LISTS = env.bool("REFRESH_OTHER_LISTS", default=True)
+# Runs that changed nothing are deleted after this many days (bounces/retention.py); runs that
+# changed something or failed are kept.
+REFRESH_QUIET_RUN_DAYS = env.int("REFRESH_QUIET_RUN_DAYS", default=14)
 
 # --- API ---------------------------------------------------------------------------------------
 # Requests per token (or per signed-in operator) and period; over it: 429 with Retry-After.
@@ -374,6 +377,10 @@ CELERY_BEAT_SCHEDULE = {
     "apply-forgotten-webhook-batches": {
         "task": "bounceadmin.webhooks.tasks.apply_forgotten_batches",
         "schedule": 30.0,
+    },
+    "prune-refresh-runs": {
+        "task": "bounceadmin.bounces.tasks.prune_refresh_runs",
+        "schedule": _crontab("45 4 * * *"),
     },
     "prune-webhook-records": {
         "task": "bounceadmin.webhooks.tasks.prune_webhook_records",

@@ -21,6 +21,7 @@ from .refresh import (
     bounces_refresh,
     refresh_mark_interrupted,
 )
+from .retention import refresh_runs_prune
 from .services import refresh_enqueue
 from .subusers import subusers_sync
 
@@ -83,6 +84,11 @@ def sync_and_refresh(self, full: bool = True, webhooks_url: str = "") -> int:
 
 
 QUEUED_TOO_LONG = timedelta(minutes=10)
+
+
+@shared_task
+def prune_refresh_runs() -> int:
+    return refresh_runs_prune()
 
 
 @shared_task
