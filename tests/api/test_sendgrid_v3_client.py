@@ -127,6 +127,12 @@ def test_the_official_client_lists_blocks_and_their_neighbours(sg):
     ]
     sg.reset_request_headers()
     assert "beta-block@example.com" in listed(sg.client.suppression.blocks.get())
+    # A block's removal is requested (an approver decides); a spam report's is refused here.
+    requested = sg.client.suppression.blocks.delete(
+        request_body={"emails": ["blocked1@example.com"]}, request_headers=acme
+    )
+    assert requested.status_code == 202
+    assert DeletionRequest.objects.get(pk=json.loads(requested.body)["id"]).list == "blocks"
     with pytest.raises(ForbiddenError) as refused:
-        sg.client.suppression.blocks._("blocked1@example.com").delete(request_headers=acme)
+        sg.client.suppression.spam_reports._("reported@example.com").delete(request_headers=acme)
     assert "dashboard" in refused.value.to_dict["errors"][0]["message"]

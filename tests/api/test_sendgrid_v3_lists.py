@@ -1,13 +1,15 @@
 """`/sendgrid/v3/suppression/{blocks,invalid_emails,spam_reports,unsubscribes}`: SendGrid's reads
 of the other lists, from the cache, as the bounce reads answer (on-behalf-of, limit, offset,
 start_time, end_time, email, headers, errors), each list in its own SendGrid shape (checked
-against SendGrid's OpenAPI file); a DELETE is refused with a message, never a bare 405 or 500."""
+against SendGrid's OpenAPI file). A DELETE of blocks or invalid emails requests their removal
+(202), of spam reports and unsubscribes is refused with a message; never a bare 405 or 500."""
 
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.utils import timezone
 
+from bounceadmin.deletions.models import DeletionRequest
 from bounceadmin.suppressions.models import SuppressionListState
 from tests.support.factories import make_group, make_subuser, make_suppression
 from tests.support.openapi import SUPPRESSIONS
@@ -168,9 +170,13 @@ def test_no_token_is_401(client, name):
     assert response.status_code == 401 and response.json()["errors"][0]["message"]
 
 
-@pytest.mark.parametrize("name", LISTS)
-def test_a_delete_is_refused_with_the_way_to_the_dashboard(client, data, name):
-    secret = token("rex", role="requester")
+CONSENT = ["spam_reports", "unsubscribes"]
+REMOVABLE = ["blocks", "invalid_emails"]
+
+
+@pytest.mark.parametrize("name", CONSENT)
+def test_a_delete_of_an_opt_out_is_refused_with_the_way_to_the_dashboard(client, data, name):
+    secret = token("rex", role="admin")
     paths = [f"{V3}/{name}"] + ([f"{V3}/{name}/{name}-a1@example.com"] if name in ONE_ADDRESS
                                 else [])  # fmt: skip
     for path in paths:
@@ -178,11 +184,68 @@ def test_a_delete_is_refused_with_the_way_to_the_dashboard(client, data, name):
             response = call(client, "delete", path, secret, data=body, behalf="acme")
             assert response.status_code == 403, response.content
             (error,) = response.json()["errors"]
-            assert "dashboard" in error["message"] and error["field"] is None
-    consent = call(client, "delete", f"{V3}/{name}", secret)
-    assert ("consent" in consent.json()["errors"][0]["message"]) == (
-        name in ("spam_reports", "unsubscribes")
-    )
+            assert "dashboard" in error["message"] and "consent" in error["message"]
+            assert error["field"] is None
     assert emails(call(client, "get", f"{V3}/{name}", secret, behalf="acme"))  # nothing removed
+    assert not DeletionRequest.objects.exists()
     viewer = call(client, "delete", f"{V3}/{name}", token())
     assert viewer.status_code == 403 and viewer.json()["errors"][0]["message"]
+
+
+@pytest.mark.parametrize("name", REMOVABLE)
+def test_deleting_blocks_and_invalid_emails_requests_their_removal(client, data, name):
+    """As for bounces: 202 with the request, which waits for an approver; the list it removes
+    from is the list the path names."""
+    cached = LISTS[name][0]
+    secret = token("rex", role="requester", name="nightly")
+    one = call(client, "delete", f"{V3}/{name}/{name}-A1@example.com", secret, behalf="acme")
+    assert one.status_code == 202, one.content
+    removal = DeletionRequest.objects.get(pk=one.json()["id"])
+    assert one.json() == {
+        "id": removal.pk, "state": "pending", "url": f"http://testserver/deletions/{removal.pk}/",
+        "subuser": "acme", "total": 1,
+    }  # fmt: skip
+    assert one["Location"] == one.json()["url"]
+    assert (removal.list, removal.subuser.username, removal.state) == (cached, "acme", "pending")
+    assert removal.justification == "Requested through the SendGrid-compatible API by token nightly"
+    assert list(removal.items.values_list("email", flat=True)) == [f"{name}-a1@example.com"]
+
+    body = {"emails": [f"{name}-a0@example.com", f"{name}-a2@example.com", "no@example.com",
+                       f"{name}-gone@example.com", f"{name}-b0@example.com"]}  # fmt: skip
+    many = call(client, "delete", f"{V3}/{name}", secret, body, behalf="acme",
+                headers={"X-Ticket": "T-1"})  # fmt: skip
+    assert many.status_code == 202, many.content
+    removal = DeletionRequest.objects.get(pk=many.json()["id"])
+    assert removal.ticket == "T-1" and removal.list == cached
+    assert sorted(removal.items.values_list("email", flat=True)) == [
+        f"{name}-a0@example.com", f"{name}-a2@example.com"]  # fmt: skip
+    # Nothing leaves the list before an approver approves.
+    assert f"{name}-a1@example.com" in emails(call(client, "get", f"{V3}/{name}", secret,
+                                                   behalf="acme"))  # fmt: skip
+
+
+@pytest.mark.parametrize("name", REMOVABLE)
+def test_a_delete_of_blocks_answers_clear_errors(client, data, subusers, name):
+    secret = token("rex", role="requester")
+    path = f"{V3}/{name}"
+    missing = call(client, "delete", f"{path}/nobody@example.com", secret, behalf="acme")
+    assert missing.status_code == 404 and missing.json()["errors"][0]["message"]
+    other_list = call(client, "delete", f"{path}/bounces-a1@example.com", secret, behalf="acme")
+    assert other_list.status_code == 404
+    everything = call(client, "delete", path, secret, {"delete_all": True}, behalf="acme")
+    assert everything.status_code == 400
+    assert everything.json()["errors"][0]["field"] == "delete_all"
+    assert call(client, "delete", path, secret, None, behalf="acme").status_code == 400
+    unnamed = call(client, "delete", f"{path}/{name}-a1@example.com", secret)
+    assert unnamed.status_code == 400  # a token seeing several subusers names one
+    first = call(client, "delete", f"{path}/{name}-a1@example.com", secret, behalf="acme")
+    again = call(client, "delete", f"{path}/{name}-a1@example.com", secret, behalf="acme")
+    assert (first.status_code, again.status_code) == (202, 409)
+    assert "pending" in again.json()["errors"][0]["message"]
+    viewer = call(client, "delete", f"{path}/{name}-a2@example.com", token(), behalf="acme")
+    assert viewer.status_code == 403
+    acme = subusers[0]
+    scoped = token("solo", role="requester", subusers=[acme])
+    outside = call(client, "delete", f"{path}/{name}-b0@example.com", scoped, behalf="beta")
+    assert outside.status_code == 403
+    assert DeletionRequest.objects.count() == 1

@@ -14,6 +14,8 @@ from drf_spectacular.utils import (
 )
 from rest_framework import serializers
 
+from bounceadmin.suppressions.lists import needs_consent
+
 from . import params
 from .sources import ListSource
 
@@ -146,8 +148,8 @@ OPERATIONS = {  # path: (list, get one, delete all, delete one)
 REFUSED = {
     403: OpenApiResponse(
         SendGridErrors,
-        description="Removals of this list are requested on the dashboard (not through this API"
-        " yet), or the token's role or on-behalf-of does not allow it",
+        description="Removals of this list are requested on the dashboard, with the recipient's"
+        " consent recorded; or the token's role or on-behalf-of does not allow it",
     ),
     **{code: response for code, response in ERRORS.items() if code != 403},
 }
@@ -175,12 +177,7 @@ def list_schema(source: ListSource):
             description=f"Active {source.noun}s, newest first, as SendGrid's list, from the"
             " cache." + HEADERS_NOTE,
         ),
-        delete=extend_schema(
-            operation_id=delete_id, tags=TAGS, request=None, parameters=[ON_BEHALF_OF],
-            responses=REFUSED,
-            description=f"Refused (403): removals of {source.noun}s are requested on the"
-            " dashboard.",
-        ),
+        delete=_delete_schema(source, delete_id, one=False),
     )  # fmt: skip
 
 
@@ -193,10 +190,26 @@ def entry_schema(source: ListSource):
             description=f"The address's active {source.noun}s: an array, one per subuser"
             " answered." + HEADERS_NOTE,
         ),
-        delete=extend_schema(
-            operation_id=delete_id, tags=TAGS, request=None, parameters=[ON_BEHALF_OF],
+        delete=_delete_schema(source, delete_id, one=True),
+    )  # fmt: skip
+
+
+def _delete_schema(source: ListSource, operation_id: str, *, one: bool):
+    """A removal request (202) where the list needs no consent; refused (403) where it does."""
+    if needs_consent(source.list):
+        return extend_schema(
+            operation_id=operation_id, tags=TAGS, request=None, parameters=[ON_BEHALF_OF],
             responses=REFUSED,
             description=f"Refused (403): removals of {source.noun}s are requested on the"
-            " dashboard.",
-        ),
+            " dashboard, with the recipient's consent recorded.",
+        )  # fmt: skip
+    return extend_schema(
+        operation_id=operation_id, tags=TAGS,
+        request=None if one else params.BounceDeleteBody,
+        parameters=[ON_BEHALF_OF, *REMOVAL_HEADERS], responses=REMOVAL,
+        description=(
+            "Requests the address's removal" if one else "Requests the removal of `emails`"
+        ) + " (202, never 204: an approver decides)."
+        + ("" if one else " `delete_all` is refused: whole lists are requested on the dashboard.")
+        + HEADERS_NOTE,
     )  # fmt: skip

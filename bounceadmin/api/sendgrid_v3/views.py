@@ -91,14 +91,27 @@ class SendGridView(APIView):
             response[name] = value
         return response
 
-    def request_removal(self, request, emails: list[str]) -> Response:
-        subuser = self.one_subuser(request)
+    def removal_headers(self, request) -> tuple[dict, str]:
+        """(X-Ticket, X-Confirmation... as given, the justification: X-Justification or a
+        sentence naming the token)."""
         extra = params.RemovalHeaders.of(request)
         token = getattr(request.auth, "name", None)
         justification = extra.get("justification") or (
             f"Requested through the SendGrid-compatible API by token {token}"
             if token else "Requested through the SendGrid-compatible API"
         )  # fmt: skip
+        return extra, justification
+
+    def accepted(self, request, subuser: Subuser, removal) -> Response:
+        """202 with the request (the first, if several), its page in Location."""
+        url = request.build_absolute_uri(removal.get_absolute_url())
+        body = {"id": removal.pk, "state": removal.state, "url": url,
+                "subuser": subuser.username, "total": removal.total}  # fmt: skip
+        return Response(body, status=status.HTTP_202_ACCEPTED, headers={"Location": url})
+
+    def request_removal(self, request, emails: list[str]) -> Response:
+        subuser = self.one_subuser(request)
+        extra, justification = self.removal_headers(request)
         addresses = sorted({email.strip().lower() for email in emails})
         bounces = visible_bounces(request.user).filter(
             subuser=subuser, email__in=addresses, removed_at__isnull=True
@@ -127,11 +140,7 @@ class SendGridView(APIView):
             )  # fmt: skip
         except DeletionError as exc:  # e.g. every address is already in an open request
             raise (exceptions.ValidationError if fresh else Conflict)(str(exc)) from None
-        removal = created[0]
-        url = request.build_absolute_uri(removal.get_absolute_url())
-        body = {"id": removal.pk, "state": removal.state, "url": url,
-                "subuser": subuser.username, "total": removal.total}  # fmt: skip
-        return Response(body, status=status.HTTP_202_ACCEPTED, headers={"Location": url})
+        return self.accepted(request, subuser, created[0])
 
 
 class Conflict(exceptions.APIException):
