@@ -332,6 +332,7 @@ def test_a_large_request_needs_the_typed_confirmation(client, data, settings):
 
 
 def test_subusers_lists_those_the_token_may_see_in_sendgrids_shape(client, acme, beta):
+    make_subuser("(parent account)", is_parent=True)  # cached beside them, but no subuser
     response = call(client, "get", "/sendgrid/v3/subusers", token())
     assert response.status_code == 200
     assert response.json() == [

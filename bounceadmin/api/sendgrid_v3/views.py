@@ -225,7 +225,9 @@ class SubuserList(SendGridView):
         query = params.SubuserListParams(data=params.present(request.query_params))
         query.is_valid(raise_exception=True)
         p = query.validated_data
-        subusers = visible_subusers(request.user).order_by("username")
+        # The parent account's own lists are cached as one more Subuser, but it is no subuser:
+        # a script would send its name as on-behalf-of to SendGrid.
+        subusers = visible_subusers(request.user).filter(is_parent=False).order_by("username")
         if "username" in p:
             subusers = subusers.filter(username=p["username"])
         if p["region"] == "eu":
