@@ -149,7 +149,7 @@ class SuppressionListCalls:
             raise BadResponse(f"GET {GROUPS_PATH}: expected a JSON array", subuser=subuser)
         try:
             return [parse_group(item) for item in data]
-        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        except (KeyError, TypeError, ValueError, AttributeError, OverflowError) as exc:
             message = f"GET {GROUPS_PATH}: malformed group ({exc!r})"
             raise BadResponse(message, subuser=subuser) from None
 

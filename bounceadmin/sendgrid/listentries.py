@@ -11,6 +11,7 @@ from .lists import SuppressionList
 
 MAX_IP = 45  # the longest text form of an IPv6 address
 MAX_GROUP_NAME = 100
+MAX_UPSTREAM_ID = 2**63 - 1  # a BigIntegerField
 
 
 class UpstreamEntry(NamedTuple):
@@ -58,12 +59,12 @@ def parse_entries(kind: SuppressionList, items: list[Any]) -> EntryPage:
         if "ip" in spec.fields:
             values["ip"] = storable_text(str(item.get("ip") or ""))[:MAX_IP]
         if "group_id" in spec.fields:
-            group_id = item.get("group_id")
-            if isinstance(group_id, bool) or not isinstance(group_id, int | float):
-                notes.append("set aside: no group id")
+            group_id = upstream_id(item.get("group_id"))
+            if group_id is None:
+                notes.append("set aside: no usable group id")
                 set_aside = True
             else:
-                values["group_id"] = int(group_id)
+                values["group_id"] = group_id
             name = storable_text(str(item.get("group_name") or ""))
             values["group_name"] = name[:MAX_GROUP_NAME]
         adjustments.extend(Adjustment(label, note, set_aside) for note in notes)
@@ -80,11 +81,24 @@ def parse_entries(kind: SuppressionList, items: list[Any]) -> EntryPage:
     )
 
 
+def upstream_id(value: Any) -> int | None:
+    """A group id as the database can hold it: a positive integer up to 2**63 - 1 (an integral
+    float too, as JSON may write one); None for anything else (a bool, a string, 1e400...)."""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, int) and not isinstance(value, bool) and 0 < value <= MAX_UPSTREAM_ID:
+        return value
+    return None
+
+
 def parse_group(item: Any) -> UpstreamGroup:
     """One group of `GET /v3/asm/groups`; KeyError/TypeError/ValueError when malformed."""
     count = item.get("unsubscribes")
+    group_id = upstream_id(item["id"])
+    if group_id is None:
+        raise ValueError(f"group id {str(item['id'])[:40]!r} is not a positive 64-bit integer")
     return UpstreamGroup(
-        id=int(item["id"]),
+        id=group_id,
         name=storable_text(str(item["name"])),
         description=storable_text(str(item.get("description") or "")),
         is_default=bool(item.get("is_default", False)),

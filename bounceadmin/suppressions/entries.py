@@ -18,7 +18,7 @@ class Entry:
     record: Bounce | Suppression
     list: str
     history: list = field(default_factory=list)  # BounceChange or SuppressionChange, newest first
-    pending: list = field(default_factory=list)  # open DeletionItems (bounces only today)
+    pending: list = field(default_factory=list)  # DeletionItems of open requests
 
     @classmethod
     def of(cls, record: Bounce | Suppression) -> Entry:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import cached_property
 
-from django.db.models import F, Max
+from django.db.models import F, Max, Q
 
 from bounceadmin.accounts.scoping import visible_bounces, visible_subusers, visible_suppressions
 from bounceadmin.bounces.models import BounceChange
@@ -114,17 +114,15 @@ def address_lookup(user, email: str) -> AddressLookup:
     if by_bounce:
         for change in BounceChange.objects.filter(bounce_id__in=by_bounce).order_by("-at", "-id"):
             by_bounce[change.bounce_id].history.append(change)
-        pending = DeletionItem.objects.filter(
-            bounce_id__in=by_bounce,
-            state__in=(DeletionItem.State.PENDING, DeletionItem.State.PUSHING),
-            request__state__in=DeletionRequest.UNDECIDED_OR_OPEN,
-        ).select_related("request")
-        for item in pending:
-            by_bounce[item.bounce_id].pending.append(item)
     if by_other:
         changes = SuppressionChange.objects.filter(suppression_id__in=by_other)
         for change in changes.order_by("-at", "-id"):
             by_other[change.suppression_id].history.append(change)
+    if entries:  # the requests still removing any of them, both tables in one query
+        items = _open_items().filter(Q(bounce_id__in=by_bounce) | Q(suppression_id__in=by_other))
+        for item in items:
+            held = by_bounce[item.bounce_id] if item.bounce_id else by_other[item.suppression_id]
+            held.pending.append(item)
     entries.sort(
         key=lambda e: (
             e.removed_at is not None,
@@ -135,6 +133,15 @@ def address_lookup(user, email: str) -> AddressLookup:
         )
     )
     return AddressLookup(email=email, entries=entries, last_refreshed=_last_refreshed(user))
+
+
+def _open_items():
+    """Deletion items a request is still removing (its page says so instead of offering
+    another request)."""
+    return DeletionItem.objects.filter(
+        state__in=(DeletionItem.State.PENDING, DeletionItem.State.PUSHING),
+        request__state__in=DeletionRequest.UNDECIDED_OR_OPEN,
+    ).select_related("request")
 
 
 def _last_refreshed(user) -> datetime | None:

@@ -124,3 +124,20 @@ def test_lookup_queries_stay_fixed_with_many_subusers(
     with django_assert_max_num_queries(16):
         body = client.get("/api/v1/lookup/", {"email": PAT}, **headers).json()
     assert len(body["entries"]) == 41 and len(body["other_entries"]) == 4 + 80
+
+
+def test_a_request_on_another_list_does_not_hold_the_bounce(client, world):
+    """A block's open removal request is listed (with its list) but leaves the bounce's own
+    removal open to request."""
+    from bounceadmin.deletions.other_lists import removal_request_create
+    from bounceadmin.suppressions.models import Suppression
+
+    acme = world[0]
+    requester = make_user("rita", role="requester")
+    block = Suppression.objects.filter(subuser=acme, list="blocks")
+    (removal,) = removal_request_create(user=requester, entries=block, justification="fixed")
+    body = lookup(client, requester).json()
+    (bounce,) = body["entries"]
+    assert bounce["pending_requests"] == [] and bounce["can_request_removal"] is True
+    (pending,) = body["pending_requests"]
+    assert (pending["id"], pending["list"], pending["group"]) == (removal.pk, "blocks", None)

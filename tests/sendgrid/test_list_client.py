@@ -278,3 +278,24 @@ def test_list_kind_may_be_given_by_its_value(sandbox, sg):
     assert len(page) == 2 and sg.delete_entry("blocks", "acme", "user00000@example.com")
     with pytest.raises(ValueError):
         list(sg.iter_list_pages("no_such_list", "acme"))
+
+
+def test_group_ids_the_database_cannot_hold_are_set_aside_not_fatal():
+    """JSON may carry 1e400 (infinity), a negative id or one past 64 bits: that entry is set
+    aside, the rest kept; an integral float is the integer it writes."""
+    from bounceadmin.sendgrid.listentries import parse_entries, parse_group
+
+    ids = {"inf": 1e400, "neg": -5, "huge": 2**70, "bool": True, "text": "7", "float": 7.0,
+           "int": 8}  # fmt: skip
+    items = [{"email": f"{name}@example.com", "created_at": 1700000000, "group_id": value,
+              "group_name": "News"} for name, value in ids.items()]  # fmt: skip
+    page = parse_entries(SuppressionList.GROUP_UNSUBSCRIBES, items)
+    assert {(e.email, e.group_id) for e in page} == {("float@example.com", 7),
+                                                     ("int@example.com", 8)}  # fmt: skip
+    aside = {a.what for a in page.adjustments if a.set_aside}
+    assert aside == {"set aside: no usable group id"}
+    assert all(page.has_email(f"{name}@example.com") for name in ids)  # joins up still
+    for bad in (1e400, -1, 2**63, "5"):
+        with pytest.raises(ValueError):
+            parse_group({"id": bad, "name": "News"})
+    assert parse_group({"id": 5.0, "name": "News"}).id == 5

@@ -226,3 +226,18 @@ def test_a_busy_address_bounces_go_in_one_request_from_the_lookup(client, reques
     preview = client.get("/deletions/new/", {"bounce": ids})
     assert preview.status_code == 200
     assert preview.context["preview"].total == 12
+
+
+def test_an_entry_in_an_open_request_says_so_instead_of_offering_another(client, requester):
+    from bounceadmin.deletions.other_lists import removal_request_create
+    from bounceadmin.suppressions.models import Suppression
+
+    acme = make_subuser("acme")
+    block = make_suppression(acme, ADDRESS, "blocks", status="554")
+    (removal,) = removal_request_create(
+        user=requester, entries=Suppression.objects.filter(pk=block.pk), justification="fixed"
+    )
+    for path in ("/lookup/?email=" + ADDRESS, f"/suppressions/{block.pk}/"):
+        page = client.get(path).content.decode()
+        assert f"deletion request #{removal.pk}</a>" in page, path
+        assert "Request removal</button>" not in page, path

@@ -30,6 +30,7 @@ from bounceadmin.bounces.models import Bounce, Subuser
 from bounceadmin.bounces.timeline import suppressed_drop
 from bounceadmin.deletions.models import DeletionItem, DeletionRequest
 from bounceadmin.suppressions.entries import Entry
+from bounceadmin.suppressions.lists import SuppressionList
 from bounceadmin.suppressions.lookup import AddressLookup as ListsLookup
 from bounceadmin.suppressions.lookup import address_lookup as lists_lookup
 from bounceadmin.webhooks.models import WebhookEvent
@@ -86,7 +87,7 @@ def address_lookup(user, email: str) -> Lookup:
     )
     items = list(
         DeletionItem.objects.filter(email=email, request__subuser_id__in=ids)
-        .select_related("request__subuser", "request__requested_by")
+        .select_related("request__subuser", "request__requested_by", "request__group")
         .order_by("-request__requested_at", "-request_id")[:LIMIT]
     )
     events = WebhookEvent.objects.filter(subuser_id__in=ids, email=email)
@@ -104,7 +105,8 @@ def address_lookup(user, email: str) -> Lookup:
     for item in items:
         request = item.request
         if item.state in HELD and request.state in DeletionRequest.UNDECIDED_OR_OPEN:
-            held[request.subuser_id].append(request)
+            if request.list == SuppressionList.BOUNCES:  # what holds the bounce (entries)
+                held[request.subuser_id].append(request)
             found.pending_requests.append(request)
         else:
             found.removals.append(item)

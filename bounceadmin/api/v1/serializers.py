@@ -99,6 +99,11 @@ class RequestBriefSerializer(serializers.Serializer):
 
     id = serializers.IntegerField()
     subuser = serializers.CharField(source="subuser.username")
+    list = serializers.CharField(help_text="The list it removes from: bounces, blocks...")
+    group = serializers.IntegerField(
+        source="group.upstream_id", allow_null=True, default=None,
+        help_text="The unsubscribe group's id upstream (group unsubscribes only).",
+    )  # fmt: skip
     state = serializers.CharField()
     requested_at = serializers.DateTimeField()
     requested_by = serializers.CharField(source="requested_by.username")
@@ -140,6 +145,11 @@ class RemovalSerializer(serializers.Serializer):
 
     request = serializers.IntegerField(source="request_id")
     subuser = serializers.CharField(source="request.subuser.username")
+    list = serializers.CharField(source="request.list", help_text="The list it removes from.")
+    group = serializers.IntegerField(
+        source="request.group.upstream_id", allow_null=True, default=None,
+        help_text="The unsubscribe group's id upstream (group unsubscribes only).",
+    )  # fmt: skip
     state = serializers.ChoiceField(
         choices=DeletionItem.State.choices, help_text="done: removed upstream; failed: it stays."
     )
