@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from bounceadmin.bounces.models import Bounce
 from bounceadmin.suppressions.models import Suppression
-from tests.support.factories import make_subuser, make_user
+from tests.support.factories import make_subuser, make_suppression, make_user
 
 pytestmark = pytest.mark.django_db
 
@@ -126,3 +126,18 @@ def explain(sql: str) -> str:
         else:
             cursor.execute(f"EXPLAIN QUERY PLAN {sql}")
         return "\n".join(str(row[-1]) for row in cursor.fetchall())
+
+
+def test_a_percent_search_uses_a_trigram_index_on_postgresql(analyzed):
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite has no trigram index: the list walks suppression_created instead")
+    smiths = make_subuser("smiths")
+    for n in range(20):
+        make_suppression(smiths, f"anna.smith{n}@example.com", "blocks")
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT gin_clean_pending_list('suppression_email_trgm'::regclass)")
+        cursor.execute("ANALYZE suppressions_suppression")
+    rows = Suppression.objects.filter(email__like_indexed="%smith%").order_by("-created", "-id")
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        assert "suppression_email_trgm" in rows[:50].explain()
