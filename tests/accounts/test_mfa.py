@@ -359,3 +359,14 @@ def test_an_admin_resets_only_operators_within_reach(client, olga):
 
 def test_django_otp_device_admins_are_not_offered(admin_client):
     assert admin_client.get("/admin/otp_totp/totpdevice/").status_code == 404
+
+
+def test_misspelt_roles_and_a_zero_window_stop_the_start(settings):
+    from bounceadmin.accounts.checks import mfa_settings_check
+
+    settings.MFA_REQUIRED_ROLES = ["approvers", "admin"]
+    settings.MFA_REAUTH_MINUTES = 0
+
+    assert [e.id for e in mfa_settings_check()] == ["accounts.E001", "accounts.E002"]
+    settings.MFA_REQUIRED_ROLES, settings.MFA_REAUTH_MINUTES = ["approver"], 15
+    assert mfa_settings_check() == []
