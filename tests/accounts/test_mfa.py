@@ -370,3 +370,17 @@ def test_misspelt_roles_and_a_zero_window_stop_the_start(settings):
     assert [e.id for e in mfa_settings_check()] == ["accounts.E001", "accounts.E002"]
     settings.MFA_REQUIRED_ROLES, settings.MFA_REAUTH_MINUTES = ["approver"], 15
     assert mfa_settings_check() == []
+
+
+def test_single_sign_on_settings_are_refused_until_it_is_built(settings):
+    from bounceadmin.accounts.checks import mfa_settings_check
+
+    settings.OIDC_ISSUER = "https://id.example"
+    settings.OIDC_CLIENT_SECRET = "s3cret-value"
+    settings.LOCAL_LOGIN = False
+
+    [error] = mfa_settings_check()
+
+    assert error.id == "accounts.E003"
+    assert "OIDC_ISSUER, OIDC_CLIENT_SECRET, LOCAL_LOGIN=false" in error.msg
+    assert "s3cret-value" not in error.msg + error.hint
