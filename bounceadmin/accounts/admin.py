@@ -4,12 +4,14 @@ form limited to what they may grant (delegation.py, admin_forms.py). Groups, whi
 permissions, are a superuser's alone."""
 
 from django.contrib import admin, messages
-from django.contrib.auth import get_user_model
+from django.contrib.auth import REDIRECT_FIELD_NAME, get_user_model
 from django.contrib.auth.admin import GroupAdmin, UserAdmin
 from django.contrib.auth.models import Group
+from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.db import router, transaction
 from django.http import Http404
+from django.urls import reverse
 
 from .admin_forms import (
     ACCOUNT_FIELDS,
@@ -160,3 +162,12 @@ from django_otp.plugins.otp_totp.models import TOTPDevice  # noqa: E402
 for _model in (TOTPDevice, StaticDevice):
     if admin.site.is_registered(_model):
         admin.site.unregister(_model)
+
+
+def _sign_in_through_the_app(request, extra_context=None):
+    """Django admin's own login form would sign a user in on the password alone: it sends them
+    to the app's sign-in (accounts/login.py), which asks for the second factor."""
+    return redirect_to_login(request.GET.get(REDIRECT_FIELD_NAME) or reverse("admin:index"))
+
+
+admin.site.login = _sign_in_through_the_app

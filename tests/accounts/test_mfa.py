@@ -384,3 +384,14 @@ def test_single_sign_on_settings_are_refused_until_it_is_built(settings):
     assert error.id == "accounts.E003"
     assert "OIDC_ISSUER, OIDC_CLIENT_SECRET, LOCAL_LOGIN=false" in error.msg
     assert "s3cret-value" not in error.msg + error.hint
+
+
+def test_django_admin_signs_in_through_the_apps_login_and_its_code_step(client, olga):
+    response = client.get("/admin/login/?next=/admin/auth/user/")
+
+    assert response.status_code == 302
+    assert response.url == "/accounts/login/?next=/admin/auth/user/"
+    assert client.post("/admin/login/", {"username": "olga", "password": PASSWORD}).url.startswith(
+        "/accounts/login/"
+    )
+    assert "_auth_user_id" not in client.session
