@@ -159,6 +159,24 @@ AXES_VERBOSE = False
 LOGIN_FAILURE_AUDIT_PER_HOUR = env.int("LOGIN_FAILURE_AUDIT_PER_HOUR", default=20)
 AXES_CLIENT_IP_CALLABLE = "bounceadmin.accounts.client_address.client_address"
 
+# --- Identity: the second factor (bounceadmin/accounts/mfa/) ----------------------------------
+# django-otp's TOTP devices and recovery codes (its static tokens), beside Django's own login
+# view: a user with a factor gives its code after the password. Approving or rejecting needs a
+# factor for these roles, checked again when the last check is older than MFA_REAUTH_MINUTES.
+INSTALLED_APPS += ["django_otp", "django_otp.plugins.otp_totp", "django_otp.plugins.otp_static"]
+MFA_REQUIRED_ROLES = [r for r in env.list("MFA_REQUIRED_ROLES", default=["approver", "admin"]) if r]
+MFA_REAUTH_MINUTES = env.int("MFA_REAUTH_MINUTES", default=15)
+# The name authenticator apps show beside the account.
+OTP_TOTP_ISSUER = env.str("MFA_TOTP_ISSUER", default="bounceadmin")
+# Single sign-on through OpenID Connect (issue 18's next slice): read here so that a deployment
+# setting them is refused at start (accounts/checks.py) rather than silently ignored until it is
+# built. LOCAL_LOGIN=false will turn local passwords off once single sign-on can replace them.
+OIDC_ISSUER = env.str("OIDC_ISSUER", default="")
+OIDC_CLIENT_ID = env.str("OIDC_CLIENT_ID", default="")
+OIDC_CLIENT_SECRET = os.environ.get("OIDC_CLIENT_SECRET", "")  # as it is, like SECRET_KEY
+OIDC_ROLE_CLAIM = env.str("OIDC_ROLE_CLAIM", default="")
+LOCAL_LOGIN = env.bool("LOCAL_LOGIN", default=True)
+
 # --- Email --------------------------------------------------------------------------------------
 # Outgoing mail as one URL (django-environ's forms: smtp+tls://user:password@host:587,
 # smtp+ssl://..., consolemail:// to print mails). Only the password-reset pages send mail: they

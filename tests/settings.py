@@ -27,3 +27,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":  # noqa: F
 # Most tests count subusers a sync makes from the sandbox; the tests of the parent account's own
 # lists turn this on (tests/suppressions), as it is on by default everywhere else.
 SENDGRID_PARENT_LISTS = os.environ.get("SENDGRID_PARENT_LISTS", "false").lower() == "true"
+
+# Approving needs a second factor for approvers and admins by default; most tests approve without
+# one. The second factor's own tests (tests/accounts/test_mfa*.py) turn it on.
+MFA_REQUIRED_ROLES: list[str] = []

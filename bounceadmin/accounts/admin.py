@@ -3,12 +3,15 @@ everyone else (operators with the admin role) gets only the operators within the
 form limited to what they may grant (delegation.py, admin_forms.py). Groups, which carry raw
 permissions, are a superuser's alone."""
 
-from django.contrib import admin
-from django.contrib.auth import get_user_model
+from django.contrib import admin, messages
+from django.contrib.auth import REDIRECT_FIELD_NAME, get_user_model
 from django.contrib.auth.admin import GroupAdmin, UserAdmin
 from django.contrib.auth.models import Group
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
 from django.db import router, transaction
 from django.http import Http404
+from django.urls import reverse
 
 from .admin_forms import (
     ACCOUNT_FIELDS,
@@ -19,6 +22,7 @@ from .admin_forms import (
 )
 from .changes import operator_changes
 from .delegation import grantable_roles, manageable_users
+from .mfa.services import factor_reset
 from .models import Operator
 
 
@@ -37,6 +41,7 @@ class OperatorUserAdmin(UserAdmin):
     """Users with their role (group) and subuser scope on one page."""
 
     inlines = [OperatorInline]
+    actions = ["reset_second_factor"]
     list_display = ["username", "email", "role", "is_active", "last_login"]
     list_filter = ["groups", "is_active", "is_staff"]
 
@@ -50,6 +55,16 @@ class OperatorUserAdmin(UserAdmin):
         from .roles import role_of
 
         return role_of(obj) or "—"
+
+    @admin.action(description="Reset the second factor of the selected operators")
+    def reset_second_factor(self, request, queryset):
+        """For an operator who lost their authenticator and recovery codes: they set up a new
+        one at their next approval. Audited per operator, with before and after."""
+        if not self.has_change_permission(request):
+            raise PermissionDenied
+        for user in queryset:  # within reach: get_queryset limits it
+            factor_reset(user=user, actor=request.user, request=request)
+        messages.success(request, f"Reset the second factor of {queryset.count()} operator(s).")
 
     # Who sees whom. Every object page (change, password, history, delete) loads through
     # get_object, so a user beyond reach is a 404 there as in the list.
@@ -135,3 +150,24 @@ class RoleGroupAdmin(GroupAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return request.user.is_superuser
+
+
+# django-otp's own device admins would let a superuser delete a factor unaudited and show its
+# secret: factors are reset through the audited action above (and mfa/services.py) only.
+from django_otp.plugins.otp_static import admin as _otp_static_admin  # noqa: E402,F401
+from django_otp.plugins.otp_static.models import StaticDevice  # noqa: E402
+from django_otp.plugins.otp_totp import admin as _otp_totp_admin  # noqa: E402,F401
+from django_otp.plugins.otp_totp.models import TOTPDevice  # noqa: E402
+
+for _model in (TOTPDevice, StaticDevice):
+    if admin.site.is_registered(_model):
+        admin.site.unregister(_model)
+
+
+def _sign_in_through_the_app(request, extra_context=None):
+    """Django admin's own login form would sign a user in on the password alone: it sends them
+    to the app's sign-in (accounts/login.py), which asks for the second factor."""
+    return redirect_to_login(request.GET.get(REDIRECT_FIELD_NAME) or reverse("admin:index"))
+
+
+admin.site.login = _sign_in_through_the_app

@@ -7,7 +7,8 @@ class AccountsConfig(AppConfig):
     verbose_name = "Operators"
 
     def ready(self) -> None:
-        from . import signals  # noqa: F401  operator and role changes into the audit log
+        # The second factor's settings check; operator and role changes into the audit log.
+        from . import checks, signals  # noqa: F401
         from .roles import ensure_role_groups
 
         post_migrate.connect(ensure_role_groups, sender=self)

@@ -2,7 +2,8 @@
 ones answer 404 unless outgoing email is configured (PASSWORD_RESET_ENABLED, from EMAIL_URL):
 without mail a reset reaches no one, and an open form that sends mail is one more thing to abuse.
 The check runs per request, so the URL names always reverse and a settings change needs no
-reload of the URLconf."""
+reload of the URLconf. The login view is Django's with a second step for a user with a second
+factor (login.py); the two-factor pages are mfa/views.py."""
 
 from functools import wraps
 
@@ -10,6 +11,9 @@ from django.conf import settings
 from django.contrib.auth import urls as auth_urls
 from django.http import Http404
 from django.urls import path
+
+from .login import SignInView, login_code
+from .mfa import views as mfa
 
 RESET_VIEWS = {"password_reset", "password_reset_done", "password_reset_confirm",
                "password_reset_complete"}  # fmt: skip
@@ -34,4 +38,13 @@ urlpatterns = [
         name=pattern.name,
     )
     for pattern in auth_urls.urlpatterns
+    if pattern.name != "login"
+] + [
+    path("login/", SignInView.as_view(), name="login"),  # Django's, then the code step
+    path("login/code/", login_code, name="login_code"),
+    path("two-factor/", mfa.mfa_overview, name="mfa"),
+    path("two-factor/setup/", mfa.mfa_setup, name="mfa_setup"),
+    path("two-factor/verify/", mfa.mfa_verify, name="mfa_verify"),
+    path("two-factor/recovery-codes/", mfa.mfa_recovery_codes, name="mfa_recovery_codes"),
+    path("two-factor/remove/", mfa.mfa_remove, name="mfa_remove"),
 ]

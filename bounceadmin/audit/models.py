@@ -46,6 +46,12 @@ class AuditEvent(models.Model):
         LOGIN = "auth.login", "Logged in"
         LOGIN_FAILED = "auth.login_failed", "Login failed"
         LOGOUT = "auth.logout", "Logged out"
+        MFA_ENROLLED = "auth.mfa_enrolled", "Second factor set up"
+        MFA_FAILED = "auth.mfa_failed", "Second-factor code refused"
+        MFA_VERIFIED = "auth.mfa_verified", "Second factor checked again"
+        MFA_RECOVERY_USED = "auth.mfa_recovery_used", "Recovery code used"
+        MFA_RECOVERY_RENEWED = "auth.mfa_codes_renewed", "Recovery codes renewed"
+        MFA_RESET = "auth.mfa_reset", "Second factor removed"
 
     at = models.DateTimeField(auto_now_add=True, db_index=True)
     # The user row may go; the name stays. No database FK, so deleting a user never has to

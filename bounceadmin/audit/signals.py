@@ -10,7 +10,9 @@ from .services import audit_record
 
 @receiver(user_logged_in)
 def _logged_in(sender, request, user, **kwargs):
-    audit_record(AuditEvent.Action.LOGIN, actor=user, request=request)
+    factor = getattr(user, "second_factor", None)  # set by the sign-in's code step
+    details = {"second_factor": factor} if factor else {}
+    audit_record(AuditEvent.Action.LOGIN, actor=user, details=details, request=request)
 
 
 @receiver(user_logged_out)

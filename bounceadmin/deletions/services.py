@@ -5,12 +5,14 @@ from __future__ import annotations
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Exists, QuerySet
 from django.utils import timezone
 
+from bounceadmin.accounts.mfa.policy import decision_refusal
 from bounceadmin.accounts.roles import has_role
 from bounceadmin.audit.models import AuditEvent
 from bounceadmin.audit.services import audit_record
@@ -28,6 +30,10 @@ class DeletionError(Exception):
 
 class NotPermitted(DeletionError):
     """The user may not do this to this request (four-eyes, or not theirs to withdraw)."""
+
+
+class SecondFactorNeeded(NotPermitted):
+    """The decider's role needs a second factor, not set up or not checked recently enough."""
 
 
 class WrongState(DeletionError):
@@ -174,18 +180,27 @@ def self_approval_allowed() -> bool:
 
 
 @transaction.atomic
-def deletion_approve(*, request_id: int, user, comment: str = "") -> DeletionRequest:
-    request = _pending_for_decision(request_id, user)
+def deletion_approve(
+    *, request_id: int, user, comment: str = "", factor_checked_at: datetime | None = None
+) -> DeletionRequest:
+    """`factor_checked_at`: when the approver last passed a second-factor check (the session's,
+    or now for a code given with the call); needed for the roles of MFA_REQUIRED_ROLES."""
+    request = _pending_for_decision(request_id, user, factor_checked_at=factor_checked_at)
     _decide(request, user, comment, DeletionRequest.State.APPROVED)
     _enqueue_push(request.pk)
     return request
 
 
 @transaction.atomic
-def deletion_reject(*, request_id: int, user, comment: str) -> DeletionRequest:
+def deletion_reject(
+    *, request_id: int, user, comment: str, factor_checked_at: datetime | None = None
+) -> DeletionRequest:
+    _second_factor_check(user, factor_checked_at)
     if not comment.strip():
         raise DeletionError("Say why the request is rejected.")
-    request = _pending_for_decision(request_id, user, rejecting=True)
+    request = _pending_for_decision(
+        request_id, user, rejecting=True, factor_checked_at=factor_checked_at
+    )
     _decide(request, user, comment, DeletionRequest.State.REJECTED)
     return request
 
@@ -219,11 +234,17 @@ class SubuserApproval:
 
 
 def deletion_approve_subuser(
-    *, subuser: Subuser, user, request_ids: list[int] | None = None, comment: str = ""
+    *,
+    subuser: Subuser,
+    user,
+    request_ids: list[int] | None = None,
+    comment: str = "",
+    factor_checked_at: datetime | None = None,
 ) -> SubuserApproval:
     """Approve the pending requests of one subuser that this user may approve: those of
     `request_ids` (the ones the approver was shown), never one that arrived since. Each is
     decided on its own; one decided meanwhile is skipped and said so."""
+    _second_factor_check(user, factor_checked_at)
     result = SubuserApproval()
     pending = DeletionRequest.objects.filter(subuser=subuser, state=DeletionRequest.State.PENDING)
     if not self_approval_allowed():
@@ -235,7 +256,9 @@ def deletion_approve_subuser(
         )
     for pk in pending.order_by("pk").values_list("pk", flat=True):
         try:
-            deletion_approve(request_id=pk, user=user, comment=comment)
+            deletion_approve(
+                request_id=pk, user=user, comment=comment, factor_checked_at=factor_checked_at
+            )
         except DeletionError as exc:  # decided or withdrawn between the listing and the lock
             result.skipped[pk] = str(exc)
         else:
@@ -266,7 +289,17 @@ def deletion_retry_failed(*, request_id: int, user) -> DeletionRequest:
     return request
 
 
-def _pending_for_decision(request_id: int, user, *, rejecting: bool = False) -> DeletionRequest:
+def _second_factor_check(user, checked_at: datetime | None) -> None:
+    refusal = decision_refusal(user, checked_at)
+    if refusal:
+        raise SecondFactorNeeded(refusal)
+
+
+def _pending_for_decision(
+    request_id: int, user, *, rejecting: bool = False, factor_checked_at: datetime | None = None
+) -> DeletionRequest:
+    # Every approval and rejection passes here: the second factor is held in this one place.
+    _second_factor_check(user, factor_checked_at)
     request = (
         DeletionRequest.objects.select_for_update(of=("self",))
         .select_related("subuser")

@@ -3,6 +3,9 @@ POST-only decisions. Every queryset is scoped through accounts.scoping."""
 
 from __future__ import annotations
 
+from functools import partial
+from urllib.parse import urlencode
+
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, QueryDict
@@ -10,6 +13,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
+from bounceadmin.accounts.mfa.decorators import fresh_second_factor
+from bounceadmin.accounts.mfa.session import checked_at
 from bounceadmin.accounts.roles import role_required
 from bounceadmin.accounts.scoping import visible_subusers
 from bounceadmin.audit.selectors import events_for_deletion_request
@@ -114,12 +119,14 @@ def _decided(request: HttpRequest, deletion: DeletionRequest, decide, done: str)
 
 @require_http_methods(["GET", "POST"])
 @role_required("approver")
+@fresh_second_factor()
 def deletion_approve(request: HttpRequest, pk: int) -> HttpResponse:
     """GET: what approving removes, to confirm; POST: approve."""
     deletion = get_object_or_404(visible_requests(request.user), pk=pk)
     if request.method == "POST":
         return _decided(
-            request, deletion, services.deletion_approve,
+            request, deletion,
+            partial(services.deletion_approve, factor_checked_at=checked_at(request)),
             "Approved request #{pk}; the push is queued.",
         )  # fmt: skip
     context = {
@@ -130,11 +137,17 @@ def deletion_approve(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "deletions/deletion_approve.html", context)
 
 
+def _request_page(request: HttpRequest, pk: int) -> str:
+    return reverse("deletions:detail", args=[pk])
+
+
 @require_POST
 @role_required("approver")
+@fresh_second_factor(back_after_post=_request_page)
 def deletion_reject(request: HttpRequest, pk: int) -> HttpResponse:
     deletion = get_object_or_404(visible_requests(request.user), pk=pk)
-    return _decided(request, deletion, services.deletion_reject, "Rejected request #{pk}.")
+    reject = partial(services.deletion_reject, factor_checked_at=checked_at(request))
+    return _decided(request, deletion, reject, "Rejected request #{pk}.")
 
 
 @require_POST
@@ -147,8 +160,14 @@ def deletion_withdraw(request: HttpRequest, pk: int) -> HttpResponse:
     )  # fmt: skip
 
 
+def _subuser_approval_page(request: HttpRequest) -> str:
+    query = urlencode({"subuser": request.POST.get("subuser", "")})
+    return f"{reverse('deletions:approve_subuser')}?{query}"
+
+
 @require_http_methods(["GET", "POST"])
 @role_required("approver")
+@fresh_second_factor(back_after_post=_subuser_approval_page)
 def deletion_approve_subuser(request: HttpRequest) -> HttpResponse:
     """GET: every pending request of the subuser this approver may approve, to confirm; POST:
     approve them."""
@@ -169,6 +188,7 @@ def deletion_approve_subuser(request: HttpRequest) -> HttpResponse:
     result = services.deletion_approve_subuser(
         subuser=subuser, user=request.user, request_ids=shown,
         comment=DecisionForm(request.POST).data.get("comment", "")[:2000],
+        factor_checked_at=checked_at(request),
     )  # fmt: skip
     if result.approved:
         numbers = ", ".join(f"#{pk}" for pk in result.approved)

@@ -149,6 +149,13 @@ class DecisionSerializer(serializers.Serializer):
         max_length=_max_length(DecisionForm, "comment"),
         help_text="Optional to approve; required to reject or withdraw (say why).",
     )  # fmt: skip
+    otp_code = serializers.CharField(
+        required=False, allow_blank=True, default="", max_length=16, write_only=True,
+        help_text="To approve or reject, for the roles that need a second factor"
+        " (MFA_REQUIRED_ROLES): the six digits your authenticator app shows now. Each code works"
+        " once. Without it, the call is refused (403) unless your browser session checked"
+        " your second factor recently.",
+    )  # fmt: skip
 
 
 class DeletionItemSerializer(serializers.ModelSerializer):

@@ -19,6 +19,7 @@ from rest_framework.views import APIView
 from bounceadmin.accounts.scoping import visible_subusers
 from bounceadmin.api import idempotency
 from bounceadmin.api.permissions import IsApprover, IsRequester, IsViewer
+from bounceadmin.api.second_factor import api_factor_checked_at
 from bounceadmin.audit.selectors import events_for_deletion_request
 from bounceadmin.bounces.models import Bounce
 from bounceadmin.deletions import selectors, services
@@ -219,6 +220,7 @@ class DeletionRequestDetail(APIView):
 class _Decision(APIView):
     decide = None  # the service
     rule_field = None  # the field a plain DeletionError of the service is about
+    second_factor = True  # approving and rejecting need it (MFA_REQUIRED_ROLES)
 
     @extend_schema(
         request=DecisionSerializer,
@@ -228,11 +230,16 @@ class _Decision(APIView):
         deletion = _visible(request, pk)
         serializer = DecisionSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
+        extra = {}
+        if self.second_factor:
+            code = serializer.validated_data["otp_code"]
+            extra["factor_checked_at"] = api_factor_checked_at(request, code)
         try:
             type(self).decide(
                 request_id=deletion.pk,
                 user=request.user,
                 comment=serializer.validated_data["comment"],
+                **extra,
             )
         except services.NotPermitted as exc:
             raise exceptions.PermissionDenied(str(exc)) from None
@@ -245,7 +252,8 @@ class _Decision(APIView):
 
 class DeletionApprove(_Decision):
     """Approve a pending request of another operator (four-eyes: your own is 403, unless
-    single-person mode is on) and queue its push upstream, as the approval page does."""
+    single-person mode is on) and queue its push upstream, as the approval page does. For the
+    roles that need a second factor, send your authenticator's current code as `otp_code`."""
 
     permission_classes = [IsApprover]
     decide = services.deletion_approve
@@ -264,4 +272,5 @@ class DeletionWithdraw(_Decision):
 
     permission_classes = [IsRequester]
     decide = services.deletion_withdraw
+    second_factor = False
     rule_field = "comment"
