@@ -186,11 +186,14 @@ def test_an_optout_sendgrid_holds_newer_than_the_consent_is_not_pushed(world, up
     # Read first: the single-address GET for spam reports; the dated lists for unsubscribes.
     [read] = upstream.requests
     assert read["method"] == "GET" and read["on_behalf_of"] == "alpha"
-    assert read["path"] == {
-        SPAM: "/v3/suppression/spam_reports/s%40x.com",
-        GLOBAL: "/v3/suppression/unsubscribes",
-        GROUP: "/v3/asm/suppressions",
-    }[name]
+    assert (
+        read["path"]
+        == {
+            SPAM: "/v3/suppression/spam_reports/s%40x.com",
+            GLOBAL: "/v3/suppression/unsubscribes",
+            GROUP: "/v3/asm/suppressions",
+        }[name]
+    )
     if name == GLOBAL:
         assert read["query"]["email"] == EMAIL[GLOBAL]
 
@@ -208,9 +211,7 @@ def test_an_unchanged_optout_is_read_upstream_then_removed(world, upstream, sg, 
     assert entry(world, name).removed_at is not None
 
 
-def test_an_optout_redated_by_a_refresh_even_before_the_consent_is_not_pushed(
-    world, upstream, sg
-):
+def test_an_optout_redated_by_a_refresh_even_before_the_consent_is_not_pushed(world, upstream, sg):
     request = requested(world, GLOBAL)
     # Upstream's date moved, still before the consent: not the opt-out the consent was for.
     upstream_add(upstream, world, GLOBAL, world["t0"] + 60)
