@@ -132,6 +132,8 @@ def renewed_optout(
     entry is dated after the consent or differs from the snapshot (`requested`: its date when
     requested), or it left its list and came back since. A webhook event or a refresh rewrites
     the entry while the request waits; the recipient's latest choice wins."""
+    if request.consent_at is None:  # never filed so by removal_request_create; refuse anyway
+        return "Not removed: the request records no consent of the recipient."
     if suppression_id is None:
         return ""  # no cached row to compare: the push still reads upstream
     row = Suppression.objects.filter(pk=suppression_id).values_list("created", flat=True).first()

@@ -242,6 +242,16 @@ def test_an_optout_that_left_the_list_and_came_back_is_not_pushed(world, upstrea
     assert deletes(upstream) == []
 
 
+def test_an_optout_request_without_a_consent_date_is_not_pushed(world, upstream, sg):
+    request = requested(world, SPAM)
+    type(request).objects.filter(pk=request.pk).update(consent_at=None)  # written by hand
+
+    pushed = deletion_push(request_id=request.pk, client=sg)
+
+    assert pushed.state == "failed" and "records no consent" in the_item(pushed).error
+    assert deletes(upstream) == []
+
+
 # --- a retry ------------------------------------------------------------------------------------
 
 
