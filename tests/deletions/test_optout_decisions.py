@@ -177,3 +177,17 @@ def test_the_queue_offers_optout_decisions_only_to_approvers_with_the_permission
     assert "confirm-approve" not in approve and "needs the separate permission" in approve
     assert f'aria-label="Approve request #{spam_request.pk}…"' in allowed
     assert f'aria-label="Reject request #{spam_request.pk}"' in allowed
+
+
+def test_the_entry_page_refuses_a_consent_older_than_the_optout(world, client):
+    spam = world["spam"]
+    client.force_login(world["olga"])
+
+    page = client.post(f"/deletions/new/entry/{spam.pk}/", {
+        "justification": "asked", "consent_statement": "Mail me again",
+        "consent_at": "2020-01-01T10:00", "consent_reference": "SUP-1",
+    }).content.decode()  # fmt: skip
+
+    assert "The consent must be newer than the opt-out it overrides" in page
+    assert f"opted out {spam.created:%Y-%m-%d %H:%M:%S} UTC" in page
+    assert not spam.deletion_items.exists()
