@@ -45,6 +45,7 @@ class EntryRemovalForm(forms.Form):
     )
     consent_at = forms.DateTimeField(
         label="When they said it",
+        help_text="After the opt-out it overrides (its date is above).",
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
         input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%d"],
     )

@@ -13,7 +13,7 @@ from __future__ import annotations
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from django.db import transaction
 from django.db.models import Exists, OuterRef, QuerySet
@@ -25,7 +25,7 @@ from bounceadmin.audit.models import AuditEvent
 from bounceadmin.audit.services import audit_record
 from bounceadmin.bounces.models import Subuser
 from bounceadmin.suppressions.lists import CONSENT_LISTS, SuppressionList
-from bounceadmin.suppressions.models import Suppression
+from bounceadmin.suppressions.models import Suppression, SuppressionChange
 
 from .models import DeletionItem, DeletionRequest
 from .services import (
@@ -104,6 +104,62 @@ def _consent_checked(consent: Consent | None) -> Consent:
     return Consent(statement=statement, at=consent.at, reference=reference)
 
 
+def _consent_covers(consent: Consent, opted_out: datetime) -> None:
+    # A consent given before the opt-out is what the recipient took back by opting out.
+    if consent.at < opted_out:
+        raise DeletionError(
+            "The consent must be newer than the opt-out it overrides: the recipient opted out"
+            f" {utc_text(opted_out)}, after the consent of {utc_text(consent.at)}."
+        )
+
+
+def utc_text(moment: datetime) -> str:
+    return f"{moment.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC"
+
+
+def renewal_note(why: str) -> str:
+    """The error of an item whose recipient opted out again after their consent."""
+    return (
+        f"Not removed: the recipient opted out again after the consent ({why}). Retrying will"
+        " not remove it: a new request needs their newer consent."
+    )
+
+
+def renewed_optout(
+    request: DeletionRequest, *, suppression_id: int | None, requested: datetime | None
+) -> str:
+    """Why the request's consent no longer covers the cached entry ("" while it does): the
+    entry is dated after the consent or differs from the snapshot (`requested`: its date when
+    requested), or it left its list and came back since. A webhook event or a refresh rewrites
+    the entry while the request waits; the recipient's latest choice wins."""
+    if request.consent_at is None:  # never filed so by removal_request_create; refuse anyway
+        return "Not removed: the request records no consent of the recipient."
+    if suppression_id is None:
+        return ""  # no cached row to compare: the push still reads upstream
+    row = Suppression.objects.filter(pk=suppression_id).values_list("created", flat=True).first()
+    if row is None:
+        return ""
+    if row > request.consent_at or (requested is not None and row != requested):
+        was = f"; it was {utc_text(requested)} when requested" if requested else ""
+        return renewal_note(
+            f"their opt-out is now dated {utc_text(row)}{was}, the consent"
+            f" {utc_text(request.consent_at)}"
+        )
+    back = (
+        SuppressionChange.objects.filter(
+            suppression_id=suppression_id,
+            kind=SuppressionChange.Kind.REAPPEARED,
+            at__gte=request.requested_at,
+        )
+        .order_by("at")
+        .values_list("at", flat=True)
+        .first()
+    )
+    if back is not None:
+        return renewal_note(f"their opt-out left the list and came back {utc_text(back)}")
+    return ""
+
+
 @transaction.atomic
 def removal_request_create(
     *,
@@ -168,6 +224,8 @@ def removal_request_create(
     )
     if not rows:
         raise DeletionError("Nothing new to request: every entry is already in a pending request.")
+    if consent:
+        _consent_covers(consent, rows[0][7])  # one entry: checked above
     phrase = confirmation_phrase(len(rows))
     if needs_confirmation(len(rows), delete_all=False) and (confirmation.strip().lower() != phrase):
         raise ConfirmationNeeded(

@@ -2,9 +2,16 @@
 address pending → pushing → done | failed under the subuser's lease, the cached entry marked
 removed only once upstream confirmed it. Blocks, invalid emails and spam reports go 500 to a
 request; unsubscribes (global and group) one address at a time, as upstream has no bulk delete
-for them."""
+for them.
+
+A spam report or unsubscribe (one address, with the recipient's consent) is checked again right
+before its DELETE, under the lease (no webhook batch or refresh writes meanwhile): if the
+recipient opted out again after the consent, in the cache or upstream, the item fails and their
+newer opt-out stays."""
 
 from __future__ import annotations
+
+from datetime import UTC, datetime
 
 from django.db import transaction
 from django.utils import timezone
@@ -14,10 +21,12 @@ from bounceadmin.chunks import chunks
 from bounceadmin.sendgrid import SendGridClient, SendGridError
 from bounceadmin.sendgrid.listcalls import DELETE_BATCH_SIZE
 from bounceadmin.sendgrid.lists import SuppressionList as UpstreamList
+from bounceadmin.suppressions.lists import CONSENT_LISTS
 from bounceadmin.suppressions.models import Suppression, SuppressionChange
 from bounceadmin.suppressions.refresh.state import list_state_recount
 
 from .models import DeletionItem, DeletionRequest
+from .other_lists import renewal_note, renewed_optout, utc_text
 from .push import ItemState, _fail, _mark
 
 
@@ -29,7 +38,8 @@ def push_entries(request: DeletionRequest, client: SendGridClient, lease: Subuse
         .order_by("pk")
         .values_list("pk", "email", "suppression_id")
     )
-    if kind.spec.bulk_delete and len(todo) > 1:
+    consent = request.list in CONSENT_LISTS
+    if kind.spec.bulk_delete and len(todo) > 1 and not consent:
         for chunk in chunks(todo, DELETE_BATCH_SIZE):
             pks = [pk for pk, _, _ in chunk]
             _mark(pks, ItemState.PUSHING)
@@ -48,6 +58,10 @@ def push_entries(request: DeletionRequest, client: SendGridClient, lease: Subuse
         pk, email, _ = item
         _mark([pk], ItemState.PUSHING)
         try:
+            renewed = consent and _renewed(request, pk, kind, client, lease, group_id)
+            if renewed:
+                DeletionItem.objects.filter(pk=pk).update(state=ItemState.FAILED, error=renewed)
+                continue
             # A missing address is already gone: the client counts it as removed.
             client.delete_entry(kind, who, email, group_id=group_id)
         except SendGridError as exc:
@@ -57,6 +71,32 @@ def push_entries(request: DeletionRequest, client: SendGridClient, lease: Subuse
                 return
             continue
         _confirm(request, [item], lease)
+
+
+def _renewed(
+    request: DeletionRequest,
+    pk: int,
+    kind: UpstreamList,
+    client: SendGridClient,
+    lease: SubuserLease,
+    group_id: int | None,
+) -> str:
+    """Why this opt-out may not be removed any more ("" when it may): the cached entry, then
+    upstream's own, compared with the consent. SendGridError when upstream cannot be read."""
+    lease.extend()  # still ours: nothing rewrites the entry until the DELETE is recorded
+    item = DeletionItem.objects.values("email", "suppression_id", "created").get(pk=pk)
+    note = renewed_optout(request, suppression_id=item["suppression_id"], requested=item["created"])
+    if note:
+        return note
+    who = request.subuser.on_behalf_of
+    entry = client.get_dated_entry(kind, who, item["email"], group_id=group_id)
+    if entry is not None and entry.created > request.consent_at.timestamp():
+        upstream = datetime.fromtimestamp(entry.created, tz=UTC)
+        return renewal_note(
+            f"SendGrid dates their opt-out {utc_text(upstream)}, the consent"
+            f" {utc_text(request.consent_at)}"
+        )
+    return ""
 
 
 @transaction.atomic

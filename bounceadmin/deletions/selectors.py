@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
 from itertools import groupby
 
 from django.conf import settings
@@ -14,8 +15,11 @@ from bounceadmin.accounts.scoping import visible_bounces, visible_subuser_ids, v
 from bounceadmin.bounces.filters import BounceFilter
 from bounceadmin.bounces.models import Bounce
 from bounceadmin.ids import parse_id
+from bounceadmin.suppressions.lists import CONSENT_LISTS
+from bounceadmin.suppressions.models import SuppressionChange
 
 from .models import DeletionItem, DeletionRequest
+from .other_lists import may_remove_optouts
 
 SAMPLE_SIZE = 5
 MAX_SELECTED = 10_000  # rows chosen by id; more are requested by filter
@@ -67,7 +71,8 @@ def visible_requests(user) -> QuerySet[DeletionRequest]:
 
 def pending_by_subuser(user) -> list[tuple[object, list[DeletionRequest]]]:
     """The pending requests the user may see, grouped by subuser, oldest first; each with its
-    first addresses (`sample`), its failed count, and whether the user made it (`own`)."""
+    first addresses (`sample`), its failed count, whether the user made it (`own`), and why
+    they may not decide it (`refusal`, "" when they may)."""
     pending = list(
         _with_failed_count(visible_requests(user))
         .filter(state=DeletionRequest.State.PENDING)
@@ -77,6 +82,7 @@ def pending_by_subuser(user) -> list[tuple[object, list[DeletionRequest]]]:
     for r in pending:
         r.sample = samples.get(r.pk, [])
         r.own = r.requested_by_id == user.pk
+        r.refusal = decision_refusal(r, user)
     return [(sub, list(rows)) for sub, rows in groupby(pending, key=lambda r: r.subuser)]
 
 
@@ -112,22 +118,87 @@ def request_items(deletion: DeletionRequest, *, limit: int) -> RequestItems:
     )
 
 
+def decision_refusal(deletion: DeletionRequest, user) -> str:
+    """Why this user may not approve or reject this pending request ("" when they may), as
+    the decision services would refuse it: their own request (four-eyes; single-person mode
+    relaxes it, never for a recipient's opt-out), or an opt-out without the permission."""
+    optout = deletion.list in CONSENT_LISTS
+    if optout and not may_remove_optouts(user):
+        return (
+            "Deciding on a recipient's opt-out needs the separate permission to handle their"
+            " consent: another approver decides."
+        )
+    if deletion.requested_by_id == user.pk:
+        if optout:
+            return (
+                "Your own removal of an opt-out: another operator with the same permission"
+                " decides, even in single-person mode."
+            )
+        if not settings.DELETION_ALLOW_SELF_APPROVAL:
+            return "Your own request: another approver decides."
+    return ""
+
+
+@dataclass(frozen=True)
+class EntryChange:
+    """An opt-out that changed since it was requested: its date then and now (None: it left
+    the list), and whether it left the list and came back."""
+
+    email: str
+    requested: datetime | None
+    now: datetime | None
+    came_back: bool
+
+    @property
+    def renewed(self) -> bool:
+        """Opted out again (re-dated or back on the list): the push refuses it."""
+        return self.now is not None or self.came_back
+
+
 @dataclass
 class ApprovalSummary:
     """What approving one request removes, for the confirmation."""
 
     deletion: DeletionRequest
     sample: list[DeletionItem]
-    may_approve: bool  # pending, and not the approver's own (unless self-approval is on)
+    may_approve: bool  # pending, and decision_refusal has nothing against it
+    refusal: str = ""  # why not, when pending
+    changed: list[EntryChange] = field(default_factory=list)  # opt-outs changed since requested
+
+    @property
+    def renewed(self) -> bool:
+        return any(change.renewed for change in self.changed)
 
 
 def approval_summary(deletion: DeletionRequest, user, *, size: int = 20) -> ApprovalSummary:
-    own = deletion.requested_by_id == user.pk and not settings.DELETION_ALLOW_SELF_APPROVAL
+    pending = deletion.state == DeletionRequest.State.PENDING
+    refusal = decision_refusal(deletion, user) if pending else ""
     return ApprovalSummary(
         deletion=deletion,
         sample=list(deletion.items.order_by("email")[:size]),
-        may_approve=deletion.state == DeletionRequest.State.PENDING and not own,
+        may_approve=pending and not refusal,
+        refusal=refusal,
+        changed=optouts_changed(deletion) if deletion.list in CONSENT_LISTS else [],
     )
+
+
+def optouts_changed(deletion: DeletionRequest) -> list[EntryChange]:
+    """The request's opt-outs whose cached entry is no longer as requested: dated otherwise,
+    off the list, or back on it since the request (the push would refuse the first and last)."""
+    items = deletion.items.filter(suppression__isnull=False).values_list(
+        "email", "created", "suppression__created", "suppression__removed_at", "suppression_id"
+    )
+    changed = []
+    for email, requested, now, removed_at, suppression_id in items:
+        came_back = SuppressionChange.objects.filter(
+            suppression_id=suppression_id,
+            kind=SuppressionChange.Kind.REAPPEARED,
+            at__gte=deletion.requested_at,
+        ).exists()
+        current = None if removed_at else now
+        if current != requested or came_back:
+            changed.append(EntryChange(email, requested, current, came_back))
+    return changed
 
 
 def deletion_items_for(bounce) -> QuerySet[DeletionItem]:

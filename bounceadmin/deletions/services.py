@@ -266,6 +266,16 @@ def deletion_approve_subuser(
     return result
 
 
+def retry_refusal(request: DeletionRequest, user) -> str:
+    """Why this user may not retry the request's failed addresses ("" when they may), for the
+    pages; deletion_retry_failed refuses the same."""
+    if request.list in CONSENT_LISTS:
+        from .other_lists import optout_refusal
+
+        return optout_refusal(user)
+    return ""
+
+
 @transaction.atomic
 def deletion_retry_failed(*, request_id: int, user) -> DeletionRequest:
     request = (
@@ -276,6 +286,16 @@ def deletion_retry_failed(*, request_id: int, user) -> DeletionRequest:
     if request.state not in (DeletionRequest.State.PARTLY_FAILED, DeletionRequest.State.FAILED):
         raise WrongState("Only a request whose push failed can be retried.")
     failed = request.items.filter(state=DeletionItem.State.FAILED)
+    if request.list in CONSENT_LISTS:
+        # Pushing a recipient's opt-out again is the same act as approving it, on the same
+        # consent: the same permission, and a consent that still covers the entry.
+        from .other_lists import renewed_optout
+
+        if refusal := retry_refusal(request, user):
+            raise NotPermitted(refusal)
+        for suppression_id, requested in failed.values_list("suppression_id", "created"):
+            if note := renewed_optout(request, suppression_id=suppression_id, requested=requested):
+                raise DeletionError(note)
     addresses = list(failed.values_list("email", flat=True))
     failed.update(state=DeletionItem.State.PENDING, error="")
     request.state = DeletionRequest.State.APPROVED
@@ -315,7 +335,16 @@ def _pending_for_decision(
 
         if not may_remove_optouts(user):
             raise NotPermitted(optout_refusal(user))
+        if not rejecting and request.requested_by_id == user.pk:
+            raise NotPermitted(OWN_OPTOUT_REFUSAL)
     return request
+
+
+# Single-person mode (DELETION_ALLOW_SELF_APPROVAL) never covers a recipient's own opt-out.
+OWN_OPTOUT_REFUSAL = (
+    "You cannot approve your own removal of a spam report or unsubscribe: another operator with"
+    " the same permission must, even in single-person mode."
+)
 
 
 _DECISION_EVENTS = {

@@ -100,6 +100,8 @@ def deletion_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "decision_form": DecisionForm(),
         "can_withdraw": deletion.state == DeletionRequest.State.PENDING
         and services.may_withdraw(deletion, request.user),
+        "refusal": selectors.decision_refusal(deletion, request.user),
+        "retry_refusal": services.retry_refusal(deletion, request.user),
     }
     return render(request, "deletions/deletion_detail.html", context)
 

@@ -7,6 +7,7 @@ the cache's lists).
 Another list's refresh calls, for a subuser or the parent:
     iter_list_pages(kind, subuser, start_time=..., overlap=...)  pages of UpstreamEntry
     get_entry(kind, subuser, email) / is_listed(kind, subuser, email, group_id=...)
+    get_dated_entry(kind, subuser, email, group_id=...)          any list, with its date
     delete_entry(kind, subuser, email, group_id=...)             False: it was not there
     delete_entries(kind, subuser, emails) / delete_all_entries    bounces, blocks, invalid, spam
     list_groups(subuser) / list_group_addresses(subuser, group_id)
@@ -88,6 +89,31 @@ class SuppressionListCalls:
             raise ValueError(f"{kind}: check an address with is_listed")
         page = self._entries(kind, subuser, _fill(kind.spec.check_path, email), None)
         return page[0] if page else None
+
+    def get_dated_entry(
+        self, kind: ListKind, subuser: str | None, email: str, *, group_id: int | None = None
+    ) -> UpstreamEntry | None:
+        """One address's entry with its date, on any list (for group unsubscribes: in group
+        `group_id`, upstream's id); None when it is not listed. The single-address GETs of the
+        unsubscribes carry no date (SendGrid's spec: global `{"recipient_email": ...}`, groups
+        only `suppressed`), so a global unsubscribe is read from its list filtered by the
+        address (a prefix filter: exact matches kept here), and a group unsubscribe from the
+        account's one unpaged answer of every group's (`GET /v3/asm/suppressions`, dated)."""
+        kind = SuppressionList(kind)
+        if kind.spec.bulk_delete:
+            return self.get_entry(kind, subuser, email)
+        wanted = email.strip().lower()
+        if kind is SuppressionList.GROUP_UNSUBSCRIBES:
+            if group_id is None:
+                raise ValueError("group_id is required for group unsubscribes")
+            pages = self.iter_list_pages(kind, subuser)
+        else:
+            pages = self.iter_list_pages(kind, subuser, email=wanted)
+        for page in pages:
+            for entry in page:
+                if entry.email == wanted and entry.group_id == group_id:
+                    return entry
+        return None
 
     def is_listed(
         self, kind: ListKind, subuser: str | None, email: str, *, group_id: int | None = None

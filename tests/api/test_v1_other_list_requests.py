@@ -120,3 +120,18 @@ def test_a_spam_report_needs_the_permission_and_the_recipients_consent(client, l
     assert no_consent.status_code == 400 and "consent" in no_consent.json()["errors"][0]["message"]
     assert made.status_code == 201
     assert made.json()["requests"][0]["consent"]["reference"] == "SUP-1"
+
+
+def test_a_consent_older_than_the_spam_report_is_refused(client, lists):
+    allowed = bearer_for(permitted(make_user("pia", role="requester")))
+    body = {"list": "spam_reports", "ids": [lists["spam"].pk], "justification": "asked",
+            "consent": {"statement": "Mail me again", "reference": "SUP-1",
+                        "at": "2020-01-01T00:00:00Z"}}  # fmt: skip
+
+    refused = client.post(URL, body, content_type="application/json", **allowed)
+
+    assert refused.status_code == 400
+    message = refused.json()["errors"][0]["message"]
+    assert "newer than the opt-out it overrides" in message
+    assert f"{lists['spam'].created:%Y-%m-%d %H:%M:%S} UTC" in message
+    assert not lists["spam"].deletion_items.exists()

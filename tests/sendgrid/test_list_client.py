@@ -148,6 +148,26 @@ def test_delete_one_then_missing_counts_as_gone(sandbox, sg, kind, subuser):
 
 
 @ACCOUNTS
+@pytest.mark.parametrize("kind", [*FLAT, *UNPAGED_DELETE])
+def test_a_dated_entry_of_one_address_on_any_list(sandbox, sg, kind, subuser):
+    # A longer address sharing the prefix: SendGrid's email filter is a prefix match.
+    seed(sandbox, kind, subuser, [{"email": "a@x.com", "created": T0 + 7},
+                                  {"email": "a@x.com.au", "created": T0 + 9}])  # fmt: skip
+    group_id = None
+    if kind is SuppressionList.GROUP_UNSUBSCRIBES:
+        [group] = sg.list_groups(subuser)
+        group_id = group.id
+
+    found = sg.get_dated_entry(kind, subuser, "A@x.com", group_id=group_id)
+    missing = sg.get_dated_entry(kind, subuser, "b@x.com", group_id=group_id)
+
+    assert (found.email, found.created) == ("a@x.com", T0 + 7)
+    assert missing is None
+    if group_id is not None:
+        assert sg.get_dated_entry(kind, subuser, "a@x.com", group_id=group_id + 100) is None
+
+
+@ACCOUNTS
 def test_delete_global_unsubscribe_answered_204_either_way(sandbox, sg, subuser):
     kind = SuppressionList.GLOBAL_UNSUBSCRIBES
     seed(sandbox, kind, subuser, [{"email": "a+tag@example.com"}])
