@@ -129,9 +129,11 @@ def renewed_optout(
     request: DeletionRequest, *, suppression_id: int | None, requested: datetime | None
 ) -> str:
     """Why the request's consent no longer covers the cached entry ("" while it does): the
-    entry is dated after the consent or differs from the snapshot (`requested`: its date when
-    requested), or it left its list and came back since. A webhook event or a refresh rewrites
-    the entry while the request waits; the recipient's latest choice wins."""
+    entry is dated after the consent (`requested`: its date when requested, for the message),
+    or it left its list and came back since. A webhook event or a refresh rewrites the entry
+    while the request waits; the recipient's latest choice wins. A date moved by a few seconds
+    but still before the consent (the webhook's timestamp, then the list's own) is the same
+    opt-out, which the consent covers."""
     if request.consent_at is None:  # never filed so by removal_request_create; refuse anyway
         return "Not removed: the request records no consent of the recipient."
     if suppression_id is None:
@@ -139,7 +141,7 @@ def renewed_optout(
     row = Suppression.objects.filter(pk=suppression_id).values_list("created", flat=True).first()
     if row is None:
         return ""
-    if row > request.consent_at or (requested is not None and row != requested):
+    if row > request.consent_at:
         was = f"; it was {utc_text(requested)} when requested" if requested else ""
         return renewal_note(
             f"their opt-out is now dated {utc_text(row)}{was}, the consent"
