@@ -239,7 +239,7 @@ X_FRAME_OPTIONS = "DENY"
 SANDBOX_HOST = env.str("SANDBOX_HOST", default="127.0.0.1")
 SANDBOX_PORT = env.int("SANDBOX_PORT", default=8025)
 # The sandbox serves EU-region subusers on a port of its own, as SendGrid on a host of its own.
-SANDBOX_EU_PORT = env.int("SANDBOX_EU_PORT", default=8026)
+SANDBOX_EU_PORT = env.int("SANDBOX_EU_PORT", default=SANDBOX_PORT + 1)
 SANDBOX_API_KEY = env.str("SANDBOX_API_KEY", default="SG.sandbox-key")
 SENDGRID_API_KEY = env.str("SENDGRID_API_KEY", default="")
 # No key: the sandbox is upstream (and `make run` points its webhooks at the local dashboard).
