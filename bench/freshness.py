@@ -86,9 +86,9 @@ def run_pass(samples: int) -> dict:
     sandbox_url = f"http://127.0.0.1:{sandbox_port}"
     web_port = _free_port()
     sandbox = _start(
-        ["python", "-m", "bounceadmin.sandbox", "--port", sandbox_port, "--api-key", KEY,
-         "--data", str(logs.parent / "sandbox.sqlite3"), "--webhook-interval", "1",
-         "--webhook-duplicate-rate", "0", "--rate-limit", "100000"],
+        ["python", "-m", "bounceadmin.sandbox", "--port", sandbox_port, "--eu-port", "0",
+         "--api-key", KEY, "--data", str(logs.parent / "sandbox.sqlite3"),
+         "--webhook-interval", "1", "--webhook-duplicate-rate", "0", "--rate-limit", "100000"],
         logs / "sandbox.log",
     )  # fmt: skip
     web = _start(

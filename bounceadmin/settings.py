@@ -256,16 +256,23 @@ X_FRAME_OPTIONS = "DENY"
 # --- SendGrid -----------------------------------------------------------------------------------
 SANDBOX_HOST = env.str("SANDBOX_HOST", default="127.0.0.1")
 SANDBOX_PORT = env.int("SANDBOX_PORT", default=8025)
+# The sandbox serves EU-region subusers on a port of its own, as SendGrid on a host of its own.
+SANDBOX_EU_PORT = env.int("SANDBOX_EU_PORT", default=SANDBOX_PORT + 1)
 SANDBOX_API_KEY = env.str("SANDBOX_API_KEY", default="SG.sandbox-key")
 SENDGRID_API_KEY = env.str("SENDGRID_API_KEY", default="")
 # No key: the sandbox is upstream (and `make run` points its webhooks at the local dashboard).
 SENDGRID_SANDBOX = not SENDGRID_API_KEY
+# EU-region subusers' data lives only on the EU host: every call for one goes there.
 if SENDGRID_API_KEY:
     SENDGRID_API_URL = env.str("SENDGRID_API_URL", default="https://api.sendgrid.com")
+    SENDGRID_EU_API_URL = env.str("SENDGRID_EU_API_URL", default="https://api.eu.sendgrid.com")
 else:
     # No key: the local sandbox stands in for SendGrid (development, demos, tests).
     SENDGRID_API_KEY = SANDBOX_API_KEY
     SENDGRID_API_URL = env.str("SENDGRID_API_URL", default=f"http://{SANDBOX_HOST}:{SANDBOX_PORT}")
+    SENDGRID_EU_API_URL = env.str(
+        "SENDGRID_EU_API_URL", default=f"http://{SANDBOX_HOST}:{SANDBOX_EU_PORT}"
+    )
 SENDGRID_CONNECT_TIMEOUT = env.float("SENDGRID_CONNECT_TIMEOUT", default=5.0)
 SENDGRID_READ_TIMEOUT = env.float("SENDGRID_READ_TIMEOUT", default=30.0)
 SENDGRID_MAX_RETRIES = env.int("SENDGRID_MAX_RETRIES", default=5)

@@ -42,6 +42,7 @@ def sg(sandbox, sleeps) -> SendGridClient:
     client = SendGridClient(
         api_key=sandbox.api_key,
         base_url=sandbox.url,
+        eu_base_url=sandbox.eu_url,
         connect_timeout=2,
         read_timeout=1,
         max_retries=3,
@@ -56,6 +57,7 @@ def sg(sandbox, sleeps) -> SendGridClient:
 def upstream(sandbox, sg, settings):
     """Point the app's own settings at the sandbox (for services that build their client)."""
     settings.SENDGRID_API_URL = sandbox.url
+    settings.SENDGRID_EU_API_URL = sandbox.eu_url
     settings.SENDGRID_API_KEY = sandbox.api_key
     settings.SENDGRID_BACKOFF_SECONDS = 0.01
     settings.SENDGRID_READ_TIMEOUT = 1

@@ -33,11 +33,12 @@ class SubuserAdmin(ScopedAdmin):
     to set."""
 
     scope_field = "pk"
-    list_display = ["username", "enabled", "upstream_state", "last_success_at", "refresh_outcome"]
-    list_filter = ["enabled", "upstream_state"]
+    list_display = ["username", "enabled", "upstream_state", "region", "last_success_at",
+                    "refresh_outcome"]  # fmt: skip
+    list_filter = ["enabled", "upstream_state", "region"]
     search_fields = ["username", "email"]
-    readonly_fields = ["username", "sendgrid_id", "email", "upstream_state", "last_refresh",
-                       "last_success_at", "refresh_queued_at"]  # fmt: skip
+    readonly_fields = ["username", "sendgrid_id", "email", "upstream_state", "region",
+                       "last_refresh", "last_success_at", "refresh_queued_at"]  # fmt: skip
     list_select_related = ["last_refresh"]
 
     def has_add_permission(self, request):

@@ -6,6 +6,8 @@ from django.db import models
 from django.db.models import Q
 from django.urls import reverse
 
+from bounceadmin.sendgrid.regions import OnBehalfOf, Region
+
 from .classification import Classification, Fault
 
 
@@ -32,6 +34,12 @@ class Subuser(models.Model):
     upstream_state = models.CharField(
         max_length=16, choices=UpstreamState.choices, default=UpstreamState.ACTIVE
     )
+    # SendGrid's data region, fixed upstream when the subuser was made: every call for it goes
+    # to its region's API host. The parent account is global.
+    region = models.CharField(
+        max_length=8, choices=[(Region.GLOBAL.value, "Global"), (Region.EU.value, "EU")],
+        default=Region.GLOBAL.value,
+    )  # fmt: skip
     last_refresh = models.ForeignKey(
         "RefreshRun", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -56,9 +64,10 @@ class Subuser(models.Model):
         return self.username
 
     @property
-    def on_behalf_of(self) -> str | None:
-        """The `on-behalf-of` header its calls carry: none for the parent's own lists."""
-        return None if self.is_parent else self.username
+    def on_behalf_of(self) -> OnBehalfOf | None:
+        """The `on-behalf-of` header its calls carry, knowing its region (the client sends the
+        call to that region's host): none for the parent's own lists, always global."""
+        return None if self.is_parent else OnBehalfOf(self.username, self.region)
 
     @property
     def refreshable(self) -> bool:

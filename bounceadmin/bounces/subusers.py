@@ -21,8 +21,9 @@ class SyncResult:
 
 @transaction.atomic
 def subusers_sync(*, client: SendGridClient | None = None) -> SyncResult:
-    """Create or update a Subuser for every subuser SendGrid lists; flag the ones it no longer
-    lists. Cached bounces are never dropped here."""
+    """Create or update a Subuser for every subuser SendGrid lists, with its region (which
+    routes its calls); flag the ones it no longer lists. Cached bounces are never dropped here.
+    The parent account is not listed, and stays global."""
     upstream = (client or get_client()).list_subusers()
     known = {s.username: s for s in Subuser.objects.filter(is_parent=False)}
     created: list[Subuser] = []
@@ -37,15 +38,13 @@ def subusers_sync(*, client: SendGridClient | None = None) -> SyncResult:
                     sendgrid_id=item.id,
                     email=item.email,
                     upstream_state=state,
+                    region=item.region,
                 )
             )
             continue
-        if (subuser.sendgrid_id, subuser.email, subuser.upstream_state) != (
-            item.id,
-            item.email,
-            state,
-        ):
-            subuser.sendgrid_id, subuser.email, subuser.upstream_state = item.id, item.email, state
+        fresh = (item.id, item.email, state, item.region)
+        if (subuser.sendgrid_id, subuser.email, subuser.upstream_state, subuser.region) != fresh:
+            subuser.sendgrid_id, subuser.email, subuser.upstream_state, subuser.region = fresh
             updated.append(subuser)
     gone = [s for s in known.values() if s.upstream_state != Subuser.UpstreamState.GONE]
     for subuser in gone:
@@ -54,7 +53,8 @@ def subusers_sync(*, client: SendGridClient | None = None) -> SyncResult:
         # The parent account's own lists, cached beside its subusers' and scoped like one.
         created.append(Subuser(username=settings.SENDGRID_PARENT_NAME, is_parent=True))
     Subuser.objects.bulk_create(created)
-    Subuser.objects.bulk_update(updated + gone, ["sendgrid_id", "email", "upstream_state"])
+    fields = ["sendgrid_id", "email", "upstream_state", "region"]
+    Subuser.objects.bulk_update(updated + gone, fields)
     return SyncResult(
         created=[s.username for s in created],
         updated=[s.username for s in updated],

@@ -12,6 +12,7 @@ with `python -m bounceadmin.sandbox`, or in-process::
     seed_demo(store)  # the demo subusers, their bounces and every other list
     with SandboxServer(store, api_key="SG.test") as sandbox:
         requests.get(f"{sandbox.url}/v3/subusers", headers=sandbox.headers())
+        # EU-region subusers are served only at `sandbox.eu_url` (SendGrid's EU host).
 
 The names below are its public API (the app itself never imports it: it reaches the sandbox over
 HTTP, like SendGrid). `generate_bounces` and `generate_entries` yield realistic rows for lists of

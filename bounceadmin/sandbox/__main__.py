@@ -27,6 +27,13 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--host", default=env.get("SANDBOX_HOST", "127.0.0.1"))
     parser.add_argument("--port", type=int, default=int(env.get("SANDBOX_PORT", "8025")))
+    parser.add_argument(
+        "--eu-port",
+        type=int,
+        default=int(env["SANDBOX_EU_PORT"]) if env.get("SANDBOX_EU_PORT") else None,
+        help="the EU region's API host (api.eu.sendgrid.com upstream): EU subusers' calls go "
+        "here (default: $SANDBOX_EU_PORT, or one above --port; with --port 0, any free port)",
+    )
     parser.add_argument("--data", default=env.get("SANDBOX_DATA", "data/sandbox.sqlite3"))
     parser.add_argument(
         "--api-key",
@@ -89,6 +96,7 @@ def _server(store: SandboxStore, args: argparse.Namespace) -> SandboxServer:
         api_key=args.api_key,
         host=args.host,
         port=args.port,
+        eu_port=args.eu_port if args.eu_port is not None else (args.port + 1 if args.port else 0),
         latency_ms=args.latency_ms,
         rate_limit=args.rate_limit,
         rate_window=args.rate_window,
@@ -125,8 +133,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     counts = store.summary()
     # One line, machine-readable enough for scripts to pick the URL; never the key.
     print(
-        f"SendGrid sandbox listening on {server.url} "
-        f"(data {args.data}, {counts['subusers']} subusers, {counts['bounces']} bounces, "
+        f"SendGrid sandbox listening on {server.url} (EU region: {server.eu_url}; "
+        f"data {args.data}, {counts['subusers']} subusers, {counts['bounces']} bounces, "
         f"{counts['other_lists']} entries on other lists)",
         flush=True,
     )

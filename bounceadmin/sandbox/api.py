@@ -42,6 +42,7 @@ class Request:
     query: dict[str, list[str]]
     headers: Message
     body: bytes = b""
+    region: str = "global"  # the API host it came to: SendGrid's global one, or the EU one
 
     def header(self, name: str) -> str | None:
         # email.message.Message lookups are case-insensitive, as HTTP header names are.
@@ -71,6 +72,22 @@ def json_response(status: int, data: Any, headers: dict[str, str] | None = None)
 def error_response(status: int, message: str, field_name: str | None = None) -> Response:
     # SendGrid's error shape: {"errors": [{"field": <name or null>, "message": <text>}]}
     return json_response(status, {"errors": [{"field": field_name, "message": message}]})
+
+
+def wrong_region(subuser: str | None, home: str) -> Response:
+    """A call that came to the API host of another region than its account's.
+
+    SendGrid documents only that a call must use the base URL of the region of the account or
+    subuser it is for (api.eu.sendgrid.com for an EU subuser), not what the other host answers.
+    We refuse, so a client that routes wrongly fails loudly instead of reading an empty list:
+    403, like the other "this account is not yours here" answers we model, in SendGrid's error
+    shape, naming the region. The parent account (no on-behalf-of) and every parent-level call
+    (the subuser listing, which lists every region) are global.
+    """
+    who = f"subuser {subuser!r}" if subuser else "the parent account"
+    return error_response(
+        403, f"{who} is in the {home} region: call the API host of that region", "on-behalf-of"
+    )
 
 
 class ApiError(Exception):
@@ -283,6 +300,8 @@ class Api:
     def handle(self, req: Request) -> Response:
         found = match(req.path, self.routes)
         key = found[0].template if found else "unmatched"
+        if req.region != "global":
+            key = f"{req.region} {key}"  # each region's host has rate limits of its own
         if found is None:
             resp = error_response(404, "resource not found")
         elif req.method not in found[0].methods:
@@ -304,6 +323,7 @@ class Api:
 
     def _dispatch(self, route: Route, params: dict[str, str], req: Request) -> Response:
         subuser = None
+        home = "global"  # the parent account's region, and every parent-level call's
         if route.per_subuser:
             subuser = req.header("on-behalf-of") or None
             if subuser is not None:
@@ -312,6 +332,9 @@ class Api:
                     # Undocumented upstream (no status is specified for a foreign, unknown or
                     # disabled subuser); 403 is the most plausible answer and what we model.
                     return error_response(403, "access forbidden")
+                home = row["region"]
+        if home != req.region:
+            return wrong_region(subuser, home)
         try:
             return route.methods[req.method](self, req, params, subuser)
         except ApiError as exc:

@@ -71,6 +71,7 @@ class _Handler(BaseHTTPRequestHandler):
             query=parse_qs(parts.query, keep_blank_values=True),
             headers=self.headers,  # an email.message.Message: case-insensitive lookups
             body=self._read_body(),
+            region=self.server.region,
         )
         sandbox = self.server.sandbox
         if req.path == CONTROL_PREFIX or req.path.startswith(CONTROL_PREFIX + "/"):
@@ -152,8 +153,9 @@ class _HTTPServer(ThreadingHTTPServer):
     allow_reuse_address = True
     request_queue_size = 128  # benchmarks open many connections at once
 
-    def __init__(self, address: tuple[str, int], sandbox: Any) -> None:
+    def __init__(self, address: tuple[str, int], sandbox: Any, region: str = "global") -> None:
         self.sandbox = sandbox
+        self.region = region  # the SendGrid API host this listener plays
         self._open: set[socket.socket] = set()
         self._open_lock = threading.Lock()
         super().__init__(address, _Handler)

@@ -23,7 +23,9 @@ from bounceadmin.sandbox.webhooks import EVENT_FLAGS, redact_url
 METHODS = ("GET", "HEAD")
 RECENT_REQUESTS = 25
 MAX_SUBUSERS = 200  # the bench's 200 subusers fit; /_sandbox/subusers has them all anyway
-LOGGED = ("time", "method", "path", "query", "on_behalf_of", "auth_valid", "status", "fault")
+LOGGED = (
+    "time", "method", "path", "query", "on_behalf_of", "region", "auth_valid", "status", "fault",
+)  # fmt: skip
 ABOUT = {
     "/_sandbox/health": "status and counts",
     "/_sandbox/config": 'latency, rate limit, scopes; POST {"rate_limit": 5, "latency_ms": 200}',
@@ -67,6 +69,9 @@ class Inspectable(control.Sandbox, Protocol):
 
     @property
     def url(self) -> str: ...
+
+    @property
+    def eu_url(self) -> str: ...
 
 
 class _Html(str):
@@ -243,6 +248,11 @@ def _query(query: dict[str, str | list[str]] | None) -> str:
     return "?" + "&".join(f"{k}={v}" for k, v in pairs) if pairs else ""
 
 
+def _behalf(r: dict[str, Any]) -> str:
+    who = _e(r["on_behalf_of"]) if r["on_behalf_of"] else "<span class=muted>parent</span>"
+    return _Html(who + (" <span class=muted>(EU host)</span>" if r.get("region") == "eu" else ""))
+
+
 def _requests(data: dict[str, Any]) -> str:
     shown, total = len(data["requests"]), data["totals"]["requests"]
     if not shown:
@@ -256,7 +266,7 @@ def _requests(data: dict[str, Any]) -> str:
             r["method"],
             r["path"] + _query(r["query"]),
             "no answer" if r["status"] is None else r["status"],
-            r["on_behalf_of"] or _Html("<span class=muted>parent</span>"),
+            _behalf(r),
             "valid" if r["auth_valid"] else _Html("<span class=off>missing or wrong</span>"),
             r["fault"] or "",
         ])  # fmt: skip
@@ -308,14 +318,15 @@ def _controls(data: dict[str, Any], url: str) -> str:
     )
 
 
-def render(data: dict[str, Any], url: str) -> str:
+def render(data: dict[str, Any], url: str, eu_url: str = "") -> str:
     totals = data["totals"]
+    eu = f" (EU-region subusers at <code>{_e(eu_url)}</code>)" if eu_url else ""
     return (
         "<!doctype html><html lang=en><head><meta charset=utf-8>"
         '<meta name=viewport content="width=device-width,initial-scale=1">'
         f"<title>SendGrid sandbox</title><style>{STYLE}</style></head><body>"
         "<h1>SendGrid sandbox</h1>"
-        f"<p>A local stand-in for SendGrid's v3 API at <code>{_e(url)}</code>: "
+        f"<p>A local stand-in for SendGrid's v3 API at <code>{_e(url)}</code>{eu}: "
         f"{totals['subusers']:,} subusers, {totals['bounces']:,} bounces. v3 requests need "
         "<code>Authorization: Bearer</code> with its key (<code>SANDBOX_API_KEY</code>).</p>"
         f"<h2>Subusers</h2>{_subusers(data)}"
@@ -342,6 +353,6 @@ def handle(sb: Inspectable, req: Request) -> Response:
     if _wants_json(req):
         resp = json_response(200, data)
     else:
-        resp = Response(200, render(data, sb.url).encode("utf-8"), dict(HEADERS))
+        resp = Response(200, render(data, sb.url, sb.eu_url).encode("utf-8"), dict(HEADERS))
     resp.headers.update({"Vary": "Accept", "Cache-Control": "no-store"})
     return resp

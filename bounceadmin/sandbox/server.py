@@ -1,5 +1,10 @@
 """HTTP plumbing of the sandbox: a threaded HTTP/1.1 server plus the test controls.
 
+It plays both of SendGrid's API hosts, each on a port of its own over the same store: the global
+one (`url`, `port`) and the EU region's (`eu_url`, `eu_port`; api.eu.sendgrid.com upstream). A
+call on behalf of a subuser of the other region is refused (api.py `wrong_region`), so routing
+is tested; each host has rate limits of its own. The controls and the page answer on both.
+
 `SandboxServer` is what tests and the CLI use. The v3 behaviour lives in api.py (the Event
 Webhook's settings in webhookapi.py), the /_sandbox/ control endpoints in control.py, the page at
 / in index.py; this module owns sockets, latency, faults and the request log, and starts and stops
@@ -45,6 +50,7 @@ class SandboxServer:
         api_key: str = DEFAULT_API_KEY,
         host: str = "127.0.0.1",
         port: int = 0,
+        eu_port: int = 0,
         latency_ms: float = 0,
         rate_limit: int = DEFAULT_LIMIT,
         rate_window: float = DEFAULT_WINDOW,
@@ -62,6 +68,7 @@ class SandboxServer:
         self.api_key = api_key
         self.host = host
         self.port = port
+        self.eu_port = eu_port
         self.latency_ms = float(latency_ms)
         self.verbose = verbose
         self.limiter = RateLimiter(rate_limit, rate_window)
@@ -89,6 +96,8 @@ class SandboxServer:
         self._stopping = threading.Event()
         self._httpd: _HTTPServer | None = None
         self._thread: threading.Thread | None = None
+        self._eu_httpd: _HTTPServer | None = None
+        self._eu_thread: threading.Thread | None = None
 
     # --- lifecycle ------------------------------------------------------------------------------
 
@@ -97,17 +106,29 @@ class SandboxServer:
             return self
         self._stopping.clear()
         self._httpd = _HTTPServer((self.host, self.port), self)
+        try:
+            self._eu_httpd = _HTTPServer((self.host, self.eu_port), self, region="eu")
+        except OSError:
+            self._httpd.server_close()
+            self._httpd = None
+            raise
         self.port = self._httpd.server_port
-        self._thread = threading.Thread(
-            target=self._httpd.serve_forever,
-            kwargs={"poll_interval": 0.5},
-            name=f"sandbox:{self.port}",
-            daemon=True,
-        )
-        self._thread.start()
+        self.eu_port = self._eu_httpd.server_port
+        self._thread = self._serve(self._httpd)
+        self._eu_thread = self._serve(self._eu_httpd)
         self.delivery.start()
         self.trickle.start()
         return self
+
+    def _serve(self, httpd: _HTTPServer) -> threading.Thread:
+        thread = threading.Thread(
+            target=httpd.serve_forever,
+            kwargs={"poll_interval": 0.5},
+            name=f"sandbox:{httpd.server_port}",
+            daemon=True,
+        )
+        thread.start()
+        return thread
 
     def stop(self) -> None:
         if self._httpd is None:
@@ -115,18 +136,23 @@ class SandboxServer:
         self.trickle.stop()
         self.delivery.stop()
         self._stopping.set()  # wakes handlers sleeping in latency or timeout faults
+        for httpd, thread in ((self._httpd, self._thread), (self._eu_httpd, self._eu_thread)):
+            if httpd is not None:
+                self._stop_listener(httpd, thread)
+        self._httpd = self._thread = self._eu_httpd = self._eu_thread = None
+
+    def _stop_listener(self, httpd: _HTTPServer, thread: threading.Thread | None) -> None:
         # shutdown() waits for the accept loop's next poll; a throwaway connection wakes it now.
-        waiter = threading.Thread(target=self._httpd.shutdown, daemon=True)
+        waiter = threading.Thread(target=httpd.shutdown, daemon=True)
         waiter.start()
         host = {"": "127.0.0.1", "0.0.0.0": "127.0.0.1", "::": "::1"}.get(self.host, self.host)  # noqa: S104
-        with contextlib.suppress(OSError), socket.create_connection((host, self.port), 0.5):
+        with contextlib.suppress(OSError), socket.create_connection((host, httpd.server_port), 0.5):
             pass
         waiter.join()
-        self._httpd.close_open_connections()
-        self._httpd.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-        self._httpd = self._thread = None
+        httpd.close_open_connections()
+        httpd.server_close()
+        if thread is not None:
+            thread.join(timeout=5)
 
     def __enter__(self) -> SandboxServer:
         return self.start()
@@ -136,10 +162,21 @@ class SandboxServer:
 
     @property
     def url(self) -> str:
+        """The global API host's address (api.sendgrid.com upstream)."""
         if self._httpd is None:
             raise RuntimeError("sandbox server is not started")
+        return self._address(self.port)
+
+    @property
+    def eu_url(self) -> str:
+        """The EU region's API host's address (api.eu.sendgrid.com upstream)."""
+        if self._eu_httpd is None:
+            raise RuntimeError("sandbox server is not started")
+        return self._address(self.eu_port)
+
+    def _address(self, port: int) -> str:
         host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"http://{host}:{self.port}"
+        return f"http://{host}:{port}"
 
     @property
     def stopping(self) -> bool:
@@ -226,6 +263,7 @@ class SandboxServer:
             "path": req.path,
             "query": {k: v[0] if len(v) == 1 else v for k, v in req.query.items()},
             "on_behalf_of": subuser,
+            "region": req.region,  # the host it came to
             "auth_valid": self.api.auth_valid(req),
             "body": body,
             "status": None,  # filled in once answered; stays None for a reset

@@ -1,9 +1,10 @@
 """The only code that speaks SendGrid's HTTP API.
 
 One `requests.Session` (pooled keep-alive connections), Bearer auth, `on-behalf-of` on every
-per-subuser call, bounded retries: 429 waits for `X-RateLimit-Reset`, 5xx / timeouts / connection
-errors / reads answered with a body that is not JSON back off exponentially. Everything else
-becomes a typed error from `errors.py`.
+per-subuser call, each call sent to the API host of its subuser's region (regions.py) behind
+that host's own rate gate, bounded retries: 429 waits for `X-RateLimit-Reset`, 5xx / timeouts /
+connection errors / reads answered with a body that is not JSON back off exponentially.
+Everything else becomes a typed error from `errors.py`.
 """
 
 from __future__ import annotations
@@ -29,10 +30,12 @@ from .errors import (  # noqa: F401 (tests read _error_text here)
     SendGridError,
     Unavailable,
     WebhookLimitReached,
+    WrongRegion,
     _client_error,
     _error_text,
 )
 from .listcalls import SuppressionListCalls
+from .regions import Region, region_of
 from .webhook_settings import (
     _WEBHOOKS,
     WEBHOOK_EVENTS,  # noqa: F401 (a public name of this module)
@@ -58,6 +61,7 @@ class UpstreamSubuser:
     username: str
     email: str
     disabled: bool
+    region: Region = Region.GLOBAL
 
 
 class RateGate(Protocol):
@@ -89,11 +93,18 @@ class SendGridClient(SuppressionListCalls):
         sleep: Callable[[float], None] = time.sleep,
         gate: RateGate | None = None,
         rate_limit_margin: int = 0,
+        eu_base_url: str | None = None,
+        eu_gate: RateGate | None = None,
     ) -> None:
-        """`rate_limit_margin`: a response with this many requests or fewer left in the window
+        """`base_url` is the global host, `eu_base_url` the EU region's (none: EU subusers'
+        calls are refused here, never sent to the global host); each host has its own gate.
+
+        `rate_limit_margin`: a response with this many requests or fewer left in the window
         counts as the window spent (wait for the reset, and pause the gate). With a gate, set it
         to about the number of other processes, whose requests may be on their way already."""
         self.base_url = base_url.rstrip("/")
+        self.eu_base_url = eu_base_url.rstrip("/") if eu_base_url else None
+        self.eu_gate = eu_gate
         self.timeout = (connect_timeout, read_timeout)
         self.max_retries = max_retries
         self.backoff = backoff
@@ -114,7 +125,20 @@ class SendGridClient(SuppressionListCalls):
         )
 
     def __repr__(self) -> str:  # never show the session headers (they hold the key)
-        return f"<SendGridClient {self.base_url}>"
+        eu = f", eu {self.eu_base_url}" if self.eu_base_url else ""
+        return f"<SendGridClient {self.base_url}{eu}>"
+
+    def _host(self, subuser: str | None, what: str) -> tuple[str, RateGate | None]:
+        """The base URL and gate of the host that serves calls on behalf of `subuser`."""
+        if region_of(subuser) == Region.EU:
+            if self.eu_base_url is None:
+                raise WrongRegion(
+                    f"{what}: the subuser is in the EU region and no EU API host is configured"
+                    " (SENDGRID_EU_API_URL)",
+                    subuser=subuser,
+                )
+            return self.eu_base_url, self.eu_gate
+        return self.base_url, self.gate
 
     def close(self) -> None:
         self.session.close()
@@ -187,10 +211,12 @@ class SendGridClient(SuppressionListCalls):
     # --- subusers --------------------------------------------------------------------------------
 
     def list_subusers(self) -> list[UpstreamSubuser]:
+        """Every subuser of every region, with its region (asked of the global host, which
+        lists them all)."""
         result: list[UpstreamSubuser] = []
         offset = 0
         while True:
-            params = {"limit": SUBUSER_PAGE_SIZE, "offset": offset}
+            params = {"limit": SUBUSER_PAGE_SIZE, "offset": offset, "include_region": "true"}
             data = self._json("GET", "/v3/subusers", params=params)
             if not isinstance(data, list):
                 raise BadResponse("GET /v3/subusers: expected a JSON array")
@@ -201,6 +227,8 @@ class SendGridClient(SuppressionListCalls):
                         username=str(item["username"]),
                         email=str(item.get("email") or ""),
                         disabled=bool(item.get("disabled", False)),
+                        # Absent when not pinned to a region: SendGrid shows those as global.
+                        region=Region(item.get("region") or Region.GLOBAL),
                     )
                     for item in data
                 ]
@@ -283,16 +311,17 @@ class SendGridClient(SuppressionListCalls):
     ) -> requests.Response:
         headers = {"on-behalf-of": subuser} if subuser else {}
         what = f"{method} {path}{_for(subuser)}"
+        base_url, gate = self._host(subuser, what)
         attempt = 0
         rate_waited = 0.0
         while True:
             attempt += 1
-            if self.gate is not None:
-                self.gate.wait()
+            if gate is not None:
+                gate.wait()
             try:
                 self.requests_made += 1
                 response = self.session.request(
-                    method, self.base_url + path, headers=headers, timeout=self.timeout, **kwargs
+                    method, base_url + path, headers=headers, timeout=self.timeout, **kwargs
                 )
                 # Read the whole body now so a connection cut mid-body is retried here too.
                 _ = response.content
@@ -311,7 +340,7 @@ class SendGridClient(SuppressionListCalls):
 
             status = response.status_code
             if status < 400:
-                self._respect_remaining(response)
+                self._respect_remaining(response, gate)
                 return response
             if status == 429:
                 wait = _reset_wait(response.headers.get("X-RateLimit-Reset"))
@@ -323,7 +352,7 @@ class SendGridClient(SuppressionListCalls):
                     )
                 log.info("sendgrid rate limited: %s, waiting %.1fs", what, wait)
                 rate_waited += wait
-                self._pause(wait)
+                self._pause(wait, gate)
                 continue
             if status >= 500:
                 if attempt > self.max_retries:
@@ -341,7 +370,7 @@ class SendGridClient(SuppressionListCalls):
         log.info("sendgrid retry %d: %s (%s), waiting %.1fs", attempt, what, cause, delay)
         self.sleep(delay)
 
-    def _respect_remaining(self, response: requests.Response) -> None:
+    def _respect_remaining(self, response: requests.Response, gate: RateGate | None) -> None:
         # The window is spent: wait for the reset now instead of spending a request on a 429.
         try:
             remaining = int(response.headers.get("X-RateLimit-Remaining", ""))
@@ -350,12 +379,13 @@ class SendGridClient(SuppressionListCalls):
         if remaining <= self.rate_limit_margin:
             wait = _reset_wait(response.headers.get("X-RateLimit-Reset"))
             if 0 < wait <= self.max_rate_limit_wait:
-                self._pause(wait)
+                self._pause(wait, gate)
 
-    def _pause(self, wait: float) -> None:
-        """Wait for the rate-limit window to reset, and have the other processes wait too."""
-        if self.gate is not None:
-            self.gate.pause_until(time.time() + wait)
+    def _pause(self, wait: float, gate: RateGate | None) -> None:
+        """Wait for the host's rate-limit window to reset, and have the other processes wait
+        too (on that host only: each region's API has its own limits)."""
+        if gate is not None:
+            gate.pause_until(time.time() + wait)
         self.sleep(wait)
 
 

@@ -40,6 +40,10 @@ class WebhookLimitReached(BadRequest):
     MARK = "maximum number of webhooks"
 
 
+class WrongRegion(SendGridError):
+    """A call for a subuser whose region's API host is not configured. Not retried."""
+
+
 class RateLimited(SendGridError):
     """429 that persisted through every bounded wait."""
 

@@ -189,13 +189,14 @@ def test_admin_role_creates_an_operator_within_their_scope_audited(client, world
 def test_subuser_name_is_read_only_in_admin_and_others_hidden(client, world):
     url = f"/admin/bounces/subuser/{world.alpha.pk}/change/"
 
-    submit(client, url, username="renamed", sendgrid_id=99, upstream_state="gone")
+    submit(client, url, username="renamed", sendgrid_id=99, upstream_state="gone", region="eu")
     hidden = client.get(f"/admin/bounces/subuser/{world.gamma.pk}/change/")
 
     world.alpha.refresh_from_db()
     assert (world.alpha.username, world.alpha.sendgrid_id, world.alpha.upstream_state) == (
         "alpha", None, Subuser.UpstreamState.ACTIVE,
     )  # fmt: skip
+    assert world.alpha.region == "global"  # upstream's, routing its calls: never set here
     assert hidden.status_code in (302, 403, 404)
 
 

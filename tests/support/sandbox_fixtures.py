@@ -34,7 +34,8 @@ def sandbox_store() -> Iterator[SandboxStore]:
 
 @pytest.fixture
 def sandbox(sandbox_store: SandboxStore) -> Iterator[SandboxServer]:
-    """A started sandbox: `.url`, `.api_key`, `.store`, `.headers(subuser)`, faults, log."""
+    """A started sandbox: `.url` (and the EU region's `.eu_url`), `.api_key`, `.store`,
+    `.headers(subuser)`, faults, log."""
     server = SandboxServer(sandbox_store, api_key=SANDBOX_TEST_KEY).start()
     yield server
     server.stop()
@@ -47,6 +48,7 @@ class SandboxProcess:
     data: Path
     proc: subprocess.Popen[str]
     banner: str
+    eu_url: str = ""  # the EU region's host
 
     def stop(self, timeout: float = 10) -> int:
         if self.proc.poll() is None:
@@ -77,7 +79,8 @@ def start_sandbox_process(data: Path, *args: str, timeout: float = 15) -> Sandbo
         proc.kill()
         raise RuntimeError(f"unexpected sandbox start line: {banner!r}")
     url = banner.split(" on ", 1)[1].split()[0]
-    return SandboxProcess(url, SANDBOX_TEST_KEY, data, proc, banner)
+    eu_url = banner.split("EU region: ", 1)[1].split(";")[0]
+    return SandboxProcess(url, SANDBOX_TEST_KEY, data, proc, banner, eu_url)
 
 
 @pytest.fixture

@@ -53,6 +53,7 @@ def worker_env(upstream, **extra: str) -> dict[str, str]:
         "DATABASE_URL": database_url(),
         "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
         "SENDGRID_API_URL": upstream.url,
+        "SENDGRID_EU_API_URL": upstream.eu_url,
         "SENDGRID_API_KEY": upstream.api_key,
         "SENDGRID_BACKOFF_SECONDS": "0.01",
         "LOG_FORMAT": "plain",

@@ -230,8 +230,8 @@ class SubuserList(SendGridView):
         subusers = visible_subusers(request.user).filter(is_parent=False).order_by("username")
         if "username" in p:
             subusers = subusers.filter(username=p["username"])
-        if p["region"] == "eu":
-            subusers = subusers.none()  # the cache knows no regions: every subuser is global
+        if p["region"] != "all":
+            subusers = subusers.filter(region=p["region"])
         items = []
         for subuser in subusers[p["offset"] : p["offset"] + p["limit"]]:
             item = {
@@ -241,7 +241,7 @@ class SubuserList(SendGridView):
                 "username": subuser.username,
             }
             if p["include_region"]:
-                item["region"] = "global"
+                item["region"] = subuser.region
             items.append(item)
         return Response(items)
 
