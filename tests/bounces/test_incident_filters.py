@@ -29,8 +29,8 @@ def listed(client, query) -> list[str]:
 
 def test_domain_filter_is_the_exact_receiving_domain_whatever_the_case(client):
     sub = make_subuser()
-    for email in ["a@gmail.com", "b@GMAIL.com", "c@mail.gmail.com", "d@gmail.co", "gmail.com@x.test",
-                  "e@x@gmail.com"]:  # fmt: skip
+    emails = ["a@gmail.com", "b@GMAIL.com", "c@mail.gmail.com", "d@gmail.co", "gmail.com@x.test"]
+    for email in [*emails, "e@x@gmail.com"]:
         make_bounce(sub, email)
     client.force_login(make_user())
 
