@@ -36,10 +36,10 @@ def incident_filters(alert: Alert) -> list[tuple[str, str]]:
 
 
 def is_sender_fault(alert: Alert) -> bool:
-    details = alert.details if isinstance(alert.details, dict) else {}
+    found = dict(incident_filters(alert))
     return (
-        details.get("fault") == Fault.SENDER
-        or details.get("classification") in SENDER_FAULT_CLASSIFICATIONS
+        found.get("fault") == Fault.SENDER
+        or found.get("classification") in SENDER_FAULT_CLASSIFICATIONS
     )
 
 
