@@ -45,7 +45,7 @@ def alert_acknowledge(*, alert: Alert, user, comment: str) -> Alert:
     # Locked: two operators acknowledging at once, or the evaluation resolving it meanwhile.
     locked = (
         visible_alerts(user)
-        .select_for_update()
+        .select_for_update(of=("self",))  # the alert row: acknowledged_by is an outer join
         .select_related("rule", "subuser", "acknowledged_by")
         .filter(pk=alert.pk)
         .first()
