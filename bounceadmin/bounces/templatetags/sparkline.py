@@ -7,7 +7,7 @@ from django import template
 
 register = template.Library()
 
-WIDTH, HEIGHT, PAD = 84, 22, 3
+WIDTH, HEIGHT, PAD = 112, 24, 3
 
 
 @register.inclusion_tag("bounces/_sparkline.html")
