@@ -16,7 +16,7 @@ from bounceadmin.accounts.scoping import visible_alerts, visible_subusers
 from . import selectors
 from .acknowledge import ACK_ROLE, AcknowledgeError, alert_acknowledge
 from .forms import AcknowledgeForm
-from .incident import bounces_url, cleanup_url
+from .incident import bounces_url, cleanup_url, incident_filters
 from .models import Alert
 
 PAST_PER_PAGE = 50
@@ -54,6 +54,7 @@ def alert_detail(request: HttpRequest, pk: int) -> HttpResponse:
     )
     context = {
         "alert": _with_links(alert, request.user),
+        "incident": incident_filters(alert)[1:],  # beyond its subuser
         "events": selectors.alert_events(request.user, alert),
         "can_acknowledge": alert.state == Alert.State.OPEN and has_role(request.user, ACK_ROLE),
         "form": AcknowledgeForm(),

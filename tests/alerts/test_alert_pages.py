@@ -182,3 +182,12 @@ def test_alert_list_queries_do_not_grow_with_alerts(client):
         client.get("/alerts/")
 
     assert len(many) == len(few)
+
+
+def test_alert_page_says_what_selects_the_incident(client):
+    alert = make_alert(make_subuser("acme"), details={"domain": "<b>x.test</b>", "fault": "sender"})
+    client.force_login(make_user())
+
+    html = client.get(f"/alerts/{alert.pk}/").content.decode()
+
+    assert "domain <code>&lt;b&gt;x.test&lt;/b&gt;</code> · fault <code>sender</code>" in html
