@@ -110,6 +110,9 @@ def page_urls() -> dict[str, str]:
         "list, % wildcard": "/bounces/?email=%25smith",
         "list, reason words + dates": "/bounces/?reason=mailbox+full"
         f"&start_date={today - timedelta(days=60)}&end_date={today}",
+        # An alert's incident: one receiving domain in a window of a day (bounce_email_domain).
+        "list, receiving domain + window": f"/bounces/?domain={some.email.partition('@')[2]}"
+        f"&since={today - timedelta(days=7)}T00:00&until={today - timedelta(days=6)}T00:00",
         "list, sorted by created": "/bounces/?sort=created",
         "list, sorted by address": "/bounces/?sort=email",
         "list, deepest page (newest first)": deepest("-created"),

@@ -104,6 +104,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "bounceadmin.accounts.context_processors.roles",
                 "bounceadmin.accounts.context_processors.password_reset",
+                "bounceadmin.alerts.context_processors.open_alerts",
             ],
         },
     },

@@ -9,6 +9,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/tokens/", api_tokens, name="api_tokens"),
     path("accounts/", include("bounceadmin.accounts.urls")),
+    path("alerts/", include("bounceadmin.alerts.urls")),
     path("audit/", include("bounceadmin.audit.urls")),
     path("deletions/", include("bounceadmin.deletions.urls")),
     path("webhooks/", include("bounceadmin.webhooks.urls")),

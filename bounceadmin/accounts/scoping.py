@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from django.db.models import QuerySet
 
+from bounceadmin.alerts.models import Alert
 from bounceadmin.bounces.models import Bounce, Subuser
 from bounceadmin.suppressions.models import Suppression
 
@@ -55,6 +56,12 @@ def visible_suppressions(user) -> QuerySet[Suppression]:
     if ids is ALL:
         return Suppression.objects.all()
     return Suppression.objects.filter(subuser_id__in=ids)
+
+
+def visible_alerts(user) -> QuerySet[Alert]:
+    """Alerts about the subusers the user may see (every alert is about one subuser)."""
+    ids = visible_subuser_ids(user)
+    return Alert.objects.all() if ids is ALL else Alert.objects.filter(subuser_id__in=ids)
 
 
 def sees_everything(user) -> bool:

@@ -43,6 +43,7 @@ class AuditEvent(models.Model):
         OPERATOR_CREATED = "operator.created", "Operator created"
         OPERATOR_CHANGED = "operator.changed", "Operator changed"
         ROLE_CHANGED = "operator.role_changed", "Role changed"
+        ALERT_ACKNOWLEDGED = "alert.acknowledged", "Alert acknowledged"
         LOGIN = "auth.login", "Logged in"
         LOGIN_FAILED = "auth.login_failed", "Login failed"
         LOGOUT = "auth.logout", "Logged out"

@@ -1,13 +1,17 @@
 """Dates in filters: typed and shown as YYYY-MM-DD whatever the browser's locale, and meant in
 TIME_ZONE."""
 
-from datetime import date, datetime, time
+import re
+from datetime import UTC, date, datetime, time
 
 import django_filters as filters
 from django import forms
 from django.utils import timezone
+from django_filters.fields import IsoDateTimeField
 
 ISO_DATE = "%Y-%m-%d"
+# A time, then an offset whose `+` was decoded as a space.
+_SPACE_FOR_PLUS = re.compile(r"(\d\d:\d\d(?::\d\d(?:\.\d+)?)?) (\d\d(?::?\d\d)?)$")
 
 
 def local_midnight(day: date) -> datetime:
@@ -36,4 +40,39 @@ class IsoDateFilter(filters.DateFilter):
         kwargs.setdefault("input_formats", [ISO_DATE])
         kwargs.setdefault("help_text", "YYYY-MM-DD")
         kwargs.setdefault("error_messages", {"invalid": "Enter a date as YYYY-MM-DD."})
+        super().__init__(*args, **kwargs)
+
+
+class IsoInstantField(IsoDateTimeField):
+    """An ISO 8601 instant (`2026-12-07T06:00:00Z`, an offset, or local time in TIME_ZONE).
+
+    A `+` left unencoded in a URL arrives as a space, and is read as the `+` it was. An instant
+    that UTC cannot hold (year 1 east of Greenwich) is an error here, not a failed query."""
+
+    default_error_messages = {
+        "invalid": "Enter a date and time as ISO 8601, e.g. 2026-12-07T06:00Z."
+    }
+
+    def to_python(self, value):
+        if isinstance(value, str):
+            value = _SPACE_FOR_PLUS.sub(r"\1+\2", value.strip())
+        instant = super().to_python(value)
+        if instant is not None:
+            try:
+                instant.astimezone(UTC)
+            except OverflowError:
+                raise forms.ValidationError(
+                    "That instant is out of range.", code="invalid"
+                ) from None
+        return instant
+
+
+class IsoInstantFilter(filters.IsoDateTimeFilter):
+    """An instant as typed or linked (shown back as given, not reformatted)."""
+
+    field_class = IsoInstantField
+
+    def __init__(self, *args, **kwargs):
+        attrs = {"placeholder": "2026-12-07T06:00Z", "size": 25, "autocomplete": "off"}
+        kwargs.setdefault("widget", forms.TextInput(attrs=attrs))
         super().__init__(*args, **kwargs)

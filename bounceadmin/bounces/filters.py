@@ -5,18 +5,20 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import django_filters as filters
+from django import forms
 from django.db.models import QuerySet
 from django.utils import timezone
 
 from bounceadmin.listing import QuickSelectMultiple
 
 from .classification import Classification, Fault
-from .dates import IsoDateFilter, local_midnight
-from .lookups import sendgrid_email_pattern
+from .dates import IsoDateFilter, IsoInstantFilter, local_midnight
+from .lookups import EmailDomain, sendgrid_email_pattern
 from .models import Bounce, Subuser
 
 MAX_DAYS = 3650
 REMOVED_CHOICES = [("", "On the list"), ("1", "Include removed"), ("only", "Removed only")]
+WINDOW_FIELDS = ("since", "until")
 REMOVED_SHOWN = {"1", "only"}  # the `removed` values that list addresses removed upstream
 
 
@@ -39,6 +41,10 @@ class BounceFilter(filters.FilterSet):
         help_text="Prefix; % is a wildcard (%market = contains “market”)",
         max_length=320,
     )
+    domain = filters.CharFilter(
+        method="filter_domain", label="Receiving domain", max_length=253,
+        help_text="Exact, e.g. gmail.com",
+    )  # fmt: skip
     type = filters.ChoiceFilter(choices=Bounce.Type.choices, empty_label="Hard and soft")
     status = filters.CharFilter(
         field_name="status", label="Status", max_length=32, help_text="Exact, e.g. 5.1.1"
@@ -51,6 +57,10 @@ class BounceFilter(filters.FilterSet):
     days = filters.NumberFilter(
         method="filter_days", label="Last N days", min_value=1, max_value=MAX_DAYS
     )
+    # An incident's window (an alert's links): since <= created < until, to the second. Shown
+    # in the form only when set (WINDOW_FIELDS), as few type an instant by hand.
+    since = IsoInstantFilter(method="filter_since", label="Since", help_text="ISO 8601")
+    until = IsoInstantFilter(method="filter_until", label="Until (before)", help_text="ISO 8601")
     removed = filters.ChoiceFilter(
         choices=REMOVED_CHOICES[1:], empty_label=REMOVED_CHOICES[0][1], method="filter_removed",
         label="Removed upstream",
@@ -67,6 +77,9 @@ class BounceFilter(filters.FilterSet):
 
         if not self.is_bound:
             self.queryset = self.queryset.filter(removed_at__isnull=True)
+        for name in WINDOW_FIELDS:  # hidden, and left out of the form's query, until set
+            if not (self.data or {}).get(name):
+                self.filters[name].extra["widget"] = forms.HiddenInput
 
     def filter_queryset(self, queryset):
         # Addresses no longer on the upstream list are hidden unless asked for.
@@ -78,6 +91,19 @@ class BounceFilter(filters.FilterSet):
         if not value.strip():
             return queryset
         return queryset.filter(email__like_indexed=sendgrid_email_pattern(value))
+
+    def filter_domain(self, queryset, name, value):
+        # The very expression of the index on it (bounce_email_domain), so the planner uses it.
+        domain = value.strip().lstrip("@").lower()
+        if not domain:
+            return queryset
+        return queryset.alias(email_domain=EmailDomain("email")).filter(email_domain=domain)
+
+    def filter_since(self, queryset, name, value):
+        return queryset.filter(created__gte=value)
+
+    def filter_until(self, queryset, name, value):
+        return queryset.filter(created__lt=value)
 
     def filter_reason(self, queryset, name, value):
         for word in value.split():

@@ -106,3 +106,22 @@ class AsStored(Func):
 
     def as_sqlite(self, compiler, connection, **extra_context):
         return super().as_sql(compiler, connection, template="+%(expressions)s", **extra_context)
+
+
+class EmailDomain(Func):
+    """An address's receiving domain: everything after its first `@` (addresses are stored
+    lowercased, so the domain is too). Written once for the index on it (Bounce.Meta.indexes)
+    and the `domain` filter: a planner uses an expression index only for the very same
+    expression, so the `@` is a literal of the SQL, never a parameter (a bound `?` is not the
+    literal `'@'` to SQLite's planner)."""
+
+    output_field = CharField()
+    arity = 1
+
+    def as_sqlite(self, compiler, connection, **extra_context):
+        template = "substr(%(expressions)s, instr(%(expressions)s, '@') + 1)"
+        return super().as_sql(compiler, connection, template=template, **extra_context)
+
+    def as_postgresql(self, compiler, connection, **extra_context):
+        template = "substr(%(expressions)s, strpos(%(expressions)s, '@') + 1)"
+        return super().as_sql(compiler, connection, template=template, **extra_context)

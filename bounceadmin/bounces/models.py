@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 from django.urls import reverse
 
 from bounceadmin.sendgrid.regions import OnBehalfOf, Region
 
 from .classification import Classification, Fault
+from .lookups import EmailDomain
 
 
 class SubuserQuerySet(models.QuerySet):
@@ -129,6 +130,9 @@ class Bounce(models.Model):
             # The list's default order (-created, -id), its sort by date and the date filters.
             models.Index(fields=["created", "id"], name="bounce_created"),
             models.Index(fields=["subuser", "created"], name="bounce_subuser_created"),
+            # The `domain` filter (an alert's incident at one receiving domain), in the list's
+            # order: the very expression the filter compares (lookups.EmailDomain).
+            models.Index(EmailDomain("email"), F("created"), F("id"), name="bounce_email_domain"),
             # The overview's per-subuser counts read only this (a covering, partial index).
             models.Index(
                 fields=["subuser", "type", "created"],

@@ -29,6 +29,7 @@ from .filters import REMOVED_SHOWN, BounceFilter
 from .models import RefreshRun
 from .refresh.summaries import bounce_summaries_ensure
 from .services import refresh_enqueue
+from .sparklines import overview_sparklines
 from .tables import BounceTable
 from .timeline import address_timeline
 
@@ -46,9 +47,11 @@ def overview(request: HttpRequest) -> HttpResponse:
     rows = selectors.overview_rows(subusers)
     webhooks = webhook_rows({r.pk: r.newest for r in rows})
     other_lists = list_counts([r.pk for r in rows])  # the refresh's counts, one query
+    sparklines = overview_sparklines([r.pk for r in rows])  # two queries, alerts marked
     for row in rows:
         row.webhook_row = webhooks[row.pk]
         row.other_lists = other_lists.get(row.pk, [])
+        row.sparkline = sparklines[row.pk]
     days = choice(request.GET.get("days"), CHART_RANGES, CHART_RANGES[0])
     context = {
         "rows": rows,

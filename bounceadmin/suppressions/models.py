@@ -6,9 +6,10 @@ seen upstream. Rows are never deleted: an entry that left its list keeps its row
 from __future__ import annotations
 
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 from django.urls import reverse
 
+from bounceadmin.bounces.lookups import EmailDomain
 from bounceadmin.bounces.models import RefreshRun, Subuser
 
 from .lists import OTHER_LISTS, SuppressionList
@@ -90,6 +91,10 @@ class Suppression(models.Model):
             models.Index(fields=["created", "id"], name="suppression_created"),
             # A refresh's cached rows and the overview's counts per list.
             models.Index(fields=["subuser", "list", "created"], name="suppression_subuser_list"),
+            # The `domain` filter (/bounces/' own, shared), in the table's order.
+            models.Index(
+                EmailDomain("email"), F("created"), F("id"), name="suppression_email_domain"
+            ),
             # The `list` filter in the table's order.
             models.Index(fields=["list", "created", "id"], name="suppression_list_created"),
         ]

@@ -262,7 +262,8 @@ def test_the_schema_documents_every_filter(client):
     client.force_login(make_user("vera", role="viewer"))
     schema = client.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json").json()
     names = {p["name"] for p in schema["paths"]["/api/v1/bounces/"]["get"]["parameters"]}
-    assert names == {"subuser", "region", "email", "type", "status", "reason", "classification",
-                     "fault", "start_date", "end_date", "days", "removed", "sort", "limit",
-                     "per_page", "after", "before"}  # fmt: skip
+    assert names == {"subuser", "region", "email", "domain", "type", "status", "reason",
+                     "classification", "fault", "start_date", "end_date", "days", "since",
+                     "until", "removed", "sort", "limit", "per_page", "after",
+                     "before"}  # fmt: skip
     assert "/api/v1/bounces/{id}/" in schema["paths"]

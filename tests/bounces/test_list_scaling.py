@@ -93,7 +93,9 @@ def test_bounce_list_count_is_one_limited_query(client, small_cap):
     with CaptureQueriesContext(connection) as queries:
         client.get("/bounces/")
 
-    counts = [q["sql"] for q in queries if "COUNT(" in q["sql"].upper()]
+    # The bounces counted (the navigation counts open alerts in a query of its own).
+    counts = [q["sql"] for q in queries
+              if "COUNT(" in q["sql"].upper() and "bounces_bounce" in q["sql"]]  # fmt: skip
     assert len(counts) == 1 and f"LIMIT {CAP + 1}" in counts[0]
 
 
