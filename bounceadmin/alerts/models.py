@@ -89,7 +89,10 @@ class Alert(models.Model):
     )  # fmt: skip
     ack_comment = models.TextField(blank=True)
     notified_at = models.DateTimeField(null=True, blank=True)
+    # One line per channel that failed ("slack: ..."); a later evaluation retries those, up to
+    # alerts.notify.MAX_ATTEMPTS attempts in all.
     notify_error = models.TextField(blank=True)
+    notify_attempts = models.PositiveSmallIntegerField(default=0)
 
     class Meta:
         ordering = ["-opened_at", "-id"]
