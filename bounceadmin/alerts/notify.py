@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 import requests
 from django.conf import settings
@@ -105,9 +105,12 @@ def notifications_due(now) -> QuerySet[Alert]:
 
 
 def scrub(text: str) -> str:
-    """Without the API key (or the Slack URL, a secret too, which a connection error names)."""
-    for secret in (settings.SENDGRID_API_KEY, settings.ALERTS_SLACK_WEBHOOK_URL):
-        if secret:
+    """Without the API key, nor the Slack URL (a secret too: its path is the token), which a
+    connection error names."""
+    slack = settings.ALERTS_SLACK_WEBHOOK_URL
+    secrets = [settings.SENDGRID_API_KEY, slack, urlsplit(slack).path if slack else ""]
+    for secret in secrets:
+        if len(secret) > 1:
             text = text.replace(secret, "[redacted]")
     return text
 
