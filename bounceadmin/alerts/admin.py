@@ -55,7 +55,9 @@ class AlertRuleForm(forms.ModelForm):
 
     class Meta:
         model = AlertRule
-        fields = "__all__"
+        fields = ["name", "kind", "enabled", "subusers", "notify", "cooldown_minutes",
+                  "window_minutes", "baseline_days", "min_count", "factor", "classifications",
+                  "share_jump", "failures_in_row", "silent_minutes"]  # fmt: skip
         help_texts = HELP
 
     def __init__(self, *args, **kwargs):
