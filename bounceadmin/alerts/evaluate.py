@@ -95,16 +95,18 @@ def _rule_apply(rule: AlertRule, findings: list[Finding], *, now: datetime, resu
 
 def _still_open(pairs: list[tuple[Alert, Finding]], *, now: datetime, result: Evaluation):
     for alert, finding in pairs:
-        alert.last_seen_at = now
-        alert.value, alert.baseline = finding.value, finding.baseline
-        alert.summary = finding.summary[:500]
         # The incident began when the alert first saw it: its link keeps that start.
-        alert.details = {**finding.details, "since": alert.details.get("since") or
-                         finding.details.get("since")}  # fmt: skip
+        since = alert.details.get("since") or finding.details.get("since")
+        # Only what evaluation owns: an acknowledgement made meanwhile stays. One UPDATE each
+        # (a handful of open alerts): cheaper here than bulk_update's CASE per row and field.
+        Alert.objects.filter(pk=alert.pk).update(
+            last_seen_at=now,
+            value=finding.value,
+            baseline=finding.baseline,
+            summary=finding.summary[:500],
+            details={**finding.details, "since": since},
+        )
         result.updated.append(alert.pk)
-    Alert.objects.bulk_update(
-        [a for a, _ in pairs], ["last_seen_at", "value", "baseline", "summary", "details"]
-    )
 
 
 def _resolve(alerts: list[Alert], *, now: datetime, result: Evaluation):
