@@ -173,8 +173,8 @@ def _rule_state(rule: AlertRule) -> dict:
 
 @admin.register(Alert)
 class AlertAdmin(ScopedAdmin):
-    list_display = ["opened_at", "state", "summary", "subuser", "subject", "value", "baseline",
-                    "resolved_at", "notified_at"]  # fmt: skip
+    # The summary says the subject, the value and the baseline.
+    list_display = ["opened_at", "state", "summary", "subuser", "resolved_at", "notified_at"]
     list_filter = ["state", "kind", "subuser"]
     list_select_related = ["subuser", "rule"]
     search_fields = ["subject", "summary"]
