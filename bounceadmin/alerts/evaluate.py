@@ -61,8 +61,10 @@ def evaluate_alerts(now: datetime | None = None) -> Evaluation:
         except Exception:
             log.exception("alert rule %r failed", rule.name)
             result.failed_rules.append(rule.name)
-    for alert_id in list(notifications_due(now).values_list("pk", flat=True)):
-        alert_notify(alert_id)
+    # Retries, and sends lost with a killed process; not the alerts this run just notified.
+    due = notifications_due(now).exclude(pk__in=result.opened)
+    for alert_id in list(due.values_list("pk", flat=True)):
+        alert_notify(alert_id, now=now)
     return result
 
 
@@ -161,14 +163,14 @@ def _open(rule: AlertRule, findings: list[Finding], *, now: datetime, result: Ev
             key=f"alert:{alert.pk}:opened",
         )  # fmt: skip
         if rule.notify:
-            transaction.on_commit(lambda pk=alert.pk: _notify_quietly(pk))
+            transaction.on_commit(lambda pk=alert.pk: _notify_quietly(pk, now))
 
 
-def _notify_quietly(alert_id: int) -> None:
+def _notify_quietly(alert_id: int, now: datetime) -> None:
     """After commit: a failure is recorded on the alert and retried, never raised into the
     evaluation."""
     try:
-        alert_notify(alert_id)
+        alert_notify(alert_id, now=now)
     except Exception:
         log.exception("alert %s: notification failed", alert_id)
 

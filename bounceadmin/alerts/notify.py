@@ -28,6 +28,10 @@ from .models import Alert, AlertRule
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 5
+# After the n-th failed attempt, the next waits this long: an outage of Slack or of the mail
+# server of up to an hour and a half is bridged.
+RETRY_AFTER = {1: timedelta(minutes=1), 2: timedelta(minutes=5), 3: timedelta(minutes=15),
+               4: timedelta(minutes=60)}  # fmt: skip
 # An alert opened this long ago and never attempted lost its after-commit send (a killed
 # process): a later evaluation sends it.
 FORGOTTEN = timedelta(minutes=2)
@@ -46,8 +50,9 @@ def channels_configured() -> list[str]:
     return channels
 
 
-def alert_notify(alert_id: int) -> bool:
+def alert_notify(alert_id: int, *, now=None) -> bool:
     """Send the alert's notifications that are due, once; returns whether it is now notified."""
+    now = now or timezone.now()
     alert = Alert.objects.select_related("rule", "subuser").filter(pk=alert_id).first()
     if alert is None or alert.notified_at is not None or not alert.rule.notify:
         return False
@@ -59,7 +64,7 @@ def alert_notify(alert_id: int) -> bool:
         notified_at=None,
         notify_attempts=alert.notify_attempts,
         notify_error=alert.notify_error,
-    ).update(notify_attempts=F("notify_attempts") + 1, notify_error="")
+    ).update(notify_attempts=F("notify_attempts") + 1, notify_error="", notify_attempted_at=now)
     if not claimed:
         return False  # another evaluation is sending it, or has
     errors = []
@@ -73,7 +78,7 @@ def alert_notify(alert_id: int) -> bool:
     if errors:
         Alert.objects.filter(pk=alert.pk).update(notify_error="\n".join(errors))
         return False
-    Alert.objects.filter(pk=alert.pk).update(notified_at=timezone.now())
+    Alert.objects.filter(pk=alert.pk).update(notified_at=now)
     return True
 
 
@@ -87,17 +92,18 @@ def _channels_due(alert: Alert) -> list[str]:
 
 
 def notifications_due(now) -> QuerySet[Alert]:
-    """Unresolved alerts whose notification failed (and may be tried again), or was never
-    attempted although opened a while ago."""
+    """Unresolved alerts whose notification failed and whose next attempt is due, or that were
+    never attempted although opened a while ago."""
     if not channels_configured():
         return Alert.objects.none()
+    retry = Q(pk__in=[])
+    for attempts, wait in RETRY_AFTER.items():
+        if attempts < MAX_ATTEMPTS:
+            retry |= Q(notify_attempts=attempts, notify_attempted_at__lte=now - wait)
     return (
         Alert.objects.exclude(state=Alert.State.RESOLVED)
         .filter(notified_at=None, rule__notify=True)
-        .filter(
-            Q(notify_attempts=0, opened_at__lt=now - FORGOTTEN)
-            | (Q(notify_attempts__gt=0, notify_attempts__lt=MAX_ATTEMPTS) & ~Q(notify_error=""))
-        )
+        .filter(Q(notify_attempts=0, opened_at__lt=now - FORGOTTEN) | (retry & ~Q(notify_error="")))
     )
 
 

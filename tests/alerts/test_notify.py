@@ -11,7 +11,7 @@ from django.core import mail
 
 from bounceadmin.alerts.evaluate import evaluate_alerts
 from bounceadmin.alerts.models import Alert, AlertRule
-from bounceadmin.alerts.notify import MAX_ATTEMPTS, alert_notify
+from bounceadmin.alerts.notify import MAX_ATTEMPTS, alert_notify, notifications_due
 from bounceadmin.bounces.models import RefreshRun
 from tests.support.factories import make_subuser
 from tests.support.webhook_receiver import WebhookReceiver
@@ -114,7 +114,13 @@ def test_the_api_key_is_scrubbed_from_what_upstream_said(
     assert "3 failed refreshes in a row" in message.body
 
 
-def test_a_failed_channel_is_retried_alone_later_and_not_forever(
+def retry_due(now) -> None:
+    """What every evaluation does after its rules."""
+    for pk in notifications_due(now).values_list("pk", flat=True):
+        alert_notify(pk, now=now)
+
+
+def test_a_failed_channel_is_retried_alone_less_and_less_often_and_not_forever(
     channels, domain_spike, django_capture_on_commit_callbacks
 ):
     channels.statuses.extend([500] * 20)
@@ -123,11 +129,13 @@ def test_a_failed_channel_is_retried_alone_later_and_not_forever(
     assert alert.notified_at is None
     assert alert.notify_error == "slack: SlackRefused: HTTP 500"
     assert (alert.notify_attempts, len(mail.outbox), len(channels.posts)) == (1, 1, 1)
-    # Each later evaluation retries Slack, not the email that went out.
-    for n in range(2, MAX_ATTEMPTS + 3):
-        evaluate(django_capture_on_commit_callbacks, NOW + timedelta(minutes=n))
-    alert.refresh_from_db()
-    assert alert.notify_attempts == MAX_ATTEMPTS
+    # Later evaluations retry Slack, not the email that went out, waiting longer each time.
+    attempts_after = {0.5: 1, 1: 2, 5: 2, 6: 3, 20: 3, 21: 4, 80: 4, 81: 5, 500: 5}
+    for minutes, attempts in attempts_after.items():
+        retry_due(NOW + timedelta(minutes=minutes))
+        alert.refresh_from_db()
+        assert alert.notify_attempts == attempts, minutes
+    assert attempts == MAX_ATTEMPTS
     assert len(channels.posts) == MAX_ATTEMPTS
     assert len(mail.outbox) == 1
 
@@ -137,6 +145,8 @@ def test_a_retry_that_succeeds_marks_it_notified(
 ):
     channels.statuses.append(503)
     evaluate(django_capture_on_commit_callbacks)
+    evaluate(django_capture_on_commit_callbacks, NOW + timedelta(seconds=30))  # too soon
+    assert len(channels.posts) == 1
     evaluate(django_capture_on_commit_callbacks, NOW + timedelta(minutes=1))
     alert = Alert.objects.get()
     assert alert.notified_at is not None and alert.notify_error == ""
@@ -171,3 +181,15 @@ def test_a_rule_that_does_not_notify_sends_nothing(
     assert Alert.objects.exists()
     assert not alert_notify(Alert.objects.get().pk)
     assert (len(mail.outbox), len(channels.posts)) == (0, 0)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_send_that_fails_at_commit_is_not_retried_by_the_same_evaluation(channels):
+    AlertRule.objects.all().delete()
+    acme = make_subuser("acme")
+    add_bounces(acme, 30, at=NOW - timedelta(minutes=5))
+    make_rule(Kind.BOUNCE_SPIKE, min_count=20)
+    channels.statuses.extend([500] * 3)
+    evaluate_alerts(now=NOW + timedelta(minutes=5))  # sent after the rule's commit, here
+    alert = Alert.objects.get()
+    assert (alert.notify_attempts, len(channels.posts), len(mail.outbox)) == (1, 1, 1)

@@ -15,4 +15,9 @@ class Migration(migrations.Migration):
             name='notify_attempts',
             field=models.PositiveSmallIntegerField(default=0),
         ),
+        migrations.AddField(
+            model_name='alert',
+            name='notify_attempted_at',
+            field=models.DateTimeField(blank=True, null=True),
+        ),
     ]
