@@ -7,6 +7,10 @@ next find them still open) and each rule alone, and counts the queries.
     python -m bench.alerts [--subusers 200] [--per-subuser 5000] [--databases sqlite,postgres]
                            [--runs 5]
 
+Two cases: at the end of the generated history (the newest days much denser than the days
+before: every subuser looks like a spike, hundreds of alerts open at once) and 90 days back,
+where the history is nearly even day to day (a steady account's hour, the usual evaluation).
+
 The seeded cache is kept and reused by the next run with the same size: on SQLite the database
 file under data/bench/alerts/, on PostgreSQL the database `bounceadmin_bench_alerts_<size>`
 on the server of bench/run.py. Each pass runs in a child process of its own (`--pass LABEL`).
@@ -31,6 +35,7 @@ sys.path.insert(0, str(ROOT))
 
 SPIKED = 5  # subusers given a spike (Reputation bounces at one domain, the sender's fault)
 SPIKE = 300
+STEADY_DAYS_BACK = 90
 
 
 def main() -> None:
@@ -114,11 +119,7 @@ def run_pass(subusers: int, per_subuser: int, runs: int) -> dict:
     from django.core.management import call_command
     from django.db import connection
     from django.db.models import Max
-    from django.test.utils import CaptureQueriesContext
 
-    from bounceadmin.alerts.evaluate import evaluate_alerts
-    from bounceadmin.alerts.models import Alert, AlertRule
-    from bounceadmin.alerts.rules import rule_findings
     from bounceadmin.bounces.models import Bounce
 
     call_command("migrate", verbosity=0)
@@ -126,16 +127,43 @@ def run_pass(subusers: int, per_subuser: int, runs: int) -> dict:
     seeded = _seed(subusers, per_subuser)
     seed_seconds = time.perf_counter() - started
     now = Bounce.objects.aggregate(m=Max("created"))["m"] + timedelta(seconds=1)
-    Alert.objects.all().delete()  # a reused cache: the alerts of the last run go
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("ANALYZE")
+    out = {
+        "rows": Bounce.objects.count(),
+        "subusers": subusers,
+        "seeded": seeded,
+        "seed_seconds": seed_seconds,
+        # Now, at the end of the generated history: the newest days are much denser than the
+        # days before (every subuser looks like a spike, hundreds of alerts open at once).
+        "burst": _timed_runs(now, runs),
+        # 90 days back, where the history's density is nearly even day to day: a steady
+        # account's hour, the usual evaluation.
+        "steady": _timed_runs(now - timedelta(days=STEADY_DAYS_BACK), runs),
+    }
+    return out
+
+
+def _timed_runs(now, runs: int) -> dict:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from bounceadmin.alerts.evaluate import evaluate_alerts
+    from bounceadmin.alerts.models import Alert, AlertRule
+    from bounceadmin.alerts.rules import rule_findings
+    from bounceadmin.alerts.rules.windows import window_ranges
+    from bounceadmin.bounces.models import Bounce
+
+    Alert.objects.all().delete()
     times, queries, opened = [], [], []
     for _ in range(runs):
         with CaptureQueriesContext(connection) as captured:
             started = time.perf_counter()
             result = evaluate_alerts(now=now)
             times.append(time.perf_counter() - started)
+        if result.failed_rules:
+            raise SystemExit(f"rules failed: {result.failed_rules}")
         queries.append(len(captured))
         opened.append(len(result.opened))
     per_rule = {}
@@ -146,17 +174,18 @@ def run_pass(subusers: int, per_subuser: int, runs: int) -> dict:
             rule_findings(rule, now=now)
             spent.append(time.perf_counter() - started)
         per_rule[rule.kind] = statistics.median(spent)
+    spike = AlertRule.objects.filter(kind="bounce_spike").first()
+    in_windows = sum(
+        Bounce.objects.filter(created__gte=start, created__lt=end).count()
+        for start, end in window_ranges(spike, now)
+    )
     return {
-        "rows": Bounce.objects.count(),
-        "subusers": subusers,
-        "seeded": seeded,
-        "seed_seconds": seed_seconds,
+        "window_rows": in_windows,
         "first_run": times[0],
         "later_median": statistics.median(times[1:]) if runs > 1 else times[0],
         "later_max": max(times[1:]) if runs > 1 else times[0],
         "queries": queries,
         "opened": opened[0],
-        "open_alerts": Alert.objects.exclude(state="resolved").count(),
         "per_rule": per_rule,
     }
 
@@ -225,15 +254,18 @@ def table(results: dict[str, dict]) -> str:
 
     r = results
     row("cached bounces, subusers", [f"{r[k]['rows']:,}, {r[k]['subusers']}" for k in labels])
-    row("evaluation, first run (opens the alerts): s",
-        [f"{r[k]['first_run']:.2f}" for k in labels])  # fmt: skip
-    row("evaluation, next runs: median / max s",
-        [f"{r[k]['later_median']:.2f} / {r[k]['later_max']:.2f}" for k in labels])  # fmt: skip
-    row("queries per run (first, next)",
-        [f"{r[k]['queries'][0]}, {r[k]['queries'][-1]}" for k in labels])  # fmt: skip
-    row("alerts opened", [str(r[k]["opened"]) for k in labels])
-    for kind in next(iter(r.values()))["per_rule"]:
-        row(f"{kind} alone: s", [f"{r[k]['per_rule'][kind]:.3f}" for k in labels])
+    for case in ("steady", "burst"):
+        c = {k: r[k][case] for k in labels}
+        row(f"{case}: bounces in the 15 windows", [f"{c[k]['window_rows']:,}" for k in labels])
+        row(f"{case}: first run (opens the alerts), s",
+            [f"{c[k]['first_run']:.2f}" for k in labels])  # fmt: skip
+        row(f"{case}: next runs, median / max s",
+            [f"{c[k]['later_median']:.2f} / {c[k]['later_max']:.2f}" for k in labels])  # fmt: skip
+        row(f"{case}: queries per run (first, next)",
+            [f"{c[k]['queries'][0]}, {c[k]['queries'][-1]}" for k in labels])  # fmt: skip
+        row(f"{case}: alerts opened", [str(c[k]["opened"]) for k in labels])
+        for kind in next(iter(c.values()))["per_rule"]:
+            row(f"{case}: {kind} alone, s", [f"{c[k]['per_rule'][kind]:.3f}" for k in labels])
     return "\n".join(lines)
 
 
