@@ -1,9 +1,9 @@
 """`make bench`: refresh, pages, export and push over a large cache, every other suppression list
-(bench/lists.py), and the Event Webhook's throughput and freshness, on SQLite and PostgreSQL,
-against the sandbox on loopback. Prints the tables.
+(bench/lists.py), the Event Webhook's throughput and freshness, and the alert evaluation
+(bench/alerts.py), on SQLite and PostgreSQL, against the sandbox on loopback. Prints the tables.
 
     python -m bench.run [--subusers 200] [--per-subuser 5000] [--databases sqlite,postgres]
-                        [--only all|cache|lists|webhooks]
+                        [--only all|cache|lists|webhooks|alerts]
 
 The sandbox holds `subusers` x `per-subuser` bounces and as many entries again on the other
 lists of the subusers and the parent.
@@ -270,11 +270,18 @@ def main() -> None:
     parser.add_argument("--databases", default="sqlite,postgres")
     parser.add_argument("--latency-subusers", type=int, default=20)
     parser.add_argument(
-        "--only", choices=["all", "cache", "lists", "webhooks"], default="all",
+        "--only", choices=["all", "cache", "lists", "webhooks", "alerts"], default="all",
         help="the cache's benchmarks (refresh, pages, export, push), every other list's (the"
-        " bounce refresh with them, their refresh, lookup, /suppressions/), the webhook's, or all",
+        " bounce refresh with them, their refresh, lookup, /suppressions/), the webhook's, the"
+        " alert evaluation's (over a seeded cache of the same size, kept for the next run), or"
+        " all",
     )  # fmt: skip
     args = parser.parse_args()
+    if args.only in ("all", "alerts"):
+        alert_table = alert_benchmarks(args.databases, args.subusers, args.per_subuser)
+        if args.only == "alerts":
+            print(alert_table)
+            return
     if args.only in ("all", "webhooks"):
         webhook_tables = webhook_benchmarks(args.databases)
         if args.only == "webhooks":
@@ -330,6 +337,18 @@ def main() -> None:
     if args.only == "all":
         print()
         print(webhook_tables)
+        print()
+        print(alert_table)
+
+
+def alert_benchmarks(databases: str, subusers: int, per_subuser: int) -> str:
+    """The alert evaluation over a cache of the same size (bench/alerts.py)."""
+    from bench import alerts
+
+    labels = databases.split(",")
+    return alerts.table(
+        {label: alerts.spawn_pass(label, subusers, per_subuser, runs=5) for label in labels}
+    )
 
 
 def webhook_benchmarks(databases: str) -> str:

@@ -180,13 +180,18 @@ LOCAL_LOGIN = env.bool("LOCAL_LOGIN", default=True)
 
 # --- Email --------------------------------------------------------------------------------------
 # Outgoing mail as one URL (django-environ's forms: smtp+tls://user:password@host:587,
-# smtp+ssl://..., consolemail:// to print mails). Only the password-reset pages send mail: they
-# answer 404 unless EMAIL_URL is set, since without mail a reset can reach no one.
+# smtp+ssl://..., consolemail:// to print mails). The password-reset pages and the alerts send
+# mail; the reset pages answer 404 unless EMAIL_URL is set, since without mail a reset can reach
+# no one.
 _email_url = env.str("EMAIL_URL", default="")  # not a setting itself: it may hold a password
 if _email_url:
     globals().update(
         {k: v for k, v in env.email_url_config(_email_url).items() if v not in (None, "")}
     )
+else:
+    # Nothing else configured: mails (the alerts', see ALERTS_EMAIL_TO) are printed on stdout
+    # rather than sent to an SMTP server on localhost that is not there.
+    EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
 PASSWORD_RESET_ENABLED = bool(_email_url)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="bounceadmin@localhost")
 EMAIL_TIMEOUT = 10  # seconds: an SMTP server that does not answer must not hang a page
@@ -344,6 +349,19 @@ def _crontab(spec: str) -> crontab:
     return crontab(minute, hour, day_of_week, day_of_month, month_of_year)
 
 
+# --- Alerts -------------------------------------------------------------------------------------
+# The rules are configured in Django admin (bounceadmin/alerts). Beat evaluates them this often,
+# and a worker after each applied webhook batch and each subuser's refresh.
+ALERTS_EVALUATE_SECONDS = env.int("ALERTS_EVALUATE_SECONDS", default=60)
+# Who an alert is mailed to (comma-separated; none: no mail), through EMAIL_URL's server.
+ALERTS_EMAIL_TO = env.list("ALERTS_EMAIL_TO", default=[])
+# A Slack-compatible incoming webhook URL an alert is posted to ("": none).
+ALERTS_SLACK_WEBHOOK_URL = env.str("ALERTS_SLACK_WEBHOOK_URL", default="")
+# The dashboard's address as its operators reach it (https://dashboard.example), for the links
+# in notifications. Unset: WEBHOOK_PUBLIC_URL, else http://127.0.0.1:WEB_PORT (`make run`).
+SITE_URL = env.str("SITE_URL", default="") or WEBHOOK_PUBLIC_URL or f"http://127.0.0.1:{WEB_PORT}"
+
+
 # --- Celery -------------------------------------------------------------------------------------
 BROKER_DIR = DATA_DIR / "broker"
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://")
@@ -411,6 +429,10 @@ CELERY_BEAT_SCHEDULE = {
     "prune-webhook-records": {
         "task": "bounceadmin.webhooks.tasks.prune_webhook_records",
         "schedule": _crontab("15 4 * * *"),
+    },
+    "evaluate-alerts": {
+        "task": "bounceadmin.alerts.tasks.evaluate_alerts",
+        "schedule": float(ALERTS_EVALUATE_SECONDS),
     },
     "sync-subusers": {
         "task": "bounceadmin.bounces.tasks.sync_subusers",

@@ -89,7 +89,11 @@ class Alert(models.Model):
     )  # fmt: skip
     ack_comment = models.TextField(blank=True)
     notified_at = models.DateTimeField(null=True, blank=True)
+    # One line per channel that failed ("slack: ..."); a later evaluation retries those, less
+    # and less often, up to alerts.notify.MAX_ATTEMPTS attempts in all.
     notify_error = models.TextField(blank=True)
+    notify_attempts = models.PositiveSmallIntegerField(default=0)
+    notify_attempted_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-opened_at", "-id"]

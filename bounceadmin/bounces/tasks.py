@@ -47,6 +47,9 @@ def refresh_subuser(subuser_id: int, full: bool = False) -> str:
         from bounceadmin.suppressions.refresh import lists_refresh
 
         lists_refresh(subuser=subuser, full=full, wait=True)
+    from bounceadmin.alerts.tasks import evaluate_alerts_soon
+
+    evaluate_alerts_soon()  # a spike the refresh brought in, or its failure, alerts now
     return run.outcome
 
 

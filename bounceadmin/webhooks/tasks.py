@@ -69,7 +69,14 @@ def apply_batches(subuser_id: int) -> int:
     # Cleared first: a delivery stored from now on queues a task of its own, in case this one
     # has already read the pending batches.
     cache.delete(_queued_flag(subuser_id))
-    return batches_apply(subuser_id)
+    applied = batches_apply(subuser_id)
+    if applied:
+        # Queued, not run here: the batches' transactions are committed, and an evaluation
+        # covers every subuser's batches applied before it runs.
+        from bounceadmin.alerts.tasks import evaluate_alerts_soon
+
+        evaluate_alerts_soon()
+    return applied
 
 
 @shared_task

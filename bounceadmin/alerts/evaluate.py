@@ -1,0 +1,193 @@
+"""Evaluating the rules: open an alert for each new incident, keep the open ones up to date,
+resolve those the rules no longer see, and notify the new ones once.
+
+Idempotent, also when two evaluations run at once (two beat processes, a worker after a
+webhook batch): each rule's alerts are written in one transaction holding the rule's row
+(`select_for_update`; on SQLite the IMMEDIATE transaction's write lock does the same), and the
+partial unique constraint "one unresolved alert per rule, subuser and subject" refuses what
+slipped past. Writes touch only the fields evaluation owns, never the state an operator set by
+acknowledging; an acknowledged alert still resolves by itself.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from bounceadmin.audit.models import AuditEvent
+from bounceadmin.audit.services import audit_record
+from bounceadmin.bounces.models import Subuser
+
+from .models import Alert, AlertRule
+from .notify import alert_notify, notifications_due
+from .rules import Finding, rule_findings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Evaluation:
+    """What one evaluation changed (alerts' ids)."""
+
+    opened: list[int] = field(default_factory=list)
+    updated: list[int] = field(default_factory=list)
+    resolved: list[int] = field(default_factory=list)
+    cooling: int = 0  # incidents not raised again yet (cooldown)
+    failed_rules: list[str] = field(default_factory=list)
+
+    def line(self) -> str:
+        text = (
+            f"{len(self.opened)} opened, {len(self.updated)} still open, "
+            f"{len(self.resolved)} resolved, {self.cooling} in cooldown"
+        )
+        if self.failed_rules:
+            text += f"; rules that failed: {', '.join(self.failed_rules)}"
+        return text
+
+
+def evaluate_alerts(now: datetime | None = None) -> Evaluation:
+    """Run every enabled rule once; returns what changed. A rule that fails is logged and
+    skipped (the others still run); its alerts stay as they were."""
+    now = now or timezone.now()
+    result = Evaluation()
+    for rule in AlertRule.objects.filter(enabled=True).prefetch_related("subusers"):
+        try:
+            findings = rule_findings(rule, now=now)
+            _rule_apply(rule, findings, now=now, result=result)
+        except Exception:
+            log.exception("alert rule %r failed", rule.name)
+            result.failed_rules.append(rule.name)
+    # Retries, and sends lost with a killed process; not the alerts this run just notified.
+    due = notifications_due(now).exclude(pk__in=result.opened)
+    for alert_id in list(due.values_list("pk", flat=True)):
+        alert_notify(alert_id, now=now)
+    return result
+
+
+@transaction.atomic
+def _rule_apply(rule: AlertRule, findings: list[Finding], *, now: datetime, result: Evaluation):
+    # One evaluation of a rule at a time: a second waits here, then reads what the first wrote.
+    AlertRule.objects.select_for_update().filter(pk=rule.pk).first()
+    unresolved = {
+        (a.subuser_id, a.subject): a
+        for a in Alert.objects.filter(rule=rule).exclude(state=Alert.State.RESOLVED)
+    }
+    for alert in unresolved.values():
+        alert.rule = rule  # for the audit's details, without a query each
+    seen = {f.key: f for f in findings}
+    still = [(unresolved[key], f) for key, f in seen.items() if key in unresolved]
+    _still_open(still, now=now, result=result)
+    _resolve([a for key, a in unresolved.items() if key not in seen], now=now, result=result)
+    new = [f for key, f in seen.items() if key not in unresolved]
+    if new:
+        cooling = set(
+            Alert.objects.filter(
+                rule=rule,
+                state=Alert.State.RESOLVED,
+                resolved_at__gt=now - timedelta(minutes=rule.cooldown_minutes),
+            ).values_list("subuser_id", "subject")
+        )
+        result.cooling += sum(1 for f in new if f.key in cooling)
+        _open(rule, [f for f in new if f.key not in cooling], now=now, result=result)
+
+
+def _still_open(pairs: list[tuple[Alert, Finding]], *, now: datetime, result: Evaluation):
+    for alert, finding in pairs:
+        # The incident began when the alert first saw it: its link keeps that start.
+        since = alert.details.get("since") or finding.details.get("since")
+        # Only what evaluation owns: an acknowledgement made meanwhile stays. One UPDATE each
+        # (a handful of open alerts): cheaper here than bulk_update's CASE per row and field.
+        Alert.objects.filter(pk=alert.pk).update(
+            last_seen_at=now,
+            value=finding.value,
+            baseline=finding.baseline,
+            summary=finding.summary[:500],
+            details={**finding.details, "since": since},
+        )
+        result.updated.append(alert.pk)
+
+
+def _resolve(alerts: list[Alert], *, now: datetime, result: Evaluation):
+    names = _usernames({a.subuser_id for a in alerts})
+    for alert in alerts:
+        # Conditional: whichever evaluation resolves it first records it.
+        done = (
+            Alert.objects.filter(pk=alert.pk)
+            .exclude(state=Alert.State.RESOLVED)
+            .update(state=Alert.State.RESOLVED, resolved_at=now)
+        )
+        if not done:
+            continue
+        result.resolved.append(alert.pk)
+        audit_record(
+            AuditEvent.Action.ALERT_RESOLVED,
+            subuser=names.get(alert.subuser_id, ""),
+            details=_audit_details(alert, before={"state": alert.state},
+                                   after={"state": Alert.State.RESOLVED.value}),
+            key=f"alert:{alert.pk}:resolved",
+        )  # fmt: skip
+
+
+def _open(rule: AlertRule, findings: list[Finding], *, now: datetime, result: Evaluation):
+    names = _usernames({f.subuser_id for f in findings})
+    for finding in findings:
+        try:
+            with transaction.atomic():
+                alert = Alert.objects.create(
+                    rule=rule,
+                    kind=rule.kind,
+                    subuser_id=finding.subuser_id,
+                    subject=finding.subject,
+                    summary=finding.summary[:500],
+                    since=finding.since,
+                    value=finding.value,
+                    baseline=finding.baseline,
+                    details=finding.details,
+                    opened_at=now,
+                    last_seen_at=now,
+                )
+        except IntegrityError:
+            continue  # opened meanwhile by another evaluation
+        result.opened.append(alert.pk)
+        audit_record(
+            AuditEvent.Action.ALERT_OPENED,
+            subuser=names.get(finding.subuser_id, ""),
+            details=_audit_details(alert, before=None, after={
+                "state": Alert.State.OPEN.value, "value": alert.value,
+                "baseline": alert.baseline, "since": alert.details.get("since"),
+            }),
+            key=f"alert:{alert.pk}:opened",
+        )  # fmt: skip
+        if rule.notify:
+            transaction.on_commit(lambda pk=alert.pk: _notify_quietly(pk, now))
+
+
+def _notify_quietly(alert_id: int, now: datetime) -> None:
+    """After commit: a failure is recorded on the alert and retried, never raised into the
+    evaluation."""
+    try:
+        alert_notify(alert_id, now=now)
+    except Exception:
+        log.exception("alert %s: notification failed", alert_id)
+
+
+def _audit_details(alert: Alert, *, before: dict | None, after: dict) -> dict:
+    return {
+        "alert": alert.pk,
+        "rule": alert.rule.name,
+        "kind": alert.kind,
+        "subject": alert.subject,
+        "summary": alert.summary,
+        "before": before,
+        "after": after,
+    }
+
+
+def _usernames(ids: set[int]) -> dict[int, str]:
+    if not ids:
+        return {}
+    return dict(Subuser.objects.filter(pk__in=ids).values_list("pk", "username"))
