@@ -8,7 +8,8 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from bounceadmin.alerts.models import Alert
+from bounceadmin.alerts.evaluate import evaluate_alerts
+from bounceadmin.alerts.models import Alert, AlertRule
 from bounceadmin.bounces.classification import Classification
 from bounceadmin.bounces.models import Subuser
 from bounceadmin.bounces.refresh import bounces_refresh
@@ -16,8 +17,6 @@ from bounceadmin.bounces.subusers import subusers_sync
 from bounceadmin.deletions.models import DeletionRequest
 from tests.support.browser import log_in
 from tests.support.factories import make_user
-
-from .alert_support import incident_alert
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.e2e]
 
@@ -28,7 +27,8 @@ UNKNOWN = ("5.1.1", "550 5.1.1 The email account that you tried to reach does no
 def spike_in_sandbox(upstream, sg, now):
     """A subuser whose last hour brought 24 Spamhaus blocks at gmail.com, beside everyday bounces
     (unknown users there, blocks at another domain, and blocks at gmail.com the day before);
-    refreshed into the cache. Returns the addresses of the incident."""
+    refreshed into the cache. Returns the addresses of the incident: every Reputation bounce of
+    the last hour (the classification spike's, whatever the domain)."""
     start = int((now - timedelta(minutes=50)).timestamp())
     spike = [f"reader{i}@gmail.com" for i in range(24)]
     rows = [{"email": e, "status": SPAMHAUS[0], "reason": SPAMHAUS[1], "created": start + 60 * i}
@@ -45,19 +45,20 @@ def spike_in_sandbox(upstream, sg, now):
     upstream.store.add_bounces("alpha", rows)
     subusers_sync()
     bounces_refresh(subuser=Subuser.objects.get(username="alpha"), full=True, client=sg)
-    return sorted(spike)
+    return sorted([*spike, "blocked@yahoo.com"])
 
 
 def raise_alert(now) -> Alert:
-    """The alert the evaluation raises for the spike. Made through the ORM for now: once the
-    rules are merged, `evaluate_alerts(now=now)` with a classification-spike rule replaces this."""
-    return incident_alert(
-        Subuser.objects.get(username="alpha"),
-        classification=Classification.REPUTATION,
-        domain="gmail.com",
-        since=now - timedelta(hours=1),
-        until=now,
-    )
+    """The alert the evaluation raises for the spike, by a classification-spike rule (the only
+    rule, so that the test reads one alert)."""
+    AlertRule.objects.all().delete()
+    AlertRule.objects.create(
+        name="Reputation spike", kind=AlertRule.Kind.CLASSIFICATION_SPIKE,
+        classifications=[Classification.REPUTATION], min_count=20, factor=3.0,
+    )  # fmt: skip
+    evaluate_alerts(now=now)
+    alert = Alert.objects.get()
+    return alert
 
 
 def test_browser_spike_alert_acknowledged_and_cleaned_up(live_server, browser, upstream, sg):
@@ -89,7 +90,7 @@ def test_browser_spike_alert_acknowledged_and_cleaned_up(live_server, browser, u
     page.wait_for_url("**/deletions/new/?scope=filter*")
     preview = page.locator("main").inner_text()
     shown = set(re.findall(r"[\w.]+@[\w.]+", preview))
-    assert "24 address" in preview
+    assert "25 addresses in 1 subuser" in preview
     assert shown and shown <= set(incident)  # the sample: the newest ten, all of the incident
 
     page.get_by_label("Justification").fill("Delisted from Spamhaus, INC-77")
