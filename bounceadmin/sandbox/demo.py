@@ -347,7 +347,20 @@ def demo_rows(seed: int = 1, *, now: float | None = None) -> dict[str, list[dict
     out["acme-transactional"][0].update(
         status="5.7.1", reason=_long_reason(rng), created=int(now) - 5400
     )
+    # An incident under way: in the last 40 minutes Outlook blocks initech-billing's sending IP,
+    # which the dashboard's default alert rules see (a spike, a Reputation spike, a domain spike).
+    out["initech-billing"] += [
+        {"email": f"{_local_part(rng)}{n}@outlook.com", "status": "5.7.1",
+         "reason": BLOCKLISTED, "created": int(now) - 2400 + 40 * n}
+        for n in range(60)
+    ]  # fmt: skip
     return out
+
+
+BLOCKLISTED = (
+    "550 5.7.1 Unfortunately, messages from [203.0.113.9] weren't sent. Please contact your"
+    " Internet service provider since part of their network is on our block list (S3150)."
+)
 
 
 def seed_demo(store: SandboxStore, *, seed: int = 1, now: float | None = None) -> dict[str, int]:
