@@ -117,11 +117,16 @@ def window_label(rule: AlertRule) -> str:
 
 
 def spike_summary(what: str, rule: AlertRule, windows: Windows) -> str:
-    """ "120 bounces in the last hour, 6.0× the median of 20 at this time over 14 days"."""
+    """ "120 bounces in the last hour, 6.0× the median of 20 at this time over 14 days"; a zero
+    median says so instead of a ratio over nothing."""
+    over = (
+        f"{ratio(windows):.1f}× the median of {windows.median:g}"
+        if windows.median
+        else "against none (the median)"
+    )
     return (
-        f"{what}: {windows.now} bounces in the last {window_label(rule)}, "
-        f"{ratio(windows):.1f}× the median of {windows.median:g} at this time over the past "
-        f"{rule.baseline_days} days"
+        f"{what}: {windows.now} bounces in the last {window_label(rule)}, {over} at this time"
+        f" over the past {rule.baseline_days} days"
     )
 
 
