@@ -49,17 +49,18 @@ def provider_user(iam_server, username: str, *, email: str | None = None, groups
 
 def group_join(iam_server, user, name: str) -> None:
     found = iam_server.backend.query(iam_server.models.Group, display_name=name)
-    group = found[0] if found else iam_server.models.Group(display_name=name, members=[])
-    group.members = [*group.members, user]
-    iam_server.backend.save(group)
-    iam_server.backend.reload(user)
+    if found:
+        group = found[0]
+    else:
+        group = iam_server.models.Group(display_name=name, members=[user])
+        iam_server.backend.save(group)
+    user.groups = [*[g for g in user.groups if g.display_name != name], group]
+    iam_server.backend.save(user)
 
 
 def group_leave(iam_server, user, name: str) -> None:
-    [group] = iam_server.backend.query(iam_server.models.Group, display_name=name)
-    group.members = [m for m in group.members if m.user_name != user.user_name]
-    iam_server.backend.save(group)
-    iam_server.backend.reload(user)
+    user.groups = [g for g in user.groups if g.display_name != name]
+    iam_server.backend.save(user)
 
 
 def vouch_for_emails(iam_server) -> None:
