@@ -268,3 +268,41 @@ def test_sso_user_with_a_factor_gives_the_code_unless_the_providers_amr_satisfie
     assert "mfa_checked_at" in client.session
     login = _last_login()
     assert login.details == {"second_factor": "provider: pwd,otp,mfa", "method": "oidc"}
+
+
+def test_sso_provider_unreachable_at_the_start_is_audited(client, settings):
+    settings.OIDC_ISSUER = "http://127.0.0.1:9"  # discard: nothing listens
+    settings.OIDC_CLIENT_ID, settings.OIDC_CLIENT_SECRET = "bounceadmin", "s3cret-value"
+
+    response = client.get("/accounts/oidc/login/")
+
+    assert response.status_code == 400 and b"provider unreachable" in response.content
+    assert _failures() == [{"username": "", "method": "oidc", "reason": "provider unreachable"}]
+
+
+def test_sso_subuser_claim_scopes_the_operator_to_the_subusers_it_lists(settings):
+    from bounceadmin.accounts.oidc.claims import Identity
+    from bounceadmin.accounts.oidc.services import oidc_user_resolve
+    from bounceadmin.accounts.scoping import visible_subusers
+    from tests.support.factories import make_subuser
+
+    settings.OIDC_ROLE_CLAIM, settings.OIDC_SUBUSER_CLAIM = "roles", "subusers"
+    settings.OIDC_ROLE_MAP = {"ops": "requester"}
+    make_subuser("acme")
+    make_subuser("globex")
+    claims = {
+        "iss": "https://id.example",
+        "sub": "42",
+        "roles": "ops",
+        "subusers": ["acme", "nope"],
+    }
+
+    outcome = oidc_user_resolve(identity=Identity.from_claims(claims))
+
+    assert outcome.refusal is None and outcome.matched_by == "new"
+    assert [s.username for s in visible_subusers(outcome.user)] == ["acme"]
+    claims["subusers"] = ["globex"]
+    again = oidc_user_resolve(identity=Identity.from_claims(claims))
+    user = type(again.user).objects.get(pk=again.user.pk)
+    assert again.matched_by == "subject"
+    assert [s.username for s in visible_subusers(user)] == ["globex"]
