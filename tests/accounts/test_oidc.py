@@ -306,3 +306,21 @@ def test_sso_subuser_claim_scopes_the_operator_to_the_subusers_it_lists(settings
     user = type(again.user).objects.get(pk=again.user.pk)
     assert again.matched_by == "subject"
     assert [s.username for s in visible_subusers(user)] == ["globex"]
+
+
+def test_sso_refuses_an_id_token_whose_nonce_is_not_this_sessions(client, oidc):
+    make_user("olga", role="viewer", email="olga@example.com")
+    user = provider_user(oidc, "olga.n", email="olga@example.com")
+    oidc.login(user)
+    oidc.consent(user)
+    start = client.get("/accounts/oidc/login/")
+    back = local_path(at_provider(start.url).headers["Location"])
+    session = client.session
+    key = next(k for k in session.keys() if k.startswith("_state_oidc_"))  # noqa: SIM118
+    session[key]["data"]["nonce"] = "another-sessions-nonce"
+    session.save()
+
+    response = client.get(back)
+
+    assert response.status_code == 400 and _signed_in(client) is None
+    assert _failures() == [{"username": "", "method": "oidc", "reason": "token error"}]

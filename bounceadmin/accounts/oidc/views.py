@@ -8,6 +8,7 @@ import logging
 import re
 import time
 
+from authlib.common.errors import AuthlibBaseError
 from authlib.integrations.base_client.errors import MismatchingStateError, OAuthError
 from django.conf import settings
 from django.contrib.auth import login as auth_login
@@ -33,6 +34,9 @@ from .services import DISABLED, oidc_user_resolve
 log = logging.getLogger(__name__)
 NEXT = "oidc_next"
 BACKEND = "django.contrib.auth.backends.ModelBackend"
+# The exchange failed on our side of it: the provider unreachable, an ID token whose signature,
+# issuer, audience, expiry or nonce is wrong (joserfc), a response missing what it must hold.
+TOKEN_ERRORS = (RequestException, AuthlibBaseError, JoseError, ValueError, KeyError, RuntimeError)
 
 
 def _safe_next(request: HttpRequest, nxt: str) -> str:
@@ -49,7 +53,8 @@ def oidc_start(request: HttpRequest) -> HttpResponse:
     redirect_uri = request.build_absolute_uri(reverse("oidc_callback"))
     try:
         return oidc_client().authorize_redirect(request, redirect_uri)
-    except (RequestException, OAuthError, ValueError) as exc:  # discovery failed
+    # discovery failed, or an http:// provider refused (authlib's InsecureTransportError)
+    except (RequestException, AuthlibBaseError, ValueError) as exc:
         return _failed(request, "provider unreachable", exc)
 
 
@@ -64,7 +69,7 @@ def oidc_callback(request: HttpRequest) -> HttpResponse:
         return _failed(request, "state mismatch", exc)
     except OAuthError as exc:  # the provider's refusal: access_denied, invalid_grant...
         return _failed(request, f"provider error: {_code(exc.error)}", exc)
-    except (RequestException, JoseError, ValueError, KeyError, RuntimeError) as exc:
+    except TOKEN_ERRORS as exc:
         return _failed(request, "token error", exc)
     claims = token.get("userinfo")
     if not claims:
