@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.db import transaction
+from django.db import IntegrityError, transaction
 
 from bounceadmin.bounces.models import Subuser
 
@@ -46,14 +46,29 @@ def oidc_user_resolve(*, identity: Identity) -> SignIn:
     return SignIn(user, matched_by)
 
 
-def _match(identity: Identity):
-    link = (
+def _linked(identity: Identity) -> OidcIdentity | None:
+    return (
         OidcIdentity.objects.select_related("user")
         .filter(issuer=identity.issuer, subject=identity.subject)
         .first()
     )
+
+
+def _match(identity: Identity):
+    link = _linked(identity)
     if link is not None:
         return link.user, "subject"
+    try:
+        with transaction.atomic():  # a savepoint: two first sign-ins at once link only once
+            return _link(identity)
+    except IntegrityError:
+        link = _linked(identity)
+        if link is None:
+            raise
+        return link.user, "subject"
+
+
+def _link(identity: Identity):
     User = get_user_model()
     if identity.email:
         # Only a user not yet linked to another subject at this issuer: two people at the
