@@ -190,6 +190,8 @@ OIDC_SUBUSER_CLAIM = env.str("OIDC_SUBUSER_CLAIM", default="")
 # Values of the ID token's `amr` (RFC 8176, e.g. "mfa,otp,hwk") that count as this session's
 # second-factor check at sign-in; empty, SSO users give their TOTP code here like local ones.
 OIDC_MFA_AMR = [v for v in env.list("OIDC_MFA_AMR", default=[]) if v]
+# Or `acr` values (an assurance level the provider names, e.g. Keycloak's "2" or a URI) that do.
+OIDC_MFA_ACR = [v for v in env.list("OIDC_MFA_ACR", default=[]) if v]
 # Local passwords (the login form and password reset); false leaves single sign-on only. API
 # tokens work either way.
 LOCAL_LOGIN = env.bool("LOCAL_LOGIN", default=True)

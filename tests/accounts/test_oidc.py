@@ -324,3 +324,17 @@ def test_sso_refuses_an_id_token_whose_nonce_is_not_this_sessions(client, oidc):
 
     assert response.status_code == 400 and _signed_in(client) is None
     assert _failures() == [{"username": "", "method": "oidc", "reason": "token error"}]
+
+
+def test_sso_factor_satisfied_only_by_the_configured_amr_or_acr_values(settings):
+    from bounceadmin.accounts.oidc.claims import amr_satisfies_factor
+
+    claims = {"amr": ["pwd", "otp"], "acr": "2"}
+    assert not amr_satisfies_factor(claims)  # nothing configured: the code step here
+    settings.OIDC_MFA_AMR = ["hwk"]
+    assert not amr_satisfies_factor(claims)
+    settings.OIDC_MFA_ACR = ["2"]
+    assert amr_satisfies_factor(claims)
+    settings.OIDC_MFA_ACR, settings.OIDC_MFA_AMR = [], ["otp"]
+    assert amr_satisfies_factor(claims)
+    assert not amr_satisfies_factor({"amr": "pwd"})

@@ -56,6 +56,15 @@ def subusers_from_claims(claims: dict) -> list[str] | None:
 
 
 def amr_satisfies_factor(claims: dict) -> bool:
-    """Whether the provider says it checked a second factor that OIDC_MFA_AMR accepts."""
-    accepted = set(settings.OIDC_MFA_AMR)
-    return bool(accepted & set(_values(claims, "amr")))
+    """Whether the provider says it checked a second factor this app accepts: a method of the
+    ID token's `amr` in OIDC_MFA_AMR, or its `acr` (an assurance level) in OIDC_MFA_ACR."""
+    by_method = set(settings.OIDC_MFA_AMR) & set(_values(claims, "amr"))
+    by_level = set(settings.OIDC_MFA_ACR) & set(_values(claims, "acr"))
+    return bool(by_method or by_level)
+
+
+def provider_factor(claims: dict) -> str:
+    """How the provider says it checked the factor, for the audit's login event."""
+    amr = ",".join(_values(claims, "amr"))
+    acr = ",".join(_values(claims, "acr"))
+    return "provider: " + "; ".join(part for part in (amr, acr and f"acr {acr}") if part)

@@ -27,7 +27,7 @@ from .. import login as login_step
 from ..mfa.devices import has_factor
 from ..mfa.session import session_checked
 from . import oidc_enabled
-from .claims import Identity, amr_satisfies_factor
+from .claims import Identity, amr_satisfies_factor, provider_factor
 from .client import oidc_client
 from .services import DISABLED, oidc_user_resolve
 
@@ -94,7 +94,7 @@ def oidc_callback(request: HttpRequest) -> HttpResponse:
     user.sign_in_method = "oidc"
     nxt = request.session.pop(NEXT, "/")
     if amr_satisfies_factor(identity.claims):
-        user.second_factor = "provider: " + ",".join(map(str, identity.claims.get("amr", [])))
+        user.second_factor = provider_factor(identity.claims)
         auth_login(request, user)
         session_checked(request)
     elif has_factor(user):  # the code step, as after a password
