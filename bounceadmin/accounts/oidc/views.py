@@ -89,22 +89,27 @@ def oidc_callback(request: HttpRequest) -> HttpResponse:
             },
             status=403,
         )
-    user = outcome.user
+    return _sign_in(request, outcome.user, identity.claims)
+
+
+def _sign_in(request, user, claims: dict) -> HttpResponse:
+    """As after a password: signed in, or the code step for a user with a factor, unless the
+    provider's amr/acr already satisfies it (then that is this session's check)."""
     user.backend = BACKEND
-    user.sign_in_method = "oidc"
-    nxt = request.session.pop(NEXT, "/")
-    if amr_satisfies_factor(identity.claims):
-        user.second_factor = provider_factor(identity.claims)
+    user.sign_in_method = "oidc"  # the login event records it
+    nxt = _safe_next(request, request.session.pop(NEXT, "/"))
+    if amr_satisfies_factor(claims):
+        user.second_factor = provider_factor(claims)
         auth_login(request, user)
         session_checked(request)
-    elif has_factor(user):  # the code step, as after a password
+    elif has_factor(user):
         request.session[login_step.PENDING] = {
             "user": user.pk, "backend": BACKEND, "at": time.time(), "next": nxt, "method": "oidc",
         }  # fmt: skip
         return redirect("login_code")
     else:
         auth_login(request, user)
-    return redirect(_safe_next(request, nxt))
+    return redirect(nxt)
 
 
 def _failed(request, reason: str, exc, *, username: str = "") -> HttpResponse:
