@@ -338,3 +338,17 @@ def test_sso_factor_satisfied_only_by_the_configured_amr_or_acr_values(settings)
     settings.OIDC_MFA_ACR, settings.OIDC_MFA_AMR = [], ["otp"]
     assert amr_satisfies_factor(claims)
     assert not amr_satisfies_factor({"amr": "pwd"})
+
+
+def test_sso_identity_shows_read_only_on_the_users_admin_page(admin_client):
+    from bounceadmin.accounts.oidc.claims import Identity
+    from bounceadmin.accounts.oidc.services import oidc_user_resolve
+
+    claims = {"iss": "https://id.example", "sub": "subject-42", "preferred_username": "ned"}
+    outcome = oidc_user_resolve(identity=Identity.from_claims(claims))
+
+    page = admin_client.get(f"/admin/auth/user/{outcome.user.pk}/change/")
+
+    assert page.status_code == 200
+    assert b"Single sign-on identities" in page.content and b"subject-42" in page.content
+    assert b'name="oidc_identities-0-subject"' not in page.content
