@@ -352,3 +352,19 @@ def test_sso_identity_shows_read_only_on_the_users_admin_page(admin_client):
     assert page.status_code == 200
     assert b"Single sign-on identities" in page.content and b"subject-42" in page.content
     assert b'name="oidc_identities-0-subject"' not in page.content
+
+
+def test_sso_role_claim_leaves_a_superuser_as_it_is(settings, django_user_model):
+    from bounceadmin.accounts.oidc.claims import Identity
+    from bounceadmin.accounts.oidc.services import oidc_user_resolve
+
+    settings.OIDC_ROLE_CLAIM, settings.OIDC_ROLE_MAP = "groups", {"ops": "viewer"}
+    root = django_user_model.objects.create_superuser("root", "root@example.com", "pw-123-root")
+    claims = {"iss": "https://id.example", "sub": "7", "email": "root@example.com",
+              "email_verified": True, "groups": []}  # fmt: skip
+
+    outcome = oidc_user_resolve(identity=Identity.from_claims(claims))
+
+    assert outcome.user == root and outcome.matched_by == "email" and outcome.refusal is None
+    root.refresh_from_db()
+    assert root.is_staff and root.is_superuser

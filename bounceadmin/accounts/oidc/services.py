@@ -39,7 +39,8 @@ def oidc_user_resolve(*, identity: Identity) -> SignIn:
     user, matched_by = _match(identity)
     if not user.is_active:
         return SignIn(user, matched_by, DISABLED)
-    if settings.OIDC_ROLE_CLAIM:
+    # A superuser is above the roles (a local break-glass account): the claim leaves it be.
+    if settings.OIDC_ROLE_CLAIM and not user.is_superuser:
         _role_apply(user, identity.claims)
     if role_of(user) is None:
         return SignIn(user, matched_by, NO_ROLE)
