@@ -5,7 +5,7 @@ from bounceadmin.datadir import data_folder_prepare
 from bounceadmin.sendgrid import SendGridClient
 from tests.support.workers import purge_broker, start_worker, stop_worker, worker_env
 
-pytest_plugins = ["tests.support.sandbox_fixtures", "tests.support.browser"]
+pytest_plugins = ["tests.support.sandbox_fixtures", "tests.support.browser", "tests.support.oidc"]
 
 
 def pytest_configure(config):

@@ -23,7 +23,7 @@ from .admin_forms import (
 from .changes import operator_changes
 from .delegation import grantable_roles, manageable_users
 from .mfa.services import factor_reset
-from .models import Operator
+from .models import OidcIdentity, Operator
 
 
 class OperatorInline(admin.StackedInline):
@@ -33,6 +33,20 @@ class OperatorInline(admin.StackedInline):
     verbose_name_plural = "Subuser scope"
 
 
+class OidcIdentityInline(admin.TabularInline):
+    """Who this user is at the single sign-on provider: shown, never edited here (a link made
+    by hand would let one person's sign-in reach another's user)."""
+
+    model = OidcIdentity
+    can_delete = False
+    extra = 0
+    fields = readonly_fields = ["issuer", "subject", "linked_at"]
+    verbose_name_plural = "Single sign-on identities"
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
 admin.site.unregister(get_user_model())
 
 
@@ -40,7 +54,7 @@ admin.site.unregister(get_user_model())
 class OperatorUserAdmin(UserAdmin):
     """Users with their role (group) and subuser scope on one page."""
 
-    inlines = [OperatorInline]
+    inlines = [OperatorInline, OidcIdentityInline]
     actions = ["reset_second_factor"]
     list_display = ["username", "email", "role", "is_active", "last_login"]
     list_filter = ["groups", "is_active", "is_staff"]

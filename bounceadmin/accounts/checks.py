@@ -1,8 +1,7 @@
 """Identity settings checked at start: a misspelt role in MFA_REQUIRED_ROLES would silently let
 that role decide without a factor, a zero MFA_REAUTH_MINUTES would ask for a code at every page,
-and single sign-on's settings (OIDC_*, LOCAL_LOGIN=false) would be ignored: sign-in through
-OpenID Connect is not built yet, and an installation that asks for it must not start believing
-local passwords are off."""
+single sign-on half configured would be silently off, LOCAL_LOGIN=false without it would lock
+everyone out, and a role map naming no real role would grant nothing without saying so."""
 
 from django.conf import settings
 from django.core.checks import Error, register
@@ -24,20 +23,47 @@ def mfa_settings_check(app_configs=None, **kwargs):
         )
     if settings.MFA_REAUTH_MINUTES < 1:
         errors.append(Error("MFA_REAUTH_MINUTES must be 1 or more.", id="accounts.E002"))
+    errors.extend(_oidc_errors())
+    return errors
+
+
+def _oidc_errors() -> list[Error]:
+    """Single sign-on half set up is refused, never silently off: names only, never values."""
+    errors = []
     oidc = {"OIDC_ISSUER": settings.OIDC_ISSUER, "OIDC_CLIENT_ID": settings.OIDC_CLIENT_ID,
             "OIDC_CLIENT_SECRET": settings.OIDC_CLIENT_SECRET}  # fmt: skip
-    if any(oidc.values()) or settings.OIDC_ROLE_CLAIM or not settings.LOCAL_LOGIN:
-        named = [name for name, value in oidc.items() if value]  # names only, never values
-        if settings.OIDC_ROLE_CLAIM:
-            named.append("OIDC_ROLE_CLAIM")
-        if not settings.LOCAL_LOGIN:
-            named.append("LOCAL_LOGIN=false")
+    missing = [name for name, value in oidc.items() if not value]
+    if missing and len(missing) < len(oidc):
         errors.append(
             Error(
-                "Single sign-on (OpenID Connect) is not available in this version:"
-                f" {', '.join(named)} cannot take effect.",
-                hint="Unset them; operators sign in with their local password (and second factor).",
+                f"Single sign-on is half configured: {', '.join(missing)} missing.",
+                hint="Set all of OIDC_ISSUER, OIDC_CLIENT_ID and OIDC_CLIENT_SECRET, or none.",
                 id="accounts.E003",
+            )
+        )
+    if missing and not settings.LOCAL_LOGIN:
+        errors.append(
+            Error(
+                "LOCAL_LOGIN=false without single sign-on would leave no way to sign in.",
+                hint="Set OIDC_ISSUER, OIDC_CLIENT_ID and OIDC_CLIENT_SECRET, or LOCAL_LOGIN=true.",
+                id="accounts.E004",
+            )
+        )
+    if settings.OIDC_ROLE_CLAIM and not settings.OIDC_ROLE_MAP:
+        errors.append(
+            Error(
+                "OIDC_ROLE_CLAIM is set but OIDC_ROLE_MAP maps no value to a role.",
+                hint='e.g. OIDC_ROLE_MAP="bounce-approvers=approver,bounce-admins=admin".',
+                id="accounts.E005",
+            )
+        )
+    unknown = sorted(set(settings.OIDC_ROLE_MAP.values()) - set(ROLES))
+    if unknown:
+        errors.append(
+            Error(
+                f"OIDC_ROLE_MAP maps to unknown roles: {', '.join(unknown)}.",
+                hint=f"Map to some of {', '.join(ROLES)}.",
+                id="accounts.E006",
             )
         )
     return errors

@@ -19,4 +19,4 @@ def roles(request):
 
 def password_reset(request):
     """Whether the login page may offer "Forgot password?": only when email is configured."""
-    return {"password_reset_enabled": settings.PASSWORD_RESET_ENABLED}
+    return {"password_reset_enabled": settings.PASSWORD_RESET_ENABLED and settings.LOCAL_LOGIN}

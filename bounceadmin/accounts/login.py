@@ -1,5 +1,6 @@
 """Sign-in: Django's own login view (django-axes counting its failures), then, for a user with a
-second factor, the code step before the session is signed in.
+second factor, the code step before the session is signed in. Single sign-on (oidc/) ends in the
+same code step when the provider's `amr` does not already satisfy the factor.
 
 Between the two steps the session holds only who passed the password, for a few minutes, not a
 login: nothing is reachable until the code is right, and `user_logged_in` (the audit's login
@@ -10,11 +11,12 @@ from __future__ import annotations
 
 import time
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth import login as auth_login
 from django.contrib.auth.views import LoginView
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseForbidden
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
@@ -26,12 +28,29 @@ from .mfa.devices import has_factor
 from .mfa.forms import CodeForm
 from .mfa.services import factor_check
 from .mfa.session import session_checked
+from .oidc import oidc_enabled
 
 PENDING = "mfa_pending_login"
 CODE_STEP_SECONDS = 300  # the password's pass waits this long for the code
 
 
 class SignInView(LoginView):
+    """The password form, beside the single sign-on button when it is configured; with
+    LOCAL_LOGIN=false only the button, and a password posted anyway is refused unread."""
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(
+            **kwargs,
+            local_login=settings.LOCAL_LOGIN,
+            oidc_enabled=oidc_enabled(),
+            oidc_provider_name=settings.OIDC_PROVIDER_NAME,
+        )
+
+    def post(self, request, *args, **kwargs):
+        if not settings.LOCAL_LOGIN:
+            return HttpResponseForbidden("Local passwords are turned off: use single sign-on.")
+        return super().post(request, *args, **kwargs)
+
     def form_valid(self, form):
         user = form.get_user()
         if not has_factor(user):
@@ -73,6 +92,7 @@ def login_code(request: HttpRequest) -> HttpResponse:
             del request.session[PENDING]
             user.backend = pending["backend"]
             user.second_factor = check.factor  # the login event records it
+            user.sign_in_method = pending.get("method")  # "oidc" after single sign-on
             auth_login(request, user)
             session_checked(request)
             if check.factor == "recovery code":

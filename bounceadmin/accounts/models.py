@@ -22,3 +22,25 @@ class Operator(models.Model):
 
     def __str__(self) -> str:
         return str(self.user)
+
+
+class OidcIdentity(models.Model):
+    """A user's identity at the OpenID Connect provider: the (issuer, subject) pair the provider
+    promises never to reuse, linked at the first sign-in (by verified email, or to a new user an
+    admin then grants a role). Matched first at every sign-in, so a changed email at the provider
+    still reaches the same user and cannot reach another."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="oidc_identities"
+    )
+    issuer = models.CharField(max_length=255)
+    subject = models.CharField(max_length=255)
+    linked_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["issuer", "subject"], name="oidc_identity_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.subject} at {self.issuer}"

@@ -26,9 +26,12 @@ from .services import audit_record
 _WINDOW = 3600
 
 
-def login_failure_record(*, request, username: str) -> AuditEvent | None:
+def login_failure_record(
+    *, request, username: str, details: dict | None = None
+) -> AuditEvent | None:
     """Record one failed login, or only count it once its address (or everyone) is past the
-    limit this hour. Returns the event, or None when only counted."""
+    limit this hour. Returns the event, or None when only counted. `details` says more (a
+    single sign-on's reason), never a secret."""
     address = client_address(request)
     hour = int(time.time()) // _WINDOW
     limit = settings.LOGIN_FAILURE_AUDIT_PER_HOUR
@@ -47,7 +50,7 @@ def login_failure_record(*, request, username: str) -> AuditEvent | None:
         )
     if not record:
         return None
-    details: dict = {"username": username[:150]}
+    details = {"username": username[:150], **(details or {})}
     if from_address > limit or rank > limit * 10:
         details["failures_from_address_this_hour"] = from_address
         details["addresses_failing_this_hour"] = rank

@@ -12,6 +12,9 @@ from .services import audit_record
 def _logged_in(sender, request, user, **kwargs):
     factor = getattr(user, "second_factor", None)  # set by the sign-in's code step
     details = {"second_factor": factor} if factor else {}
+    method = getattr(user, "sign_in_method", None)  # "oidc" from single sign-on
+    if method:
+        details["method"] = method
     audit_record(AuditEvent.Action.LOGIN, actor=user, details=details, request=request)
 
 

@@ -372,18 +372,24 @@ def test_misspelt_roles_and_a_zero_window_stop_the_start(settings):
     assert mfa_settings_check() == []
 
 
-def test_single_sign_on_settings_are_refused_until_it_is_built(settings):
+def test_single_sign_on_half_configured_stops_the_start_naming_no_secret(settings):
     from bounceadmin.accounts.checks import mfa_settings_check
 
     settings.OIDC_ISSUER = "https://id.example"
     settings.OIDC_CLIENT_SECRET = "s3cret-value"
     settings.LOCAL_LOGIN = False
+    settings.OIDC_ROLE_CLAIM = "groups"
+    settings.OIDC_ROLE_MAP = {"ops": "approvers"}
 
-    [error] = mfa_settings_check()
+    errors = mfa_settings_check()
 
-    assert error.id == "accounts.E003"
-    assert "OIDC_ISSUER, OIDC_CLIENT_SECRET, LOCAL_LOGIN=false" in error.msg
-    assert "s3cret-value" not in error.msg + error.hint
+    assert [e.id for e in errors] == ["accounts.E003", "accounts.E004", "accounts.E006"]
+    assert "OIDC_CLIENT_ID missing" in errors[0].msg
+    assert all("s3cret-value" not in e.msg + (e.hint or "") for e in errors)
+    settings.OIDC_CLIENT_ID, settings.OIDC_ROLE_MAP = "bounceadmin", {"ops": "approver"}
+    assert mfa_settings_check() == []
+    settings.OIDC_ROLE_MAP = {}
+    assert [e.id for e in mfa_settings_check()] == ["accounts.E005"]
 
 
 def test_django_admin_signs_in_through_the_apps_login_and_its_code_step(client, olga):
