@@ -59,7 +59,8 @@ class IsoInstantField(IsoDateTimeField):
         instant = super().to_python(value)
         if instant is not None:
             try:
-                instant.astimezone(UTC)
+                # In UTC: PostgreSQL refuses offsets past ±15:59, which ISO 8601 allows.
+                instant = instant.astimezone(UTC)
             except OverflowError:
                 raise forms.ValidationError(
                     "That instant is out of range.", code="invalid"

@@ -55,6 +55,10 @@ def test_window_is_half_open_to_the_second(client):
         client, {"until": "2026-12-01T07:00:00Z"}
     )
     assert listed(client, {"since": "2026-12-01T07:00:00Z"}) == ["s4@x.test", "s5@x.test"]
+    # ISO 8601 allows offsets PostgreSQL refuses (past ±15:59): the same instant in UTC.
+    assert listed(client, {"since": "2026-11-30T10:36:00-19:24"}) == listed(
+        client, {"since": "2026-12-01T06:00:00Z"}
+    )
 
 
 @pytest.mark.parametrize(
