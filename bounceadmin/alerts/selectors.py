@@ -64,12 +64,18 @@ def past_alerts(user, chosen: AlertFilter) -> QuerySet[Alert]:
     return _alerts(user, chosen).filter(state=Alert.State.RESOLVED).order_by("-opened_at", "-id")
 
 
+ALERT_ACTIONS = (
+    AuditEvent.Action.ALERT_OPENED,
+    AuditEvent.Action.ALERT_ACKNOWLEDGED,
+    AuditEvent.Action.ALERT_RESOLVED,
+)
+
+
 def alert_events(user, alert: Alert) -> list[AuditEvent]:
-    """The audit events about this alert (its acknowledgement), oldest first."""
+    """The audit events about this alert (opened, acknowledged, resolved), oldest first."""
     events = visible_events(user).filter(
-        action=AuditEvent.Action.ALERT_ACKNOWLEDGED, subuser=alert.subuser.username,
-        details__alert=alert.pk,
-    )  # fmt: skip
+        action__in=ALERT_ACTIONS, subuser=alert.subuser.username, details__alert=alert.pk
+    )
     return list(events.order_by("at", "id")[:100])
 
 

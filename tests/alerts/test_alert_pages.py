@@ -191,3 +191,29 @@ def test_alert_page_says_what_selects_the_incident(client):
     html = client.get(f"/alerts/{alert.pk}/").content.decode()
 
     assert "domain <code>&lt;b&gt;x.test&lt;/b&gt;</code> · fault <code>sender</code>" in html
+
+
+def test_alert_page_words_the_value_and_lists_its_whole_audit_trail(client):
+    """The value in the rule's terms (a share as a percentage), and the evaluation's own audit
+    events (opened, resolved) beside the acknowledgement."""
+    from bounceadmin.alerts.acknowledge import alert_acknowledge
+    from bounceadmin.audit.models import AuditEvent
+    from bounceadmin.audit.services import audit_record
+
+    acme = make_subuser("acme")
+    rule = make_rule("Share jump", kind="sender_fault_share")
+    alert = make_alert(acme, rule=rule, value=0.75, baseline=0.1)
+    audit_record(
+        AuditEvent.Action.ALERT_OPENED, subuser="acme",
+        details={"alert": alert.pk, "rule": rule.name, "before": None, "after": {}},
+    )  # fmt: skip
+    rita = make_user("rita", role="requester")
+    alert_acknowledge(alert=alert, user=rita, comment="on it")
+    client.force_login(rita)
+
+    html = client.get(f"/alerts/{alert.pk}/").content.decode()
+    listing = client.get("/alerts/").content.decode()
+
+    worded = "75% of bounces are the sender&#x27;s fault, against 10%"
+    assert worded in html and worded in listing
+    assert "Alert opened" in html and "Alert acknowledged" in html
