@@ -265,7 +265,7 @@ def test_sso_user_with_a_factor_gives_the_code_unless_the_providers_amr_satisfie
     response, _ = sso_round_trip(client, oidc, user)
     assert response.status_code == 302 and response.url == "/"
     assert _signed_in(client) == str(arne.pk)
-    assert "mfa_checked_at" in client.session
+    assert client.session["mfa_checked"]["method"] == "provider"
     login = _last_login()
     assert login.details == {"second_factor": "provider: pwd,otp,mfa", "method": "oidc"}
 

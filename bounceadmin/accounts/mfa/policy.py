@@ -24,16 +24,20 @@ def factor_required(user) -> bool:
 
 
 def decision_need(user, checked_at: datetime | None) -> str | None:
-    """None when the user may decide now; ENROL (no factor yet) or VERIFY (no check within
-    MFA_REAUTH_MINUTES) when not."""
+    """None when the user may decide now; ENROL (no check within MFA_REAUTH_MINUTES, and no
+    factor here to check) or VERIFY (no check within MFA_REAUTH_MINUTES) when not.
+
+    A fresh check counts whatever passed it: this app's authenticator, or the identity
+    provider's own second factor at single sign-on (OIDC_MFA_AMR/ACR), which needs no factor
+    here."""
     if not factor_required(user):
+        return None
+    fresh = timedelta(minutes=settings.MFA_REAUTH_MINUTES)
+    if checked_at is not None and timezone.now() - checked_at <= fresh:
         return None
     if not has_factor(user):
         return ENROL
-    fresh = timedelta(minutes=settings.MFA_REAUTH_MINUTES)
-    if checked_at is None or timezone.now() - checked_at > fresh:
-        return VERIFY
-    return None
+    return VERIFY
 
 
 def decision_refusal(user, checked_at: datetime | None) -> str | None:

@@ -40,10 +40,13 @@ def _normalized(code: str) -> str:
 
 
 @transaction.atomic
-def totp_enrol(*, user, key: str, code: str, request=None) -> list[str] | None:
+def totp_enrol(
+    *, user, key: str, code: str, proof: list[str] | None = None, request=None
+) -> list[str] | None:
     """Set up an authenticator with `key` once `code` proves the app has it, replacing any
     earlier one, with new recovery codes (returned, to be shown once). None: the code was not
-    right, and nothing changed."""
+    right, and nothing changed. `proof`: what proved the user is the account's owner (a
+    password, a fresh check, a recent sign-in), for the audit log."""
     before = factor_state(user)
     device = TOTPDevice(user=user, name="authenticator", key=key, confirmed=False)
     device.save()
@@ -57,7 +60,7 @@ def totp_enrol(*, user, key: str, code: str, request=None) -> list[str] | None:
     audit_record(
         AuditEvent.Action.MFA_ENROLLED,
         actor=user,
-        details={"before": before, "after": factor_state(user)},
+        details={"before": before, "after": factor_state(user), "proof": proof or []},
         request=request,
     )
     return codes

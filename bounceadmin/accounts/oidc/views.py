@@ -25,7 +25,7 @@ from bounceadmin.audit.login_failures import login_failure_record
 
 from .. import login as login_step
 from ..mfa.devices import has_factor
-from ..mfa.session import session_checked
+from ..mfa.session import PROVIDER, session_checked
 from . import oidc_enabled
 from .claims import Identity, amr_satisfies_factor, provider_factor
 from .client import oidc_client
@@ -101,7 +101,7 @@ def _sign_in(request, user, claims: dict) -> HttpResponse:
     if amr_satisfies_factor(claims):
         user.second_factor = provider_factor(claims)
         auth_login(request, user)
-        session_checked(request)
+        session_checked(request, method=PROVIDER)
     elif has_factor(user):
         request.session[login_step.PENDING] = {
             "user": user.pk, "backend": BACKEND, "at": time.time(), "next": nxt, "method": "oidc",

