@@ -3,8 +3,11 @@ alone never approves, the provider's transport and metadata are checked, a provi
 never linked to a superuser by email, roles are cumulative for the factor, a provider's check is
 as old as its auth_time, failed codes are audited bounded, odd claims fail the sign-in cleanly."""
 
+import json
+import threading
 import time
 from datetime import timedelta
+from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
 from django.utils import timezone
@@ -130,3 +133,100 @@ def test_a_fresh_sso_sign_in_may_set_up_a_first_factor_and_the_proof_is_audited(
     assert done.status_code == 200 and TOTPDevice.objects.filter(user=sso, confirmed=True).exists()
     enrolled = AuditEvent.objects.get(action="auth.mfa_enrolled")
     assert enrolled.details["proof"] == ["recent sign-in"]
+
+
+# --- 2. the provider over https only, and its discovery checked ------------------------------
+
+
+@pytest.mark.parametrize(
+    ("issuer", "refused"),
+    [
+        ("http://192.0.2.2:8080/realms/ops", True),
+        ("http://id.example", True),
+        ("ftp://id.example", True),
+        ("https://id.example/realms/ops", False),
+        ("http://127.0.0.1:8080", False),
+        ("http://[::1]:8080", False),
+        ("http://localhost:8080", False),
+    ],
+)
+def test_start_refuses_an_issuer_not_over_https_but_on_loopback(settings, issuer, refused):
+    from bounceadmin.accounts.checks import mfa_settings_check
+
+    settings.OIDC_ISSUER = issuer
+    settings.OIDC_CLIENT_ID, settings.OIDC_CLIENT_SECRET = "c", "s"
+
+    ids = [e.id for e in mfa_settings_check()]
+
+    assert ("accounts.E007" in ids) is refused
+
+
+class _Discovery(BaseHTTPRequestHandler):
+    """A provider on loopback whose discovery document says what the test sets."""
+
+    document: dict = {}
+
+    def do_GET(self):
+        body = json.dumps(self.document).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def discovery(settings):
+    server = HTTPServer(("127.0.0.1", 0), _Discovery)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{server.server_address[1]}"
+    settings.OIDC_ISSUER = base
+    settings.OIDC_CLIENT_ID, settings.OIDC_CLIENT_SECRET = "c", "s"
+    yield base
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"issuer": "http://127.0.0.1:1"},
+        {"issuer": "https://attacker.example"},
+        {"authorization_endpoint": "http://192.0.2.2/auth"},
+        {"token_endpoint": "http://192.0.2.2/token"},
+        {"jwks_uri": "http://id.example/jwks"},
+    ],
+)
+def test_sign_in_fails_when_discovery_names_another_issuer_or_an_endpoint_in_clear(
+    client, discovery, change
+):
+    _Discovery.document = {
+        "issuer": discovery,
+        "authorization_endpoint": discovery + "/auth",
+        "token_endpoint": discovery + "/token",
+        "jwks_uri": discovery + "/jwks",
+        **change,
+    }
+
+    start = client.get("/accounts/oidc/login/")
+    back = client.get("/accounts/oidc/callback/?code=x&state=y")
+
+    assert start.status_code == 400 and b"provider misconfigured" in start.content
+    assert back.status_code == 400 and b"provider misconfigured" in back.content
+    failed = AuditEvent.objects.filter(action="auth.login_failed").order_by("pk")
+    assert [e.details["reason"] for e in failed] == ["provider misconfigured"] * 2
+
+
+def test_a_consistent_loopback_discovery_starts_the_sign_in(client, discovery):
+    _Discovery.document = {
+        "issuer": discovery,
+        "authorization_endpoint": discovery + "/auth",
+        "token_endpoint": discovery + "/token",
+        "jwks_uri": discovery + "/jwks",
+    }
+
+    start = client.get("/accounts/oidc/login/")
+
+    assert start.status_code == 302 and start["Location"].startswith(discovery + "/auth?")

@@ -28,7 +28,7 @@ from ..mfa.devices import has_factor
 from ..mfa.session import PROVIDER, session_checked
 from . import oidc_enabled
 from .claims import Identity, amr_satisfies_factor, provider_factor
-from .client import oidc_client
+from .client import ProviderMisconfigured, oidc_client
 from .services import DISABLED, oidc_user_resolve
 
 log = logging.getLogger(__name__)
@@ -53,6 +53,9 @@ def oidc_start(request: HttpRequest) -> HttpResponse:
     redirect_uri = request.build_absolute_uri(reverse("oidc_callback"))
     try:
         return oidc_client().authorize_redirect(request, redirect_uri)
+    except ProviderMisconfigured as exc:
+        log.warning("The provider's discovery document is refused: %s", exc)
+        return _failed(request, "provider misconfigured", exc)
     # discovery failed, or an http:// provider refused (authlib's InsecureTransportError)
     except (RequestException, AuthlibBaseError, ValueError) as exc:
         return _failed(request, "provider unreachable", exc)
@@ -65,6 +68,9 @@ def oidc_callback(request: HttpRequest) -> HttpResponse:
         raise Http404("Single sign-on is not configured.")
     try:
         token = oidc_client().authorize_access_token(request)
+    except ProviderMisconfigured as exc:
+        log.warning("The provider's discovery document is refused: %s", exc)
+        return _failed(request, "provider misconfigured", exc)
     except MismatchingStateError as exc:
         return _failed(request, "state mismatch", exc)
     except OAuthError as exc:  # the provider's refusal: access_denied, invalid_grant...
