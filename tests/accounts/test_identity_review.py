@@ -230,3 +230,46 @@ def test_a_consistent_loopback_discovery_starts_the_sign_in(client, discovery):
     start = client.get("/accounts/oidc/login/")
 
     assert start.status_code == 302 and start["Location"].startswith(discovery + "/auth?")
+
+
+# --- 3. an email never links a provider identity to a superuser; every link audited -----------
+
+
+def test_a_verified_email_never_links_a_provider_identity_to_a_superuser(django_user_model):
+    from bounceadmin.accounts.models import OidcIdentity
+    from bounceadmin.accounts.oidc.claims import Identity
+    from bounceadmin.accounts.oidc.services import oidc_user_resolve
+
+    root = django_user_model.objects.create_superuser("root", "root@corp.example", "pw-xyz-123")
+    claims = {"iss": "https://id.example", "sub": "attacker-1", "email": "ROOT@corp.example",
+              "email_verified": True, "preferred_username": "mallory"}  # fmt: skip
+
+    outcome = oidc_user_resolve(identity=Identity.from_claims(claims))
+
+    assert outcome.user != root and outcome.matched_by == "new" and outcome.refusal == "no_role"
+    assert not OidcIdentity.objects.filter(user=root).exists()
+    linked = AuditEvent.objects.get(action="auth.sso_linked")
+    assert linked.details == {
+        "issuer": "https://id.example",
+        "subject": "attacker-1",
+        "user": "mallory",
+        "matched_by": "new",
+    }
+
+
+def test_an_operator_is_still_linked_by_verified_email_and_the_link_audited():
+    from bounceadmin.accounts.oidc.claims import Identity
+    from bounceadmin.accounts.oidc.services import oidc_user_resolve
+
+    olga = make_user("olga", role="viewer", email="olga@example.com")
+    claims = {"iss": "https://id.example", "sub": "o-1", "email": "olga@example.com",
+              "email_verified": True}  # fmt: skip
+
+    outcome = oidc_user_resolve(identity=Identity.from_claims(claims))
+    again = oidc_user_resolve(identity=Identity.from_claims(claims))
+
+    assert outcome.user == olga and outcome.matched_by == "email" and again.matched_by == "subject"
+    [linked] = AuditEvent.objects.filter(action="auth.sso_linked")  # once: the link, not reuse
+    assert linked.actor == olga
+    assert linked.details == {"issuer": "https://id.example", "subject": "o-1", "user": "olga",
+                              "matched_by": "email"}  # fmt: skip

@@ -95,6 +95,7 @@ def oidc_callback(request: HttpRequest) -> HttpResponse:
             },
             status=403,
         )
+    outcome.user.sso_matched_by = outcome.matched_by  # the login event records it
     return _sign_in(request, outcome.user, identity.claims)
 
 
@@ -111,6 +112,7 @@ def _sign_in(request, user, claims: dict) -> HttpResponse:
     elif has_factor(user):
         request.session[login_step.PENDING] = {
             "user": user.pk, "backend": BACKEND, "at": time.time(), "next": nxt, "method": "oidc",
+            "matched_by": getattr(user, "sso_matched_by", None),
         }  # fmt: skip
         return redirect("login_code")
     else:
