@@ -273,3 +273,28 @@ def test_an_operator_is_still_linked_by_verified_email_and_the_link_audited():
     assert linked.actor == olga
     assert linked.details == {"issuer": "https://id.example", "subject": "o-1", "user": "olga",
                               "matched_by": "email"}  # fmt: skip
+
+
+# --- 4. roles are cumulative for the factor too ------------------------------------------------
+
+
+def test_listing_approver_requires_a_factor_of_admins_and_superusers(
+    settings, pending, django_user_model
+):
+    from bounceadmin.accounts.mfa.policy import factor_required
+
+    settings.MFA_REQUIRED_ROLES = ["approver"]
+    ada = make_user("ada", role="admin")  # no factor at all
+    root = django_user_model.objects.create_superuser("root", "root@example.com", "pw-123-root")
+
+    for user in (ada, root):
+        with pytest.raises(services.SecondFactorNeeded, match="set up an authenticator"):
+            services.deletion_approve(request_id=pending.pk, user=user)
+    assert _state(pending) == "pending"
+    assert factor_required(make_user("arne", role="approver"))
+    assert not factor_required(make_user("rhea", role="requester"))
+    settings.MFA_REQUIRED_ROLES = ["admin"]
+    assert factor_required(root) and factor_required(ada)
+    assert not factor_required(make_user("arlo", role="approver"))
+    settings.MFA_REQUIRED_ROLES = []
+    assert not factor_required(root)

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.utils import timezone
 
-from ..roles import role_of
+from ..roles import ROLES, has_role
 from .devices import has_factor
 
 ENROL = "enrol"
@@ -20,7 +20,10 @@ VERIFY = "verify"
 
 
 def factor_required(user) -> bool:
-    return role_of(user) in settings.MFA_REQUIRED_ROLES
+    """Whether the user holds a role of MFA_REQUIRED_ROLES or one above it: roles are cumulative,
+    so listing `approver` covers admins (and superusers, who hold every role) as well."""
+    listed = [role for role in ROLES if role in settings.MFA_REQUIRED_ROLES]
+    return bool(listed) and has_role(user, listed[0])
 
 
 def decision_need(user, checked_at: datetime | None) -> str | None:
