@@ -298,3 +298,63 @@ def test_listing_approver_requires_a_factor_of_admins_and_superusers(
     assert not factor_required(make_user("arlo", role="approver"))
     settings.MFA_REQUIRED_ROLES = []
     assert not factor_required(root)
+
+
+# --- 5. a provider's check is as old as its auth_time; max_age asks it to re-authenticate -----
+
+
+def _provider_sign_in(settings, user, claims):
+    from django.contrib.sessions.backends.db import SessionStore
+    from django.test import RequestFactory
+
+    from bounceadmin.accounts.oidc.views import _sign_in
+
+    settings.OIDC_MFA_AMR = ["otp"]
+    request = RequestFactory().get("/accounts/oidc/callback/")
+    request.session = SessionStore()
+    _sign_in(request, user, claims)
+    return request
+
+
+def test_a_providers_check_counts_from_its_auth_time_not_from_the_sign_in(settings, pending):
+    from bounceadmin.accounts.mfa.session import checked_at, checked_by
+
+    sso = _sso_user("sso")
+    long_ago = time.time() - 3600
+    old = _provider_sign_in(settings, sso, {"amr": ["pwd", "otp"], "auth_time": int(long_ago)})
+    assert checked_by(old) == "provider"
+    assert checked_at(old).timestamp() == pytest.approx(int(long_ago))
+    with pytest.raises(services.SecondFactorNeeded):
+        services.deletion_approve(
+            request_id=pending.pk, user=sso, factor_checked_at=checked_at(old)
+        )
+
+    recent = _provider_sign_in(settings, sso, {"amr": "otp", "auth_time": int(time.time()) - 60})
+    services.deletion_approve(request_id=pending.pk, user=sso, factor_checked_at=checked_at(recent))
+    assert _state(pending) == "approved"
+
+
+def test_a_future_or_odd_auth_time_never_makes_a_check_fresher_than_now(settings):
+    from bounceadmin.accounts.mfa.session import checked_at
+
+    sso = _sso_user("sso")
+    future = _provider_sign_in(settings, sso, {"amr": "otp", "auth_time": time.time() + 3600})
+    assert checked_at(future).timestamp() <= time.time()
+    huge = _provider_sign_in(settings, sso, {"amr": "otp", "auth_time": 10**20})
+    assert checked_at(huge).timestamp() <= time.time()
+    odd = _provider_sign_in(settings, sso, {"amr": "otp", "auth_time": True})
+    assert checked_at(odd).timestamp() == pytest.approx(time.time(), abs=5)
+
+
+def test_the_authorization_request_asks_for_a_recent_authentication(client, discovery, settings):
+    settings.MFA_REAUTH_MINUTES = 10
+    _Discovery.document = {
+        "issuer": discovery,
+        "authorization_endpoint": discovery + "/auth",
+        "token_endpoint": discovery + "/token",
+        "jwks_uri": discovery + "/jwks",
+    }
+
+    start = client.get("/accounts/oidc/login/")
+
+    assert "max_age=600" in start["Location"]
