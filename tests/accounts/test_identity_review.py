@@ -358,3 +358,23 @@ def test_the_authorization_request_asks_for_a_recent_authentication(client, disc
     start = client.get("/accounts/oidc/login/")
 
     assert "max_age=600" in start["Location"]
+
+
+# --- 6. refused codes are audited bounded, like failed logins ---------------------------------
+
+
+def test_refused_codes_are_audited_bounded_per_user_and_hour(settings):
+    from bounceadmin.accounts.mfa.services import factor_check
+
+    settings.LOGIN_FAILURE_AUDIT_PER_HOUR = 5
+    arne = make_user("arne", role="approver")
+    for _ in range(150):
+        factor_check(user=arne, code="zzzzzzzz", purpose="API decision", allow_recovery=False)
+    factor_check(user=make_user("ada", role="admin"), code="123456", purpose="check again")
+
+    failed = AuditEvent.objects.filter(action="auth.mfa_failed").order_by("pk")
+    by_arne = [e.details for e in failed if e.actor_name == "arne"]
+    assert len(by_arne) == 7  # the first five, then the 10th and the 100th
+    assert by_arne[0] == {"purpose": "API decision", "throttled": False}
+    assert [d.get("failures_this_hour") for d in by_arne[-2:]] == [10, 100]
+    assert [e.actor_name for e in failed].count("ada") == 1  # one user never uses another's

@@ -13,6 +13,7 @@ from django.db import transaction
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from bounceadmin.audit.login_failures import mfa_failure_record
 from bounceadmin.audit.models import AuditEvent
 from bounceadmin.audit.services import audit_record
 
@@ -108,9 +109,8 @@ def factor_check(
         allowed = device is not None and device.verify_is_allowed()[0]
         ok = allowed and device.verify_token(code)
     if not ok:
-        audit_record(
-            AuditEvent.Action.MFA_FAILED,
-            actor=user,
+        mfa_failure_record(  # bounded: codes can be tried without end
+            user=user,
             details={"purpose": purpose, "throttled": device is not None and not allowed},
             request=request,
         )
