@@ -378,3 +378,65 @@ def test_refused_codes_are_audited_bounded_per_user_and_hour(settings):
     assert by_arne[0] == {"purpose": "API decision", "throttled": False}
     assert [d.get("failures_this_hour") for d in by_arne[-2:]] == [10, 100]
     assert [e.actor_name for e in failed].count("ada") == 1  # one user never uses another's
+
+
+# --- 7. odd claims fail the sign-in, audited, never a 500 (PostgreSQL refuses NUL and length) --
+
+
+class _Provider:
+    """The provider's answer at the callback, as authlib hands it over once verified."""
+
+    def __init__(self, claims):
+        self.claims = claims
+
+    def authorize_access_token(self, request):
+        return {"userinfo": self.claims}
+
+
+GOOD = {"iss": "https://id.example", "sub": "s-1", "email": "olga@example.com",
+        "email_verified": True, "preferred_username": "olga.p"}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"sub": "s" * 256},
+        {"iss": "https://id.example/" + "i" * 240},
+        {"email": "o" * 243 + "@example.com"},
+        {"sub": "s-\x00-1"},
+        {"email": "olga\x00@example.com"},
+        {"preferred_username": "olga\x00"},
+        {"sub": 42},
+        {"email": ["olga@example.com"]},
+    ],
+)
+def test_unusable_claims_fail_the_sign_in_audited(client, settings, monkeypatch, change):
+    from bounceadmin.accounts.models import OidcIdentity
+    from bounceadmin.accounts.oidc import views
+
+    settings.OIDC_ISSUER = "https://id.example"
+    settings.OIDC_CLIENT_ID, settings.OIDC_CLIENT_SECRET = "c", "s"
+    make_user("olga", role="viewer", email="olga@example.com")
+    monkeypatch.setattr(views, "oidc_client", lambda: _Provider({**GOOD, **change}))
+
+    response = client.get("/accounts/oidc/callback/?code=x&state=y")
+
+    assert response.status_code == 400 and b"unusable claims" in response.content
+    assert "_auth_user_id" not in client.session and not OidcIdentity.objects.exists()
+    failed = AuditEvent.objects.get(action="auth.login_failed")
+    assert failed.details == {"username": "", "method": "oidc", "reason": "unusable claims"}
+
+
+def test_claims_at_the_limits_still_sign_in(client, settings, monkeypatch):
+    from bounceadmin.accounts.oidc import views
+
+    settings.OIDC_ISSUER = "https://id.example"
+    settings.OIDC_CLIENT_ID, settings.OIDC_CLIENT_SECRET = "c", "s"
+    email = "o" * 242 + "@example.com"  # 254
+    olga = make_user("olga", role="viewer", email=email)
+    claims = {**GOOD, "sub": "s" * 255, "email": email}
+    monkeypatch.setattr(views, "oidc_client", lambda: _Provider(claims))
+
+    response = client.get("/accounts/oidc/callback/?code=x&state=y")
+
+    assert response.status_code == 302 and client.session["_auth_user_id"] == str(olga.pk)

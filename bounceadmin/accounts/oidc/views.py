@@ -29,7 +29,7 @@ from .. import login as login_step
 from ..mfa.devices import has_factor
 from ..mfa.session import PROVIDER, session_checked
 from . import oidc_enabled
-from .claims import Identity, amr_satisfies_factor, provider_factor
+from .claims import Identity, amr_satisfies_factor, claims_problem, provider_factor
 from .client import ProviderMisconfigured, oidc_client
 from .services import DISABLED, oidc_user_resolve
 
@@ -86,6 +86,10 @@ def oidc_callback(request: HttpRequest) -> HttpResponse:
     claims = token.get("userinfo")
     if not claims:
         return _failed(request, "no ID token", None)
+    problem = claims_problem(dict(claims))
+    if problem:
+        log.warning("The ID token's claims are unusable here: %s", problem)
+        return _failed(request, "unusable claims", None)
     identity = Identity.from_claims(dict(claims))
     outcome = oidc_user_resolve(identity=identity)
     if outcome.refusal:
