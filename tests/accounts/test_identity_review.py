@@ -440,3 +440,26 @@ def test_claims_at_the_limits_still_sign_in(client, settings, monkeypatch):
     response = client.get("/accounts/oidc/callback/?code=x&state=y")
 
     assert response.status_code == 302 and client.session["_auth_user_id"] == str(olga.pk)
+
+
+# --- 8. approving all of a subuser sends a stale check to the check, not to a 500 ---------------
+
+
+def test_approve_subuser_redirects_to_the_check_when_the_service_refuses(
+    client, pending, monkeypatch
+):
+    from bounceadmin.accounts.mfa import decorators
+
+    arne = make_user("arne", role="approver")
+    client.force_login(arne)
+    # the check goes stale between the page's look and the service's (the decorator let it by)
+    monkeypatch.setattr(decorators, "decision_need", lambda user, at: None)
+
+    response = client.post(
+        "/deletions/approve-subuser/", {"subuser": "acme", "request": [pending.pk]}
+    )
+
+    assert response.status_code == 302
+    assert response.url.startswith("/accounts/two-factor/setup/?next=")
+    assert response.url.endswith("%2Fdeletions%2Fapprove-subuser%2F%3Fsubuser%3Dacme")
+    assert _state(pending) == "pending"
