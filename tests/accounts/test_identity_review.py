@@ -463,3 +463,36 @@ def test_approve_subuser_redirects_to_the_check_when_the_service_refuses(
     assert response.url.startswith("/accounts/two-factor/setup/?next=")
     assert response.url.endswith("%2Fdeletions%2Fapprove-subuser%2F%3Fsubuser%3Dacme")
     assert _state(pending) == "pending"
+
+
+# --- 1, end to end: through the provider again, then the setup ---------------------------------
+
+
+def test_an_sso_user_signs_in_again_through_the_provider_then_sets_up_a_factor(client, oidc):
+    from tests.support.oidc import at_provider, local_path, provider_user
+
+    at_provider_ = provider_user(oidc, "sso.p", email="sso@example.com")
+    sso = make_user("sso", role="approver", email="sso@example.com")
+    sso.set_unusable_password()
+    sso.save()
+    oidc.login(at_provider_)
+    oidc.consent(at_provider_)
+    client.get(local_path(at_provider(client.get("/accounts/oidc/login/").url).headers["Location"]))
+    assert client.session["_auth_user_id"] == str(sso.pk)
+    _session_set(client, **{SIGNED_IN_AT: time.time() - 16 * 60})  # that sign-in, long ago
+    assert client.get("/accounts/two-factor/setup/").status_code == 403
+
+    again = client.post(
+        "/accounts/two-factor/sign-in-again/", {"next": "/accounts/two-factor/setup/"}
+    )
+    assert again.url.startswith("/accounts/oidc/login/") and "_auth_user_id" not in client.session
+    start = client.get(again.url)
+    assert "max_age=900" in start.url
+    back = client.get(local_path(at_provider(start.url).headers["Location"]))
+
+    assert back.status_code == 302 and back.url == "/accounts/two-factor/setup/"
+    steady_step()
+    assert client.get(back.url).status_code == 200
+    done = client.post(back.url, {"code": code_for(client.session["mfa_setup_key"])})
+    assert done.status_code == 200 and TOTPDevice.objects.filter(user=sso, confirmed=True).exists()
+    assert AuditEvent.objects.get(action="auth.mfa_enrolled").details["proof"] == ["recent sign-in"]
