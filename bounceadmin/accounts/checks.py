@@ -1,11 +1,13 @@
 """Identity settings checked at start: a misspelt role in MFA_REQUIRED_ROLES would silently let
 that role decide without a factor, a zero MFA_REAUTH_MINUTES would ask for a code at every page,
-single sign-on half configured would be silently off, LOCAL_LOGIN=false without it would lock
+single sign-on half configured would be silently off, an http:// provider would send tokens in
+clear, LOCAL_LOGIN=false without it would lock
 everyone out, and a role map naming no real role would grant nothing without saying so."""
 
 from django.conf import settings
 from django.core.checks import Error, register
 
+from .oidc import secure_url
 from .roles import ROLES
 
 
@@ -47,6 +49,15 @@ def _oidc_errors() -> list[Error]:
                 "LOCAL_LOGIN=false without single sign-on would leave no way to sign in.",
                 hint="Set OIDC_ISSUER, OIDC_CLIENT_ID and OIDC_CLIENT_SECRET, or LOCAL_LOGIN=true.",
                 id="accounts.E004",
+            )
+        )
+    if settings.OIDC_ISSUER and not secure_url(settings.OIDC_ISSUER):
+        errors.append(
+            Error(
+                "OIDC_ISSUER must be an https:// URL (http:// only to 127.0.0.1, ::1 or"
+                " localhost).",
+                hint="Sign-in codes, tokens and the provider's keys would travel in clear.",
+                id="accounts.E007",
             )
         )
     if settings.OIDC_ROLE_CLAIM and not settings.OIDC_ROLE_MAP:

@@ -93,6 +93,7 @@ def login_code(request: HttpRequest) -> HttpResponse:
             user.backend = pending["backend"]
             user.second_factor = check.factor  # the login event records it
             user.sign_in_method = pending.get("method")  # "oidc" after single sign-on
+            user.sso_matched_by = pending.get("matched_by")  # how single sign-on found them
             auth_login(request, user)
             session_checked(request)
             if check.factor == "recovery code":

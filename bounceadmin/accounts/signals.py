@@ -4,10 +4,12 @@ Bulk `QuerySet.update()` sends no signals and so is not seen: nothing in the app
 """
 
 from django.contrib.auth import get_user_model
+from django.contrib.auth.signals import user_logged_in
 from django.db.models.signals import m2m_changed, post_save, pre_delete, pre_save
 from django.dispatch import receiver
 
 from . import changes
+from .mfa.session import session_signed_in
 from .models import Operator
 
 User = get_user_model()
@@ -86,3 +88,11 @@ def _relation_changed(sender, instance, action, reverse, pk_set, **kwargs):
 
 for _through in _RELATIONS:
     m2m_changed.connect(_relation_changed, sender=_through, dispatch_uid=f"audit-{_through}")
+
+
+@receiver(user_logged_in)
+def _signed_in(sender, request, user, **kwargs):
+    """When this session signed in (a password, the code step, single sign-on's callback): a
+    user without a password may set up a first factor only shortly after (mfa/views.py)."""
+    if request is not None and hasattr(request, "session"):
+        session_signed_in(request)

@@ -50,6 +50,7 @@ urlpatterns = [
     path("oidc/callback/", oidc.oidc_callback, name="oidc_callback"),
     path("two-factor/", mfa.mfa_overview, name="mfa"),
     path("two-factor/setup/", mfa.mfa_setup, name="mfa_setup"),
+    path("two-factor/sign-in-again/", mfa.mfa_sign_in_again, name="mfa_sign_in_again"),
     path("two-factor/verify/", mfa.mfa_verify, name="mfa_verify"),
     path("two-factor/recovery-codes/", mfa.mfa_recovery_codes, name="mfa_recovery_codes"),
     path("two-factor/remove/", mfa.mfa_remove, name="mfa_remove"),

@@ -1,4 +1,4 @@
-"""Failed logins into the audit log, bounded.
+"""Failed logins (and refused second-factor codes) into the audit log, bounded.
 
 Every failure is an event until its address has failed LOGIN_FAILURE_AUDIT_PER_HOUR times within
 the hour; after that only each power of ten (100th, 1000th, ...) is, with the count so far. The
@@ -56,3 +56,20 @@ def login_failure_record(
         details["addresses_failing_this_hour"] = rank
         details["note"] = "past the hour's limit: only every power of ten is recorded"
     return audit_record(AuditEvent.Action.LOGIN_FAILED, details=details, request=request)
+
+
+def mfa_failure_record(*, user, details: dict, request=None) -> AuditEvent | None:
+    """Record one refused second-factor code, bounded as failed logins are, per user and hour
+    (a stolen session or password can try codes without end): the first
+    LOGIN_FAILURE_AUDIT_PER_HOUR, then every power of ten with the count so far. Returns the
+    event, or None when only counted."""
+    hour = int(time.time()) // _WINDOW
+    limit = settings.LOGIN_FAILURE_AUDIT_PER_HOUR
+    count = bounded_count(f"audit:mfa-failed:{hour}:{user.pk}", _WINDOW * 2)
+    if not bounded_recorded(count, limit):
+        return None
+    details = dict(details)
+    if count > limit:
+        details["failures_this_hour"] = count
+        details["note"] = "past the hour's limit: only every power of ten is recorded"
+    return audit_record(AuditEvent.Action.MFA_FAILED, actor=user, details=details, request=request)

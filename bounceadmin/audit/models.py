@@ -56,6 +56,7 @@ class AuditEvent(models.Model):
         MFA_RECOVERY_USED = "auth.mfa_recovery_used", "Recovery code used"
         MFA_RECOVERY_RENEWED = "auth.mfa_codes_renewed", "Recovery codes renewed"
         MFA_RESET = "auth.mfa_reset", "Second factor removed"
+        SSO_LINKED = "auth.sso_linked", "Single sign-on identity linked"
 
     at = models.DateTimeField(auto_now_add=True, db_index=True)
     # The user row may go; the name stays. No database FK, so deleting a user never has to

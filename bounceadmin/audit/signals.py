@@ -15,6 +15,9 @@ def _logged_in(sender, request, user, **kwargs):
     method = getattr(user, "sign_in_method", None)  # "oidc" from single sign-on
     if method:
         details["method"] = method
+    matched_by = getattr(user, "sso_matched_by", None)  # "subject", "email" or "new"
+    if matched_by:
+        details["matched_by"] = matched_by
     audit_record(AuditEvent.Action.LOGIN, actor=user, details=details, request=request)
 
 

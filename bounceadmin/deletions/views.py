@@ -13,7 +13,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
-from bounceadmin.accounts.mfa.decorators import fresh_second_factor
+from bounceadmin.accounts.mfa.decorators import fresh_second_factor, second_factor_redirect
+from bounceadmin.accounts.mfa.policy import VERIFY, decision_need
 from bounceadmin.accounts.mfa.session import checked_at
 from bounceadmin.accounts.roles import role_required
 from bounceadmin.accounts.scoping import visible_subusers
@@ -187,11 +188,15 @@ def deletion_approve_subuser(request: HttpRequest) -> HttpResponse:
         }
         return render(request, "deletions/deletion_approve.html", context)
     shown = [pk for pk in map(parse_id, request.POST.getlist("request")) if pk is not None]
-    result = services.deletion_approve_subuser(
-        subuser=subuser, user=request.user, request_ids=shown,
-        comment=DecisionForm(request.POST).data.get("comment", "")[:2000],
-        factor_checked_at=checked_at(request),
-    )  # fmt: skip
+    try:
+        result = services.deletion_approve_subuser(
+            subuser=subuser, user=request.user, request_ids=shown,
+            comment=DecisionForm(request.POST).data.get("comment", "")[:2000],
+            factor_checked_at=checked_at(request),
+        )  # fmt: skip
+    except services.SecondFactorNeeded:  # the check went stale since the decorator looked
+        need = decision_need(request.user, checked_at(request)) or VERIFY
+        return second_factor_redirect(request, need, _subuser_approval_page(request))
     if result.approved:
         numbers = ", ".join(f"#{pk}" for pk in result.approved)
         messages.success(request, f"Approved {numbers} of {subuser}; the pushes are queued.")

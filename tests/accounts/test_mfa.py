@@ -9,7 +9,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from bounceadmin.accounts.login import PENDING
 from bounceadmin.accounts.mfa.services import factor_check
-from bounceadmin.accounts.mfa.session import CHECKED_AT
+from bounceadmin.accounts.mfa.session import CHECKED
 from bounceadmin.audit.models import AuditEvent
 from tests.support.factories import make_subuser, make_user
 from tests.support.totp import code_for, give_factor, key_of_secret, steady_step
@@ -65,7 +65,7 @@ def test_login_asks_for_the_code_after_the_password_and_signs_in_only_then(clien
 
     assert response.status_code == 302 and response.url == "/deletions/"
     assert client.session["_auth_user_id"] == str(user.pk)
-    assert PENDING not in client.session and CHECKED_AT in client.session
+    assert PENDING not in client.session and CHECKED in client.session
     login = events("auth.login").get()
     assert login.actor_name == "olga" and login.details == {"second_factor": "authenticator"}
 
@@ -229,8 +229,9 @@ def test_enrolment_shows_a_qr_code_and_the_key_and_sets_up_with_a_code(client):
     assert enrolled.details == {
         "before": {"authenticator": False, "recovery_codes": 0},
         "after": {"authenticator": True, "recovery_codes": 10},
+        "proof": ["password"],
     }
-    assert CHECKED_AT in client.session
+    assert CHECKED in client.session
     # the code that set it up is spent
     assert factor_check(user=user, code=code_for(key, -1), purpose="t").factor is None
 

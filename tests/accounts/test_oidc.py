@@ -56,7 +56,7 @@ def test_sso_signs_in_a_user_matched_by_verified_email_and_links_the_subject(cli
     assert _signed_in(client) == str(olga.pk)
     assert OidcIdentity.objects.get(user=olga).subject == "olga.p"
     login = _last_login()
-    assert login.actor == olga and login.details == {"method": "oidc"}
+    assert login.actor == olga and login.details == {"method": "oidc", "matched_by": "email"}
 
 
 def test_sso_matches_by_subject_once_linked_even_when_the_email_changes(client, oidc):
@@ -254,7 +254,11 @@ def test_sso_user_with_a_factor_gives_the_code_unless_the_providers_amr_satisfie
     done = client.post("/accounts/login/code/", {"code": code_for(device.bin_key.hex())})
     assert done.url == "/deletions/" and _signed_in(client) == str(arne.pk)
     login = _last_login()
-    assert login.details == {"second_factor": "authenticator", "method": "oidc"}
+    assert login.details == {
+        "second_factor": "authenticator",
+        "method": "oidc",
+        "matched_by": "email",
+    }
 
     # the provider says it checked a second factor, and OIDC_MFA_AMR accepts it: no code here
     client.logout()
@@ -265,9 +269,13 @@ def test_sso_user_with_a_factor_gives_the_code_unless_the_providers_amr_satisfie
     response, _ = sso_round_trip(client, oidc, user)
     assert response.status_code == 302 and response.url == "/"
     assert _signed_in(client) == str(arne.pk)
-    assert "mfa_checked_at" in client.session
+    assert client.session["mfa_checked"]["method"] == "provider"
     login = _last_login()
-    assert login.details == {"second_factor": "provider: pwd,otp,mfa", "method": "oidc"}
+    assert login.details == {
+        "second_factor": "provider: pwd,otp,mfa",
+        "method": "oidc",
+        "matched_by": "subject",
+    }
 
 
 def test_sso_provider_unreachable_at_the_start_is_audited(client, settings):
@@ -362,9 +370,11 @@ def test_sso_role_claim_leaves_a_superuser_as_it_is(settings, django_user_model)
     root = django_user_model.objects.create_superuser("root", "root@example.com", "pw-123-root")
     claims = {"iss": "https://id.example", "sub": "7", "email": "root@example.com",
               "email_verified": True, "groups": []}  # fmt: skip
+    # linked by an admin on purpose: an email never links a superuser
+    OidcIdentity.objects.create(user=root, issuer="https://id.example", subject="7")
 
     outcome = oidc_user_resolve(identity=Identity.from_claims(claims))
 
-    assert outcome.user == root and outcome.matched_by == "email" and outcome.refusal is None
+    assert outcome.user == root and outcome.matched_by == "subject" and outcome.refusal is None
     root.refresh_from_db()
     assert root.is_staff and root.is_superuser

@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from bounceadmin.accounts.mfa.session import CHECKED_AT
+from bounceadmin.accounts.mfa.session import CHECKED
 from bounceadmin.api.tokens import api_token_create
 from bounceadmin.audit.models import AuditEvent
 from bounceadmin.bounces.models import Bounce
@@ -51,7 +51,7 @@ def state(request) -> str:
 
 def check_session(client, minutes_ago: float) -> None:
     session = client.session
-    session[CHECKED_AT] = time.time() - minutes_ago * 60
+    session[CHECKED] = {"at": time.time() - minutes_ago * 60, "method": "totp"}
     session.save()
 
 

@@ -32,20 +32,25 @@ def fresh_second_factor(back_after_post=None):
                 back = back_after_post(request, *args, **kwargs)
             else:
                 back = request.path
-            if need == ENROL:
-                messages.warning(
-                    request,
-                    "Approving or rejecting needs a second factor for your role: set up an"
-                    " authenticator app first.",
-                )
-                return redirect(f"{reverse('mfa_setup')}?{urlencode({'next': back})}")
-            messages.info(
-                request,
-                "Enter your authenticator's code to go on: your last check is older than"
-                f" {settings.MFA_REAUTH_MINUTES} minutes.",
-            )
-            return redirect(f"{reverse('mfa_verify')}?{urlencode({'next': back})}")
+            return second_factor_redirect(request, need, back)
 
         return wrapped
 
     return decorator
+
+
+def second_factor_redirect(request, need: str, back: str):
+    """To set up a factor (ENROL) or check it again (VERIFY), then back to `back`."""
+    if need == ENROL:
+        messages.warning(
+            request,
+            "Approving or rejecting needs a second factor for your role: set up an"
+            " authenticator app first.",
+        )
+        return redirect(f"{reverse('mfa_setup')}?{urlencode({'next': back})}")
+    messages.info(
+        request,
+        "Enter your authenticator's code to go on: your last check is older than"
+        f" {settings.MFA_REAUTH_MINUTES} minutes.",
+    )
+    return redirect(f"{reverse('mfa_verify')}?{urlencode({'next': back})}")

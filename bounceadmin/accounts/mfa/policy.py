@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.utils import timezone
 
-from ..roles import role_of
+from ..roles import ROLES, has_role
 from .devices import has_factor
 
 ENROL = "enrol"
@@ -20,20 +20,27 @@ VERIFY = "verify"
 
 
 def factor_required(user) -> bool:
-    return role_of(user) in settings.MFA_REQUIRED_ROLES
+    """Whether the user holds a role of MFA_REQUIRED_ROLES or one above it: roles are cumulative,
+    so listing `approver` covers admins (and superusers, who hold every role) as well."""
+    listed = [role for role in ROLES if role in settings.MFA_REQUIRED_ROLES]
+    return bool(listed) and has_role(user, listed[0])
 
 
 def decision_need(user, checked_at: datetime | None) -> str | None:
-    """None when the user may decide now; ENROL (no factor yet) or VERIFY (no check within
-    MFA_REAUTH_MINUTES) when not."""
+    """None when the user may decide now; ENROL (no check within MFA_REAUTH_MINUTES, and no
+    factor here to check) or VERIFY (no check within MFA_REAUTH_MINUTES) when not.
+
+    A fresh check counts whatever passed it: this app's authenticator, or the identity
+    provider's own second factor at single sign-on (OIDC_MFA_AMR/ACR), which needs no factor
+    here."""
     if not factor_required(user):
+        return None
+    fresh = timedelta(minutes=settings.MFA_REAUTH_MINUTES)
+    if checked_at is not None and timezone.now() - checked_at <= fresh:
         return None
     if not has_factor(user):
         return ENROL
-    fresh = timedelta(minutes=settings.MFA_REAUTH_MINUTES)
-    if checked_at is None or timezone.now() - checked_at > fresh:
-        return VERIFY
-    return None
+    return VERIFY
 
 
 def decision_refusal(user, checked_at: datetime | None) -> str | None:

@@ -13,6 +13,7 @@ from django.db import transaction
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from bounceadmin.audit.login_failures import mfa_failure_record
 from bounceadmin.audit.models import AuditEvent
 from bounceadmin.audit.services import audit_record
 
@@ -40,10 +41,13 @@ def _normalized(code: str) -> str:
 
 
 @transaction.atomic
-def totp_enrol(*, user, key: str, code: str, request=None) -> list[str] | None:
+def totp_enrol(
+    *, user, key: str, code: str, proof: list[str] | None = None, request=None
+) -> list[str] | None:
     """Set up an authenticator with `key` once `code` proves the app has it, replacing any
     earlier one, with new recovery codes (returned, to be shown once). None: the code was not
-    right, and nothing changed."""
+    right, and nothing changed. `proof`: what proved the user is the account's owner (a
+    password, a fresh check, a recent sign-in), for the audit log."""
     before = factor_state(user)
     device = TOTPDevice(user=user, name="authenticator", key=key, confirmed=False)
     device.save()
@@ -57,7 +61,7 @@ def totp_enrol(*, user, key: str, code: str, request=None) -> list[str] | None:
     audit_record(
         AuditEvent.Action.MFA_ENROLLED,
         actor=user,
-        details={"before": before, "after": factor_state(user)},
+        details={"before": before, "after": factor_state(user), "proof": proof or []},
         request=request,
     )
     return codes
@@ -105,9 +109,8 @@ def factor_check(
         allowed = device is not None and device.verify_is_allowed()[0]
         ok = allowed and device.verify_token(code)
     if not ok:
-        audit_record(
-            AuditEvent.Action.MFA_FAILED,
-            actor=user,
+        mfa_failure_record(  # bounded: codes can be tried without end
+            user=user,
             details={"purpose": purpose, "throttled": device is not None and not allowed},
             request=request,
         )

@@ -11,6 +11,7 @@ from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth import logout
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -22,11 +23,12 @@ from django.views.decorators.http import require_http_methods, require_POST
 from django_otp.plugins.otp_totp.models import TOTPDevice, default_key
 from django_otp.qr import write_qrcode_image
 
+from ..oidc import oidc_enabled
 from . import services
 from .devices import authenticator, recovery_codes_left
 from .forms import CodeForm, EnrolForm
 from .policy import factor_required
-from .session import checked_at, session_checked
+from .session import checked_at, checked_by, session_checked, signed_in_recently
 
 SETUP_KEY = "mfa_setup_key"
 
@@ -73,12 +75,15 @@ def mfa_setup(request: HttpRequest) -> HttpResponse:
     user = request.user
     if authenticator(user) is not None and not _fresh(request):
         return _verify_first(request, request.get_full_path())
+    proof = _enrol_proof(request)
+    if not proof:
+        return _sign_in_again_page(request)
     key = request.session.get(SETUP_KEY) or default_key()
     request.session[SETUP_KEY] = key
     form = EnrolForm(request.POST or None, user=user)
     if request.method == "POST" and form.is_valid():
         codes = services.totp_enrol(user=user, key=key, code=form.cleaned_data["code"],
-                                    request=request)  # fmt: skip
+                                    proof=proof, request=request)  # fmt: skip
         if codes is not None:
             del request.session[SETUP_KEY]
             session_checked(request)
@@ -95,6 +100,39 @@ def mfa_setup(request: HttpRequest) -> HttpResponse:
         "next": _next(request, ""),
     }
     return render(request, "accounts/mfa_setup.html", context)
+
+
+def _enrol_proof(request: HttpRequest) -> list[str]:
+    """What proves the one setting up a factor is the account's owner, not only someone holding
+    its session: a fresh check (of the factor being replaced, or the provider's), the password
+    (the form asks for it), or, for an account without a password (single sign-on), a sign-in
+    within MFA_REAUTH_MINUTES. Empty: nothing does; they sign in again."""
+    proof = [f"{checked_by(request)} check"] if _fresh(request) else []
+    if request.user.has_usable_password():
+        proof.append("password")
+    elif not proof and signed_in_recently(request):
+        proof.append("recent sign-in")
+    return proof
+
+
+def _sign_in_again_page(request: HttpRequest) -> HttpResponse:
+    context = {
+        "next": request.get_full_path(),
+        "reauth_minutes": settings.MFA_REAUTH_MINUTES,
+        "oidc_enabled": oidc_enabled(),
+        "provider_name": settings.OIDC_PROVIDER_NAME,
+    }
+    return render(request, "accounts/mfa_sign_in_again.html", context, status=403)
+
+
+@require_POST
+@login_required
+def mfa_sign_in_again(request: HttpRequest) -> HttpResponse:
+    """Sign out, then in again (through the provider when single sign-on is on), back to `next`."""
+    back = _next(request, reverse("mfa_setup"))
+    logout(request)
+    start = reverse("oidc_start") if oidc_enabled() else reverse("login")
+    return redirect(f"{start}?{urlencode({'next': back})}")
 
 
 def _codes_page(request: HttpRequest, codes: list[str]) -> HttpResponse:

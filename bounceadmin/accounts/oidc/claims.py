@@ -32,6 +32,32 @@ class Identity:
         )
 
 
+MAX_ISSUER = MAX_SUBJECT = 255  # OidcIdentity's columns
+MAX_EMAIL = 254  # the user's email column (RFC 5321's limit)
+
+
+def claims_problem(claims: dict) -> str | None:
+    """What makes verified claims unusable here (they would fail a column's length or, with a NUL
+    character, PostgreSQL itself), or None. Such a sign-in fails, audited, rather than a 500."""
+    for name, limit in (("iss", MAX_ISSUER), ("sub", MAX_SUBJECT)):
+        value = claims.get(name)
+        if not isinstance(value, str) or not value.strip():
+            return f"{name} missing or not a string"
+        if len(value) > limit:
+            return f"{name} longer than {limit} characters"
+    email = claims.get("email")
+    if email is not None and not isinstance(email, str):
+        return "email not a string"
+    if email and len(email.strip()) > MAX_EMAIL:
+        return f"email longer than {MAX_EMAIL} characters"
+    texts = [claims["iss"], claims["sub"], email or "", str(claims.get("preferred_username") or "")]
+    if settings.OIDC_SUBUSER_CLAIM:
+        texts += _values(claims, settings.OIDC_SUBUSER_CLAIM)
+    if any("\x00" in text for text in texts):
+        return "a NUL character in a claim"
+    return None
+
+
 def _values(claims: dict, name: str) -> list[str]:
     value = claims.get(name)
     if value is None:

@@ -11,10 +11,17 @@ from __future__ import annotations
 from authlib.integrations.django_client import OAuth
 from django.conf import settings
 
+from . import secure_url
+
 NAME = "oidc"
 TIMEOUT_SECONDS = 10  # a provider that does not answer must not hang the sign-in page
 
 _clients: dict[tuple, object] = {}
+ENDPOINTS = ("authorization_endpoint", "token_endpoint", "jwks_uri")
+
+
+class ProviderMisconfigured(Exception):
+    """The discovery document names another issuer, or an endpoint not over https."""
 
 
 def oidc_client():
@@ -36,4 +43,20 @@ def oidc_client():
         )
         _clients.clear()  # one configuration at a time
         _clients[key] = client
+    metadata = client.load_server_metadata()  # once per client (authlib keeps it)
+    problem = metadata_problem(metadata, issuer)
+    if problem:
+        _clients.clear()  # fetched again next time: the provider's fix needs no restart
+        raise ProviderMisconfigured(problem)
     return client
+
+
+def metadata_problem(metadata: dict, issuer: str) -> str | None:
+    """What is wrong with a discovery document for `issuer` (OpenID Connect Discovery 4.3: its
+    `issuer` must be the one asked; endpoints over https, or http to loopback), or None."""
+    if str(metadata.get("issuer") or "").rstrip("/") != issuer:
+        return "its issuer is not OIDC_ISSUER"
+    for name in ENDPOINTS:
+        if not secure_url(metadata.get(name) or ""):
+            return f"its {name} is not https"
+    return None

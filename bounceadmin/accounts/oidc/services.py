@@ -1,9 +1,10 @@
 """From an ID token's verified claims to a user who may sign in, or the reason they may not.
 
-Matching: the (issuer, subject) pair first; else a verified email belonging to exactly one user
-(linking the subject to it, so the email is never needed again); else a new user without a role,
-for an admin to find and grant one. With OIDC_ROLE_CLAIM the provider decides role and scope,
-re-read at every sign-in, so a role removed there is removed here at the next sign-in.
+Matching: the (issuer, subject) pair first; else a verified email belonging to exactly one user,
+never a superuser (linking the subject to it, so the email is never needed again); else a new
+user without a role, for an admin to find and grant one. Every new link is audited. With
+OIDC_ROLE_CLAIM the provider decides role and scope, re-read at every sign-in, so a role
+removed there is removed here at the next sign-in.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 
+from bounceadmin.audit.models import AuditEvent
+from bounceadmin.audit.services import audit_record
 from bounceadmin.bounces.models import Subuser
 
 from ..changes import operator_changes
@@ -79,16 +82,29 @@ def _link(identity: Identity):
                 oidc_identities__issuer=identity.issuer
             )[:2]
         )
-        if len(same) == 1:
-            OidcIdentity.objects.create(
-                user=same[0], issuer=identity.issuer, subject=identity.subject
-            )
-            return same[0], "email"
+        # Never a superuser (the local break-glass account, above the roles): an address at
+        # the provider must not be enough to take it over. It signs in locally.
+        if len(same) == 1 and not same[0].is_superuser:
+            return _linked_to(same[0], identity, "email"), "email"
     user = User(username=_free_username(identity), email=identity.email)
     user.set_unusable_password()
     user.save()
+    return _linked_to(user, identity, "new"), "new"
+
+
+def _linked_to(user, identity: Identity, matched_by: str):
     OidcIdentity.objects.create(user=user, issuer=identity.issuer, subject=identity.subject)
-    return user, "new"
+    audit_record(
+        AuditEvent.Action.SSO_LINKED,
+        actor=user,
+        details={
+            "issuer": identity.issuer,
+            "subject": identity.subject,
+            "user": user.get_username(),
+            "matched_by": matched_by,
+        },
+    )
+    return user
 
 
 def _free_username(identity: Identity) -> str:
