@@ -52,15 +52,15 @@ class Evaluation:
 def evaluate_alerts(now: datetime | None = None) -> Evaluation:
     """Run every enabled rule once; returns what changed. A rule that fails is logged and
     skipped (the others still run); its alerts stay as they were."""
-    now = now or timezone.now()
+    fixed = now
     result = Evaluation()
     for rule in AlertRule.objects.filter(enabled=True).prefetch_related("subusers"):
         try:
-            findings = rule_findings(rule, now=now)
-            _rule_apply(rule, findings, now=now, result=result)
+            _rule_evaluate(rule, now=fixed, result=result)
         except Exception:
             log.exception("alert rule %r failed", rule.name)
             result.failed_rules.append(rule.name)
+    now = fixed or timezone.now()
     # Retries, and sends lost with a killed process; not the alerts this run just notified.
     due = notifications_due(now).exclude(pk__in=result.opened)
     for alert_id in list(due.values_list("pk", flat=True)):
@@ -69,9 +69,31 @@ def evaluate_alerts(now: datetime | None = None) -> Evaluation:
 
 
 @transaction.atomic
+def _rule_evaluate(rule: AlertRule, *, now: datetime | None, result: Evaluation):
+    """One rule: its row locked first, then its findings read with a `now` taken under the
+    lock, so that what is applied is never older than what an evaluation before it applied."""
+    _rule_lock(rule)
+    now = now or timezone.now()
+    _rule_apply(rule, rule_findings(rule, now=now), now=now, result=result)
+
+
+def _rule_lock(rule: AlertRule) -> datetime | None:
+    """Wait for the rule's row (one evaluation of a rule at a time); returns the `now` of the
+    last evaluation applied to it."""
+    locked = AlertRule.objects.select_for_update().filter(pk=rule.pk)
+    return locked.values_list("last_evaluated_at", flat=True).first()
+
+
+@transaction.atomic
 def _rule_apply(rule: AlertRule, findings: list[Finding], *, now: datetime, result: Evaluation):
     # One evaluation of a rule at a time: a second waits here, then reads what the first wrote.
-    AlertRule.objects.select_for_update().filter(pk=rule.pk).first()
+    last = _rule_lock(rule)
+    if last is not None and now < last:
+        # Findings older than those already applied: they would resolve (or age) what the newer
+        # evaluation saw, and the cooldown would then hide the incident.
+        log.info("alert rule %r: skipping an evaluation older than the last", rule.name)
+        return
+    AlertRule.objects.filter(pk=rule.pk).update(last_evaluated_at=now)
     unresolved = {
         (a.subuser_id, a.subject): a
         for a in Alert.objects.filter(rule=rule).exclude(state=Alert.State.RESOLVED)

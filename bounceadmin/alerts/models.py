@@ -47,6 +47,9 @@ class AlertRule(models.Model):
     # After an alert resolves, the same rule and subject stay quiet this long.
     cooldown_minutes = models.PositiveIntegerField(default=60)
     notify = models.BooleanField(default=True, help_text="Send email and Slack notifications.")
+    # The `now` of the last evaluation applied to this rule: an older one that comes late (it
+    # read the data before a newer one) is not applied, so it cannot undo what the newer saw.
+    last_evaluated_at = models.DateTimeField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
