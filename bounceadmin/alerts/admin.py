@@ -20,6 +20,7 @@ from bounceadmin.audit.services import audit_record
 from bounceadmin.bounces.admin import ScopedAdmin
 from bounceadmin.bounces.classification import Classification
 
+from .evaluate import KIND_CHANGED, rule_resolve_all
 from .models import Alert, AlertRule
 from .rules.classification_spike import DEFAULT_CLASSIFICATIONS
 
@@ -141,6 +142,10 @@ class AlertRuleAdmin(admin.ModelAdmin):
     def save_related(self, request, form, formsets, change):
         super().save_related(request, form, formsets, change)  # the subusers, then the record
         before, after = getattr(request, "_alert_rule_before", None), _rule_state(form.instance)
+        if before is not None and before["kind"] != after["kind"]:
+            # What it raised watched something else: resolved now, not updated by findings of
+            # another kind.
+            rule_resolve_all(form.instance, reason=KIND_CHANGED)
         if before is not None:
             changed = [k for k in after if before[k] != after[k]]
             if not changed:

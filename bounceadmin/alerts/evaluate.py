@@ -28,6 +28,10 @@ from .rules import Finding, rule_findings
 
 log = logging.getLogger(__name__)
 
+# Why an alert resolved other than by its rule no longer seeing it (the audit's "reason").
+DISABLED = "rule disabled"
+KIND_CHANGED = "rule kind changed"
+
 
 @dataclass
 class Evaluation:
@@ -50,13 +54,22 @@ class Evaluation:
 
 
 def evaluate_alerts(now: datetime | None = None) -> Evaluation:
-    """Run every enabled rule once; returns what changed. A rule that fails is logged and
-    skipped (the others still run); its alerts stay as they were."""
+    """Run every enabled rule once, and resolve the alerts of disabled rules; returns what
+    changed. A rule that fails is logged and skipped (the others still run); its alerts stay as
+    they were. Each rule's findings are read under its lock, at `now` or the time then."""
     fixed = now
     result = Evaluation()
     for rule in AlertRule.objects.filter(enabled=True).prefetch_related("subusers"):
         try:
             _rule_evaluate(rule, now=fixed, result=result)
+        except Exception:
+            log.exception("alert rule %r failed", rule.name)
+            result.failed_rules.append(rule.name)
+    # A disabled rule sees nothing any more: its alerts resolve (it raises no new ones).
+    unresolved = Alert.objects.exclude(state=Alert.State.RESOLVED).values("rule_id")
+    for rule in AlertRule.objects.filter(enabled=False, pk__in=unresolved):
+        try:
+            rule_resolve_all(rule, reason=DISABLED, now=fixed, result=result)
         except Exception:
             log.exception("alert rule %r failed", rule.name)
             result.failed_rules.append(rule.name)
@@ -66,6 +79,23 @@ def evaluate_alerts(now: datetime | None = None) -> Evaluation:
     for alert_id in list(due.values_list("pk", flat=True)):
         alert_notify(alert_id, now=now)
     return result
+
+
+@transaction.atomic
+def rule_resolve_all(
+    rule: AlertRule, *, reason: str, now: datetime | None = None, result: Evaluation | None = None
+) -> list[int]:
+    """Resolve the rule's unresolved alerts, audited with `reason` (the rule was disabled, or
+    its kind changed); returns their ids."""
+    _rule_lock(rule)
+    now = now or timezone.now()
+    result = result if result is not None else Evaluation()
+    alerts = list(Alert.objects.filter(rule=rule).exclude(state=Alert.State.RESOLVED))
+    for alert in alerts:
+        alert.rule = rule
+    before = len(result.resolved)
+    _resolve(alerts, now=now, result=result, reason=reason)
+    return result.resolved[before:]
 
 
 @transaction.atomic
@@ -94,12 +124,15 @@ def _rule_apply(rule: AlertRule, findings: list[Finding], *, now: datetime, resu
         log.info("alert rule %r: skipping an evaluation older than the last", rule.name)
         return
     AlertRule.objects.filter(pk=rule.pk).update(last_evaluated_at=now)
-    unresolved = {
-        (a.subuser_id, a.subject): a
-        for a in Alert.objects.filter(rule=rule).exclude(state=Alert.State.RESOLVED)
-    }
-    for alert in unresolved.values():
+    unresolved = {}
+    other_kind = []  # raised before the rule's kind was changed: not what it watches now
+    for alert in Alert.objects.filter(rule=rule).exclude(state=Alert.State.RESOLVED):
         alert.rule = rule  # for the audit's details, without a query each
+        if alert.kind == rule.kind:
+            unresolved[(alert.subuser_id, alert.subject)] = alert
+        else:
+            other_kind.append(alert)
+    _resolve(other_kind, now=now, result=result, reason=KIND_CHANGED)
     seen = {f.key: f for f in findings}
     still = [(unresolved[key], f) for key, f in seen.items() if key in unresolved]
     _still_open(still, now=now, result=result)
@@ -109,6 +142,7 @@ def _rule_apply(rule: AlertRule, findings: list[Finding], *, now: datetime, resu
         cooling = set(
             Alert.objects.filter(
                 rule=rule,
+                kind=rule.kind,  # an alert of its former kind was another incident
                 state=Alert.State.RESOLVED,
                 resolved_at__gt=now - timedelta(minutes=rule.cooldown_minutes),
             ).values_list("subuser_id", "subject")
@@ -133,7 +167,7 @@ def _still_open(pairs: list[tuple[Alert, Finding]], *, now: datetime, result: Ev
         result.updated.append(alert.pk)
 
 
-def _resolve(alerts: list[Alert], *, now: datetime, result: Evaluation):
+def _resolve(alerts: list[Alert], *, now: datetime, result: Evaluation, reason: str = ""):
     names = _usernames({a.subuser_id for a in alerts})
     for alert in alerts:
         # Conditional: whichever evaluation resolves it first records it.
@@ -149,7 +183,7 @@ def _resolve(alerts: list[Alert], *, now: datetime, result: Evaluation):
             AuditEvent.Action.ALERT_RESOLVED,
             subuser=names.get(alert.subuser_id, ""),
             details=_audit_details(alert, before={"state": alert.state},
-                                   after={"state": Alert.State.RESOLVED.value}),
+                                   after={"state": Alert.State.RESOLVED.value}, reason=reason),
             key=f"alert:{alert.pk}:resolved",
         )  # fmt: skip
 
@@ -197,8 +231,8 @@ def _notify_quietly(alert_id: int, now: datetime) -> None:
         log.exception("alert %s: notification failed", alert_id)
 
 
-def _audit_details(alert: Alert, *, before: dict | None, after: dict) -> dict:
-    return {
+def _audit_details(alert: Alert, *, before: dict | None, after: dict, reason: str = "") -> dict:
+    details = {
         "alert": alert.pk,
         "rule": alert.rule.name,
         "kind": alert.kind,
@@ -207,6 +241,9 @@ def _audit_details(alert: Alert, *, before: dict | None, after: dict) -> dict:
         "before": before,
         "after": after,
     }
+    if reason:
+        details["reason"] = reason
+    return details
 
 
 def _usernames(ids: set[int]) -> dict[int, str]:
