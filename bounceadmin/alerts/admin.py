@@ -10,7 +10,7 @@ it was before and after.
 from __future__ import annotations
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.forms.models import model_to_dict
 
 from bounceadmin.accounts.roles import has_role
@@ -30,6 +30,8 @@ MAX_BASELINE_DAYS = 60
 
 HELP = {
     "kind": "What the rule watches. Each kind reads only the fields of its section below.",
+    "enabled": "Untick to retire the rule: its alerts resolve. A rule that raised alerts cannot"
+    " be deleted (their history stays); disable it instead.",
     "window_minutes": f"Spikes and the sender-fault share: the window, ending now, whose bounces"
     f" are counted (at most {MAX_WINDOW_MINUTES}).",
     "baseline_days": "Spikes and the sender-fault share: the same window on each of this many"
@@ -156,6 +158,17 @@ class AlertRuleAdmin(admin.ModelAdmin):
             AuditEvent.Action.ALERT_RULE_CHANGED,
             details={"rule": form.instance.name, "before": before, "after": after},
         )
+
+    def get_deleted_objects(self, objs, request):
+        deleted, counts, perms_needed, protected = super().get_deleted_objects(objs, request)
+        if protected:
+            # Django's page lists the alerts that stand in the way; say what to do instead.
+            messages.warning(
+                request,
+                "A rule that raised alerts cannot be deleted (their history stays):"
+                " untick “Enabled” to disable it instead; its alerts then resolve.",
+            )
+        return deleted, counts, perms_needed, protected
 
     def delete_model(self, request, obj):
         before = _rule_state(obj)

@@ -70,7 +70,8 @@ class Alert(models.Model):
         ACKNOWLEDGED = "acknowledged", "Acknowledged"
         RESOLVED = "resolved", "Resolved"
 
-    rule = models.ForeignKey(AlertRule, on_delete=models.CASCADE, related_name="alerts")
+    # A rule that raised alerts is disabled, not deleted: its alerts' history stays.
+    rule = models.ForeignKey(AlertRule, on_delete=models.PROTECT, related_name="alerts")
     kind = models.CharField(max_length=32, choices=AlertRule.Kind.choices)  # the rule's, kept
     subuser = models.ForeignKey("bounces.Subuser", on_delete=models.CASCADE, related_name="+")
     subject = models.CharField(max_length=255, blank=True)

@@ -75,3 +75,17 @@ def test_an_alert_of_the_rules_former_kind_is_not_updated_by_the_new_kind():
     assert (old.state, old.kind) == ("resolved", "bounce_spike")
     new = Alert.objects.exclude(pk=old.pk).get()
     assert (new.kind, new.state) == ("sender_fault_share", "open")
+
+
+def test_a_rule_that_raised_alerts_is_not_deleted_and_the_admin_says_to_disable_it(client, spike):
+    client.force_login(make_user("boss", role="admin", is_staff=True))
+    rule = make_rule(Kind.BOUNCE_SPIKE, name="Spikes")
+    evaluate_alerts(now=NOW)
+    url = f"/admin/alerts/alertrule/{rule.pk}/delete/"
+    page = client.get(url)
+    assert page.status_code == 200
+    assert "disable it instead" in page.content.decode()
+    client.post(url, {"post": "yes"})
+    assert AlertRule.objects.filter(pk=rule.pk).exists()
+    assert Alert.objects.filter(rule=rule).count() == 1
+    assert not AuditEvent.objects.filter(action="alert.rule_changed").exists()
