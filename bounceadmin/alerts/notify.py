@@ -56,11 +56,14 @@ def alert_notify(alert_id: int, *, now=None) -> bool:
     alert = Alert.objects.select_related("rule", "subuser").filter(pk=alert_id).first()
     if alert is None or alert.notified_at is not None or not alert.rule.notify:
         return False
+    if alert.state != Alert.State.OPEN:
+        return False  # acknowledged (someone is on it) or resolved: nothing to tell
     channels = _channels_due(alert)
     if not channels or alert.notify_attempts >= MAX_ATTEMPTS:
         return False
     claimed = Alert.objects.filter(
         pk=alert.pk,
+        state=Alert.State.OPEN,  # not acknowledged nor resolved meanwhile
         notified_at=None,
         notify_attempts=alert.notify_attempts,
         notify_error=alert.notify_error,
@@ -92,18 +95,16 @@ def _channels_due(alert: Alert) -> list[str]:
 
 
 def notifications_due(now) -> QuerySet[Alert]:
-    """Unresolved alerts whose notification failed and whose next attempt is due, or that were
-    never attempted although opened a while ago."""
+    """Open alerts (neither acknowledged nor resolved) whose notification failed and whose
+    next attempt is due, or that were never attempted although opened a while ago."""
     if not channels_configured():
         return Alert.objects.none()
     retry = Q(pk__in=[])
     for attempts, wait in RETRY_AFTER.items():
         if attempts < MAX_ATTEMPTS:
             retry |= Q(notify_attempts=attempts, notify_attempted_at__lte=now - wait)
-    return (
-        Alert.objects.exclude(state=Alert.State.RESOLVED)
-        .filter(notified_at=None, rule__notify=True)
-        .filter(Q(notify_attempts=0, opened_at__lt=now - FORGOTTEN) | (retry & ~Q(notify_error="")))
+    return Alert.objects.filter(state=Alert.State.OPEN, notified_at=None, rule__notify=True).filter(
+        Q(notify_attempts=0, opened_at__lt=now - FORGOTTEN) | (retry & ~Q(notify_error=""))
     )
 
 
