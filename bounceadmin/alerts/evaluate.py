@@ -12,6 +12,7 @@ acknowledging; an acknowledged alert still resolves by itself.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -27,6 +28,9 @@ from .notify import alert_notify, notifications_due
 from .rules import Finding, rule_findings
 
 log = logging.getLogger(__name__)
+
+# How an evaluation has an alert notified: send(alert_id, now).
+Send = Callable[[int, datetime], None]
 
 # Why an alert resolved other than by its rule no longer seeing it (the audit's "reason").
 DISABLED = "rule disabled"
@@ -53,15 +57,20 @@ class Evaluation:
         return text
 
 
-def evaluate_alerts(now: datetime | None = None) -> Evaluation:
+def evaluate_alerts(now: datetime | None = None, *, send: Send | None = None) -> Evaluation:
     """Run every enabled rule once, and resolve the alerts of disabled rules; returns what
     changed. A rule that fails is logged and skipped (the others still run); its alerts stay as
-    they were. Each rule's findings are read under its lock, at `now` or the time then."""
+    they were. Each rule's findings are read under its lock, at `now` or the time then.
+
+    `send(alert_id, now)` notifies an alert, after the commit that opened it; by default here,
+    in this process (`manage.py evaluate_alerts`); the Celery task queues a task per alert
+    instead, so that channels that are down never hold up the evaluation."""
+    send = send or notify_inline
     fixed = now
     result = Evaluation()
     for rule in AlertRule.objects.filter(enabled=True).prefetch_related("subusers"):
         try:
-            _rule_evaluate(rule, now=fixed, result=result)
+            _rule_evaluate(rule, now=fixed, result=result, send=send)
         except Exception:
             log.exception("alert rule %r failed", rule.name)
             result.failed_rules.append(rule.name)
@@ -77,7 +86,7 @@ def evaluate_alerts(now: datetime | None = None) -> Evaluation:
     # Retries, and sends lost with a killed process; not the alerts this run just notified.
     due = notifications_due(now).exclude(pk__in=result.opened)
     for alert_id in list(due.values_list("pk", flat=True)):
-        alert_notify(alert_id, now=now)
+        send(alert_id, now)
     return result
 
 
@@ -99,12 +108,12 @@ def rule_resolve_all(
 
 
 @transaction.atomic
-def _rule_evaluate(rule: AlertRule, *, now: datetime | None, result: Evaluation):
+def _rule_evaluate(rule: AlertRule, *, now: datetime | None, result: Evaluation, send: Send):
     """One rule: its row locked first, then its findings read with a `now` taken under the
     lock, so that what is applied is never older than what an evaluation before it applied."""
     _rule_lock(rule)
     now = now or timezone.now()
-    _rule_apply(rule, rule_findings(rule, now=now), now=now, result=result)
+    _rule_apply(rule, rule_findings(rule, now=now), now=now, result=result, send=send)
 
 
 def _rule_lock(rule: AlertRule) -> datetime | None:
@@ -115,7 +124,14 @@ def _rule_lock(rule: AlertRule) -> datetime | None:
 
 
 @transaction.atomic
-def _rule_apply(rule: AlertRule, findings: list[Finding], *, now: datetime, result: Evaluation):
+def _rule_apply(
+    rule: AlertRule,
+    findings: list[Finding],
+    *,
+    now: datetime,
+    result: Evaluation,
+    send: Send | None = None,
+):
     # One evaluation of a rule at a time: a second waits here, then reads what the first wrote.
     last = _rule_lock(rule)
     if last is not None and now < last:
@@ -148,7 +164,8 @@ def _rule_apply(rule: AlertRule, findings: list[Finding], *, now: datetime, resu
             ).values_list("subuser_id", "subject")
         )
         result.cooling += sum(1 for f in new if f.key in cooling)
-        _open(rule, [f for f in new if f.key not in cooling], now=now, result=result)
+        _open(rule, [f for f in new if f.key not in cooling], now=now, result=result,
+              send=send)  # fmt: skip
 
 
 def _still_open(pairs: list[tuple[Alert, Finding]], *, now: datetime, result: Evaluation):
@@ -188,7 +205,15 @@ def _resolve(alerts: list[Alert], *, now: datetime, result: Evaluation, reason: 
         )  # fmt: skip
 
 
-def _open(rule: AlertRule, findings: list[Finding], *, now: datetime, result: Evaluation):
+def _open(
+    rule: AlertRule,
+    findings: list[Finding],
+    *,
+    now: datetime,
+    result: Evaluation,
+    send: Send | None = None,
+):
+    send = send or notify_inline
     names = _usernames({f.subuser_id for f in findings})
     for finding in findings:
         try:
@@ -219,12 +244,12 @@ def _open(rule: AlertRule, findings: list[Finding], *, now: datetime, result: Ev
             key=f"alert:{alert.pk}:opened",
         )  # fmt: skip
         if rule.notify:
-            transaction.on_commit(lambda pk=alert.pk: _notify_quietly(pk, now))
+            transaction.on_commit(lambda pk=alert.pk: send(pk, now))
 
 
-def _notify_quietly(alert_id: int, now: datetime) -> None:
-    """After commit: a failure is recorded on the alert and retried, never raised into the
-    evaluation."""
+def notify_inline(alert_id: int, now: datetime) -> None:
+    """Notify in this process. After commit: a failure is recorded on the alert and retried,
+    never raised into the evaluation."""
     try:
         alert_notify(alert_id, now=now)
     except Exception:
