@@ -27,6 +27,11 @@ from .rules.classification_spike import DEFAULT_CLASSIFICATIONS
 SPIKES = "bounce, classification and domain spikes"
 MAX_WINDOW_MINUTES = 24 * 60  # longer, the window would overlap the day before's
 MAX_BASELINE_DAYS = 60
+# Minutes that become a timedelta off now: a year at most (more overflows the date arithmetic,
+# and means nothing for an alert).
+MAX_MINUTES = 365 * 24 * 60
+MAX_FAILURES_IN_ROW = 1000
+MAX_MIN_COUNT = 1_000_000
 
 HELP = {
     "kind": "What the rule watches. Each kind reads only the fields of its section below.",
@@ -44,10 +49,13 @@ HELP = {
     f" {', '.join(DEFAULT_CLASSIFICATIONS)}.",
     "share_jump": "Sender-fault share: fire when the window's share of sender-fault bounces"
     " exceeds the baseline's by this much (0.2 = 20 points; between 0 and 1).",
-    "failures_in_row": "Refresh failures: fire when this many bounce refreshes in a row failed.",
+    "failures_in_row": "Refresh failures: fire when this many bounce refreshes in a row failed."
+    f" At most {MAX_FAILURES_IN_ROW}.",
     "silent_minutes": "Webhook silent: fire when a receiving webhook has had no delivery for this"
-    " many minutes (once it had one, or was set up longer ago than that).",
-    "cooldown_minutes": "After an alert resolves, the same rule and subject stay quiet this long.",
+    f" many minutes (once it had one, or was set up longer ago than that; at most {MAX_MINUTES},"
+    " a year).",
+    "cooldown_minutes": "After an alert resolves, the same rule and subject stay quiet this many"
+    f" minutes (at most {MAX_MINUTES}, a year).",
 }
 
 
@@ -74,12 +82,17 @@ class AlertRuleForm(forms.ModelForm):
                                f"Between 1 and {MAX_WINDOW_MINUTES} minutes."),
             "baseline_days": (1 <= data.get("baseline_days", 1) <= MAX_BASELINE_DAYS,
                               f"Between 1 and {MAX_BASELINE_DAYS} days."),
-            "min_count": (data.get("min_count", 1) >= 1, "At least 1."),
+            "min_count": (1 <= data.get("min_count", 1) <= MAX_MIN_COUNT,
+                          f"Between 1 and {MAX_MIN_COUNT}."),
             "factor": (data.get("factor", 2) > 1, "More than 1: at 1 or less every hour fires."),
             "share_jump": (0 < data.get("share_jump", 0.5) < 1, "Between 0 and 1 (0.2 = 20"
                            " points)."),
-            "failures_in_row": (data.get("failures_in_row", 1) >= 1, "At least 1."),
-            "silent_minutes": (data.get("silent_minutes", 1) >= 1, "At least 1 minute."),
+            "failures_in_row": (1 <= data.get("failures_in_row", 1) <= MAX_FAILURES_IN_ROW,
+                                f"Between 1 and {MAX_FAILURES_IN_ROW}."),
+            "silent_minutes": (1 <= data.get("silent_minutes", 1) <= MAX_MINUTES,
+                               f"Between 1 and {MAX_MINUTES} minutes (a year)."),
+            "cooldown_minutes": (data.get("cooldown_minutes", 0) <= MAX_MINUTES,
+                                 f"At most {MAX_MINUTES} minutes (a year)."),
         }  # fmt: skip
         for field, (ok, message) in checks.items():
             if field in data and data[field] is not None and not ok:
