@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlsplit
 
 import requests
 from django.conf import settings
@@ -23,6 +23,7 @@ from django.db.models import F, Q, QuerySet
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
+from . import incident
 from .models import Alert, AlertRule
 
 log = logging.getLogger(__name__)
@@ -36,8 +37,6 @@ RETRY_AFTER = {1: timedelta(minutes=1), 2: timedelta(minutes=5), 3: timedelta(mi
 # process): a later evaluation sends it.
 FORGOTTEN = timedelta(minutes=2)
 SLACK_TIMEOUT = (5, 10)  # seconds: connect, read
-# The filters of `/bounces/` a link carries, in this order, from an alert's details.
-LINK_KEYS = ("subuser", "classification", "domain", "fault", "since", "until")
 ERROR_CHARS = 500
 
 
@@ -127,9 +126,9 @@ def absolute(path: str) -> str:
 
 
 def bounces_url(alert: Alert) -> str:
-    details = alert.details or {}
-    query = [(key, details[key]) for key in LINK_KEYS if details.get(key)]
-    return absolute(reverse("bounces:list")) + ("?" + urlencode(query) if query else "")
+    """The bounce list filtered to the incident, as the alert's page links it: the subuser from
+    the alert's own subuser (not a name copied into `details`)."""
+    return absolute(incident.bounces_url(alert))
 
 
 def alert_url(alert: Alert) -> str:
