@@ -10,7 +10,7 @@ it was before and after.
 from __future__ import annotations
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.forms.models import model_to_dict
 
 from bounceadmin.accounts.roles import has_role
@@ -20,15 +20,23 @@ from bounceadmin.audit.services import audit_record
 from bounceadmin.bounces.admin import ScopedAdmin
 from bounceadmin.bounces.classification import Classification
 
+from .evaluate import KIND_CHANGED, rule_resolve_all
 from .models import Alert, AlertRule
 from .rules.classification_spike import DEFAULT_CLASSIFICATIONS
 
 SPIKES = "bounce, classification and domain spikes"
 MAX_WINDOW_MINUTES = 24 * 60  # longer, the window would overlap the day before's
 MAX_BASELINE_DAYS = 60
+# Minutes that become a timedelta off now: a year at most (more overflows the date arithmetic,
+# and means nothing for an alert).
+MAX_MINUTES = 365 * 24 * 60
+MAX_FAILURES_IN_ROW = 1000
+MAX_MIN_COUNT = 1_000_000
 
 HELP = {
     "kind": "What the rule watches. Each kind reads only the fields of its section below.",
+    "enabled": "Untick to retire the rule: its alerts resolve. A rule that raised alerts cannot"
+    " be deleted (their history stays); disable it instead.",
     "window_minutes": f"Spikes and the sender-fault share: the window, ending now, whose bounces"
     f" are counted (at most {MAX_WINDOW_MINUTES}).",
     "baseline_days": "Spikes and the sender-fault share: the same window on each of this many"
@@ -41,10 +49,13 @@ HELP = {
     f" {', '.join(DEFAULT_CLASSIFICATIONS)}.",
     "share_jump": "Sender-fault share: fire when the window's share of sender-fault bounces"
     " exceeds the baseline's by this much (0.2 = 20 points; between 0 and 1).",
-    "failures_in_row": "Refresh failures: fire when this many bounce refreshes in a row failed.",
+    "failures_in_row": "Refresh failures: fire when this many bounce refreshes in a row failed."
+    f" At most {MAX_FAILURES_IN_ROW}.",
     "silent_minutes": "Webhook silent: fire when a receiving webhook has had no delivery for this"
-    " many minutes (once it had one, or was set up longer ago than that).",
-    "cooldown_minutes": "After an alert resolves, the same rule and subject stay quiet this long.",
+    f" many minutes (once it had one, or was set up longer ago than that; at most {MAX_MINUTES},"
+    " a year).",
+    "cooldown_minutes": "After an alert resolves, the same rule and subject stay quiet this many"
+    f" minutes (at most {MAX_MINUTES}, a year).",
 }
 
 
@@ -71,12 +82,17 @@ class AlertRuleForm(forms.ModelForm):
                                f"Between 1 and {MAX_WINDOW_MINUTES} minutes."),
             "baseline_days": (1 <= data.get("baseline_days", 1) <= MAX_BASELINE_DAYS,
                               f"Between 1 and {MAX_BASELINE_DAYS} days."),
-            "min_count": (data.get("min_count", 1) >= 1, "At least 1."),
+            "min_count": (1 <= data.get("min_count", 1) <= MAX_MIN_COUNT,
+                          f"Between 1 and {MAX_MIN_COUNT}."),
             "factor": (data.get("factor", 2) > 1, "More than 1: at 1 or less every hour fires."),
             "share_jump": (0 < data.get("share_jump", 0.5) < 1, "Between 0 and 1 (0.2 = 20"
                            " points)."),
-            "failures_in_row": (data.get("failures_in_row", 1) >= 1, "At least 1."),
-            "silent_minutes": (data.get("silent_minutes", 1) >= 1, "At least 1 minute."),
+            "failures_in_row": (1 <= data.get("failures_in_row", 1) <= MAX_FAILURES_IN_ROW,
+                                f"Between 1 and {MAX_FAILURES_IN_ROW}."),
+            "silent_minutes": (1 <= data.get("silent_minutes", 1) <= MAX_MINUTES,
+                               f"Between 1 and {MAX_MINUTES} minutes (a year)."),
+            "cooldown_minutes": (data.get("cooldown_minutes", 0) <= MAX_MINUTES,
+                                 f"At most {MAX_MINUTES} minutes (a year)."),
         }  # fmt: skip
         for field, (ok, message) in checks.items():
             if field in data and data[field] is not None and not ok:
@@ -141,6 +157,10 @@ class AlertRuleAdmin(admin.ModelAdmin):
     def save_related(self, request, form, formsets, change):
         super().save_related(request, form, formsets, change)  # the subusers, then the record
         before, after = getattr(request, "_alert_rule_before", None), _rule_state(form.instance)
+        if before is not None and before["kind"] != after["kind"]:
+            # What it raised watched something else: resolved now, not updated by findings of
+            # another kind.
+            rule_resolve_all(form.instance, reason=KIND_CHANGED)
         if before is not None:
             changed = [k for k in after if before[k] != after[k]]
             if not changed:
@@ -151,6 +171,17 @@ class AlertRuleAdmin(admin.ModelAdmin):
             AuditEvent.Action.ALERT_RULE_CHANGED,
             details={"rule": form.instance.name, "before": before, "after": after},
         )
+
+    def get_deleted_objects(self, objs, request):
+        deleted, counts, perms_needed, protected = super().get_deleted_objects(objs, request)
+        if protected:
+            # Django's page lists the alerts that stand in the way; say what to do instead.
+            messages.warning(
+                request,
+                "A rule that raised alerts cannot be deleted (their history stays):"
+                " untick “Enabled” to disable it instead; its alerts then resolve.",
+            )
+        return deleted, counts, perms_needed, protected
 
     def delete_model(self, request, obj):
         before = _rule_state(obj)

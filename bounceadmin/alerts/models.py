@@ -47,6 +47,9 @@ class AlertRule(models.Model):
     # After an alert resolves, the same rule and subject stay quiet this long.
     cooldown_minutes = models.PositiveIntegerField(default=60)
     notify = models.BooleanField(default=True, help_text="Send email and Slack notifications.")
+    # The `now` of the last evaluation applied to this rule: an older one that comes late (it
+    # read the data before a newer one) is not applied, so it cannot undo what the newer saw.
+    last_evaluated_at = models.DateTimeField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -67,7 +70,8 @@ class Alert(models.Model):
         ACKNOWLEDGED = "acknowledged", "Acknowledged"
         RESOLVED = "resolved", "Resolved"
 
-    rule = models.ForeignKey(AlertRule, on_delete=models.CASCADE, related_name="alerts")
+    # A rule that raised alerts is disabled, not deleted: its alerts' history stays.
+    rule = models.ForeignKey(AlertRule, on_delete=models.PROTECT, related_name="alerts")
     kind = models.CharField(max_length=32, choices=AlertRule.Kind.choices)  # the rule's, kept
     subuser = models.ForeignKey("bounces.Subuser", on_delete=models.CASCADE, related_name="+")
     subject = models.CharField(max_length=255, blank=True)

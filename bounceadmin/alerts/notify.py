@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlsplit
 
 import requests
 from django.conf import settings
@@ -23,6 +23,7 @@ from django.db.models import F, Q, QuerySet
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
+from . import incident
 from .models import Alert, AlertRule
 
 log = logging.getLogger(__name__)
@@ -36,8 +37,6 @@ RETRY_AFTER = {1: timedelta(minutes=1), 2: timedelta(minutes=5), 3: timedelta(mi
 # process): a later evaluation sends it.
 FORGOTTEN = timedelta(minutes=2)
 SLACK_TIMEOUT = (5, 10)  # seconds: connect, read
-# The filters of `/bounces/` a link carries, in this order, from an alert's details.
-LINK_KEYS = ("subuser", "classification", "domain", "fault", "since", "until")
 ERROR_CHARS = 500
 
 
@@ -56,11 +55,14 @@ def alert_notify(alert_id: int, *, now=None) -> bool:
     alert = Alert.objects.select_related("rule", "subuser").filter(pk=alert_id).first()
     if alert is None or alert.notified_at is not None or not alert.rule.notify:
         return False
+    if alert.state != Alert.State.OPEN:
+        return False  # acknowledged (someone is on it) or resolved: nothing to tell
     channels = _channels_due(alert)
     if not channels or alert.notify_attempts >= MAX_ATTEMPTS:
         return False
     claimed = Alert.objects.filter(
         pk=alert.pk,
+        state=Alert.State.OPEN,  # not acknowledged nor resolved meanwhile
         notified_at=None,
         notify_attempts=alert.notify_attempts,
         notify_error=alert.notify_error,
@@ -92,18 +94,16 @@ def _channels_due(alert: Alert) -> list[str]:
 
 
 def notifications_due(now) -> QuerySet[Alert]:
-    """Unresolved alerts whose notification failed and whose next attempt is due, or that were
-    never attempted although opened a while ago."""
+    """Open alerts (neither acknowledged nor resolved) whose notification failed and whose
+    next attempt is due, or that were never attempted although opened a while ago."""
     if not channels_configured():
         return Alert.objects.none()
     retry = Q(pk__in=[])
     for attempts, wait in RETRY_AFTER.items():
         if attempts < MAX_ATTEMPTS:
             retry |= Q(notify_attempts=attempts, notify_attempted_at__lte=now - wait)
-    return (
-        Alert.objects.exclude(state=Alert.State.RESOLVED)
-        .filter(notified_at=None, rule__notify=True)
-        .filter(Q(notify_attempts=0, opened_at__lt=now - FORGOTTEN) | (retry & ~Q(notify_error="")))
+    return Alert.objects.filter(state=Alert.State.OPEN, notified_at=None, rule__notify=True).filter(
+        Q(notify_attempts=0, opened_at__lt=now - FORGOTTEN) | (retry & ~Q(notify_error=""))
     )
 
 
@@ -126,9 +126,9 @@ def absolute(path: str) -> str:
 
 
 def bounces_url(alert: Alert) -> str:
-    details = alert.details or {}
-    query = [(key, details[key]) for key in LINK_KEYS if details.get(key)]
-    return absolute(reverse("bounces:list")) + ("?" + urlencode(query) if query else "")
+    """The bounce list filtered to the incident, as the alert's page links it: the subuser from
+    the alert's own subuser (not a name copied into `details`)."""
+    return absolute(incident.bounces_url(alert))
 
 
 def alert_url(alert: Alert) -> str:

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.db.models import Count, IntegerField, Min, Q, Value
+from django.utils import timezone
 
 from bounceadmin.alerts.models import AlertRule
 from bounceadmin.bounces.models import Bounce
@@ -44,8 +45,19 @@ class Windows:
 
 
 def window_ranges(rule: AlertRule, now: datetime) -> list[tuple[datetime, datetime]]:
+    """The window ending now, and the same wall-clock window (TIME_ZONE) on each baseline day:
+    a daily send at 09:00 local time stays in its baseline across a clock change."""
     width = timedelta(minutes=rule.window_minutes)
-    return [(now - d * DAY - width, now - d * DAY) for d in range(rule.baseline_days + 1)]
+    ends = [now] + [days_ago(now, d) for d in range(1, rule.baseline_days + 1)]
+    return [(end - width, end) for end in ends]
+
+
+def days_ago(now: datetime, days: int) -> datetime:
+    """The same local wall-clock time `days` days before `now` (aware; a wall-clock time that a
+    clock change skipped or repeated is normalised by the zone)."""
+    local = timezone.localtime(now)
+    naive = local.replace(tzinfo=None) - days * DAY
+    return timezone.make_aware(naive, local.tzinfo)
 
 
 def window_counts(
