@@ -10,10 +10,11 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
-from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
+from bounceadmin.accounts.conf import identity_settings
 from bounceadmin.api.conf import SPECTACULAR, rest_framework_settings
+from bounceadmin.celeryconf import beat_schedule, broker_settings
 from bounceadmin.logconfig import logging_settings
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -160,42 +161,9 @@ AXES_VERBOSE = False
 LOGIN_FAILURE_AUDIT_PER_HOUR = env.int("LOGIN_FAILURE_AUDIT_PER_HOUR", default=20)
 AXES_CLIENT_IP_CALLABLE = "bounceadmin.accounts.client_address.client_address"
 
-# --- Identity: the second factor (bounceadmin/accounts/mfa/) ----------------------------------
-# django-otp's TOTP devices and recovery codes (its static tokens), beside Django's own login
-# view: a user with a factor gives its code after the password. Approving or rejecting needs a
-# factor for these roles, checked again when the last check is older than MFA_REAUTH_MINUTES.
+# --- Identity: the second factor and single sign-on (read in bounceadmin/accounts/conf.py) -----
 INSTALLED_APPS += ["django_otp", "django_otp.plugins.otp_totp", "django_otp.plugins.otp_static"]
-MFA_REQUIRED_ROLES = [r for r in env.list("MFA_REQUIRED_ROLES", default=["approver", "admin"]) if r]
-MFA_REAUTH_MINUTES = env.int("MFA_REAUTH_MINUTES", default=15)
-# The name authenticator apps show beside the account.
-OTP_TOTP_ISSUER = env.str("MFA_TOTP_ISSUER", default="bounceadmin")
-# --- Identity: single sign-on through OpenID Connect (bounceadmin/accounts/oidc/) -------------
-# Off unless all three of OIDC_ISSUER, OIDC_CLIENT_ID and OIDC_CLIENT_SECRET are set (a partial
-# set is refused at start, accounts/checks.py). The provider is found by discovery from the issuer
-# (its /.well-known/openid-configuration); the redirect URI to register with it is
-# https://<this host>/accounts/oidc/callback/.
-OIDC_ISSUER = env.str("OIDC_ISSUER", default="")
-OIDC_CLIENT_ID = env.str("OIDC_CLIENT_ID", default="")
-OIDC_CLIENT_SECRET = os.environ.get("OIDC_CLIENT_SECRET", "")  # as it is, like SECRET_KEY
-OIDC_PROVIDER_NAME = env.str("OIDC_PROVIDER_NAME", default="single sign-on")  # on the button
-OIDC_SCOPES = env.str("OIDC_SCOPES", default="openid email profile")
-# Role and scope from the provider, re-read at each sign-in: OIDC_ROLE_CLAIM names a claim of the
-# ID token (a string or a list, e.g. groups), OIDC_ROLE_MAP maps its values to roles
-# ("bounce-approvers=approver,bounce-admins=admin"; the highest mapped role wins, none mapped
-# means no access). OIDC_SUBUSER_CLAIM, if set, names a claim listing the subusers (by username)
-# such an operator may see; unset, they see every subuser. Without OIDC_ROLE_CLAIM, an admin grants
-# roles here, as for local users.
-OIDC_ROLE_CLAIM = env.str("OIDC_ROLE_CLAIM", default="")
-OIDC_ROLE_MAP = env.dict("OIDC_ROLE_MAP", default={})
-OIDC_SUBUSER_CLAIM = env.str("OIDC_SUBUSER_CLAIM", default="")
-# Values of the ID token's `amr` (RFC 8176, e.g. "mfa,otp,hwk") that count as this session's
-# second-factor check at sign-in; empty, SSO users give their TOTP code here like local ones.
-OIDC_MFA_AMR = [v for v in env.list("OIDC_MFA_AMR", default=[]) if v]
-# Or `acr` values (an assurance level the provider names, e.g. Keycloak's "2" or a URI) that do.
-OIDC_MFA_ACR = [v for v in env.list("OIDC_MFA_ACR", default=[]) if v]
-# Local passwords (the login form and password reset); false leaves single sign-on only. API
-# tokens work either way.
-LOCAL_LOGIN = env.bool("LOCAL_LOGIN", default=True)
+globals().update(identity_settings(env))
 
 # --- Email --------------------------------------------------------------------------------------
 # Outgoing mail as one URL (django-environ's forms: smtp+tls://user:password@host:587,
@@ -363,11 +331,6 @@ WEBHOOK_PUBLIC_URL = env.str("WEBHOOK_PUBLIC_URL", default="")
 WEB_PORT = env.int("WEB_PORT", default=8000)
 
 
-def _crontab(spec: str) -> crontab:
-    minute, hour, day_of_month, month_of_year, day_of_week = spec.split()
-    return crontab(minute, hour, day_of_week, day_of_month, month_of_year)
-
-
 # --- Alerts -------------------------------------------------------------------------------------
 # The rules are configured in Django admin (bounceadmin/alerts). Beat evaluates them this often,
 # and a worker after each applied webhook batch and each subuser's refresh.
@@ -384,80 +347,16 @@ SITE_URL = env.str("SITE_URL", default="") or WEBHOOK_PUBLIC_URL or f"http://127
 # --- Celery -------------------------------------------------------------------------------------
 BROKER_DIR = DATA_DIR / "broker"
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://")
-if CELERY_BROKER_URL.startswith("filesystem://"):
-    # The embedded broker: messages are files in the data folder, shared by every process
-    # on this machine. No server needed.
-    CELERY_BROKER_TRANSPORT_OPTIONS = {
-        "data_folder_in": str(BROKER_DIR / "queue"),
-        "data_folder_out": str(BROKER_DIR / "queue"),
-        "processed_folder": str(BROKER_DIR / "processed"),
-        "control_folder": str(BROKER_DIR / "control"),
-        "store_processed": False,
-        # Kombu's default is a look at the folder every second: a second added to every task.
-        "polling_interval": 0.1,
-    }
-CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
-CELERY_WORKER_HIJACK_ROOT_LOGGER = False  # workers log through LOGGING too
-# Publishing from a page must not hang when the broker is down: fail fast, say so, and let the
-# sweepers re-queue what was saved.
-CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.5}
-CELERY_BROKER_CONNECTION_TIMEOUT = env.float("CELERY_BROKER_CONNECTION_TIMEOUT", default=3.0)
-if CELERY_BROKER_URL.startswith("redis"):
-    # A task whose worker died unacknowledged goes back to the queue after this long (by then
-    # the leases and the sweepers have long taken its work over; it finds nothing left to do).
-    CELERY_BROKER_TRANSPORT_OPTIONS = {
-        "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=900)
-    }
-CELERY_TASK_ACKS_LATE = True
-CELERY_TASK_REJECT_ON_WORKER_LOST = True
-CELERY_WORKER_PREFETCH_MULTIPLIER = 1
-CELERY_TASK_IGNORE_RESULT = True
+globals().update(broker_settings(env, url=CELERY_BROKER_URL, broker_dir=BROKER_DIR))
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULER = "bounceadmin.celery:Scheduler"  # Celery's, making that file's folder
-CELERY_BEAT_SCHEDULE = {
-    "refresh-incremental": {
-        "task": "bounceadmin.bounces.tasks.refresh_all",
-        "schedule": REFRESH_INCREMENTAL_MINUTES * 60.0,
-        "kwargs": {"full": False},
-    },
-    "refresh-full": {
-        "task": "bounceadmin.bounces.tasks.refresh_all",
-        "schedule": _crontab(REFRESH_FULL_CRONTAB),
-        "kwargs": {"full": True},
-    },
-    # What a killed worker left (its leases run out within REFRESH_LOCK_SECONDS): resumed within
-    # a minute of its death even when no worker restarts. Every worker also runs these as it
-    # starts (bounceadmin/celery.py).
-    "resume-deletions": {
-        "task": "bounceadmin.deletions.tasks.resume_deletions",
-        "schedule": 20.0,
-    },
-    "recover-refreshes": {
-        "task": "bounceadmin.bounces.tasks.recover_interrupted_refreshes",
-        "schedule": 20.0,
-    },
-    "apply-forgotten-webhook-batches": {
-        "task": "bounceadmin.webhooks.tasks.apply_forgotten_batches",
-        "schedule": 30.0,
-    },
-    "prune-refresh-runs": {
-        "task": "bounceadmin.bounces.tasks.prune_refresh_runs",
-        "schedule": _crontab("45 4 * * *"),
-    },
-    "prune-webhook-records": {
-        "task": "bounceadmin.webhooks.tasks.prune_webhook_records",
-        "schedule": _crontab("15 4 * * *"),
-    },
-    "evaluate-alerts": {
-        "task": "bounceadmin.alerts.tasks.evaluate_alerts",
-        "schedule": float(ALERTS_EVALUATE_SECONDS),
-    },
-    "sync-subusers": {
-        "task": "bounceadmin.bounces.tasks.sync_subusers",
-        "schedule": _crontab(env.str("SYNC_SUBUSERS_CRONTAB", default="0 * * * *")),
-    },
-}
+CELERY_BEAT_SCHEDULE = beat_schedule(
+    refresh_minutes=REFRESH_INCREMENTAL_MINUTES,
+    full_crontab=REFRESH_FULL_CRONTAB,
+    alerts_seconds=ALERTS_EVALUATE_SECONDS,
+    sync_crontab=env.str("SYNC_SUBUSERS_CRONTAB", default="0 * * * *"),
+)
 
 
 # --- Cache (shared by every process: the SendGrid rate gate, locks of the UI) ---------------------
