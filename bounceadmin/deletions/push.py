@@ -144,16 +144,23 @@ def _confirm(
 @transaction.atomic
 def _remove_from_cache(subuser_id: int, bounce_ids: list[int], *, now=None) -> None:
     """Mark the bounces removed, with their history, and rebuild the subuser's summaries."""
-    now = now or timezone.now()
+    if mark_removed(Bounce, BounceChange, "bounce", bounce_ids, now=now or timezone.now()):
+        bounce_summaries_rebuild(subuser_id=subuser_id)
+
+
+def mark_removed(model, change_model, fk: str, ids: list[int], *, now) -> int:
+    """Mark the active rows of `model` among `ids` removed at `now`, each with a REMOVED row of
+    `change_model` (its `fk`) keeping what it said; how many were active. Bounces and the other
+    lists' entries alike, once upstream confirmed their removal."""
     removed = 0
-    for chunk in chunks(bounce_ids, 500):
-        active = Bounce.objects.filter(pk__in=chunk, removed_at__isnull=True)
+    for chunk in chunks(ids, 500):
+        active = model.objects.filter(pk__in=chunk, removed_at__isnull=True)
         rows = list(active.values_list("pk", "status", "reason", "created"))
         removed += active.update(removed_at=now)
-        BounceChange.objects.bulk_create(
-            BounceChange(
-                bounce_id=pk,
-                kind=BounceChange.Kind.REMOVED,
+        change_model.objects.bulk_create(
+            change_model(
+                **{f"{fk}_id": pk},
+                kind=change_model.Kind.REMOVED,
                 at=now,
                 old_status=status,
                 old_reason=reason,
@@ -161,8 +168,7 @@ def _remove_from_cache(subuser_id: int, bounce_ids: list[int], *, now=None) -> N
             )  # fmt: skip
             for pk, status, reason, created in rows
         )
-    if removed:
-        bounce_summaries_rebuild(subuser_id=subuser_id)
+    return removed
 
 
 def _mark(pks: list[int], state: str) -> None:

@@ -27,7 +27,7 @@ from bounceadmin.suppressions.refresh.state import list_state_recount
 
 from .models import DeletionItem, DeletionRequest
 from .other_lists import renewal_note, renewed_optout, utc_text
-from .push import ItemState, _fail, _mark
+from .push import ItemState, _fail, _mark, mark_removed
 
 
 def push_entries(request: DeletionRequest, client: SendGridClient, lease: SubuserLease) -> None:
@@ -111,18 +111,5 @@ def _confirm(
         state=ItemState.DONE, pushed_at=now, error=""
     )
     entry_ids = [entry_id for _, _, entry_id in items if entry_id]
-    active = Suppression.objects.filter(pk__in=entry_ids, removed_at__isnull=True)
-    rows = list(active.values_list("pk", "status", "reason", "created"))
-    if active.update(removed_at=now):
-        SuppressionChange.objects.bulk_create(
-            SuppressionChange(
-                suppression_id=pk,
-                kind=SuppressionChange.Kind.REMOVED,
-                at=now,
-                old_status=status,
-                old_reason=reason,
-                old_created=created,
-            )  # fmt: skip
-            for pk, status, reason, created in rows
-        )
+    if mark_removed(Suppression, SuppressionChange, "suppression", entry_ids, now=now):
         list_state_recount(request.subuser, request.list)
